@@ -1,0 +1,48 @@
+"""Phone numbers: E.164 validation and normalisation, and what a number says about itself."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import carrier
+
+
+class InvalidPhoneNumber(ValueError):
+    pass
+
+
+def normalize(raw: str) -> str:
+    """``raw`` as E.164 digits without the plus (``306912345671``), the form tracking reports.
+
+    Accepts ``+306912345671`` and ``306912345671`` alike (Routee's docs show both).
+    """
+    text = raw.strip()
+    if not text:
+        raise InvalidPhoneNumber("phone number is empty")
+    candidate = text if text.startswith("+") else "+" + text
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"{raw!r} is not an E.164 phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+@lru_cache(maxsize=65536)
+def describe(digits: str) -> tuple[str | None, str | None]:
+    """(ISO country code, operator name) of an E.164 number, where known."""
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None, None
+    region = phonenumbers.region_code_for_number(number)
+    operator = carrier.name_for_number(number, "en") or None
+    return (region if region and region != "ZZ" else None), operator
+
+
+def number_type(digits: str) -> int:
+    """The number's ``phonenumbers.PhoneNumberType`` (mobile, fixed line, premium rate...)."""
+    kind: int = phonenumbers.number_type(phonenumbers.parse("+" + digits, None))
+    return kind

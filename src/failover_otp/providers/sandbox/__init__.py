@@ -1,0 +1,1 @@
+"""The Routee sandbox: scripted outcomes picked by the destination's last digit."""

@@ -1,0 +1,174 @@
+"""The sandbox's Routee: accepts sends, applies the outcome table, answers look-ups.
+
+Both the embedded provider and the standalone wire server (`failover-otp sandbox`) drive this one
+implementation, so they behave identically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.phones import describe
+from failover_otp.providers.sandbox.outcomes import (
+    Outcome,
+    Refusal,
+    ScheduledReport,
+    outcome_for,
+    price_for,
+    report_delay,
+    status_at,
+)
+from failover_otp.providers.sms_parts import sms_parts
+
+_MAX_REMEMBERED = 200_000
+
+
+class SimRefused(Exception):
+    """The simulated Routee refused the send (an HTTP 4xx/5xx on the wire)."""
+
+    def __init__(self, http_status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True)
+class SimMessage:
+    message_id: str
+    channel: Channel
+    to: str
+    body: str
+    ttl_seconds: float | None
+    outcome: Outcome
+    accepted_mono: float
+    accepted_at: datetime
+    parts: int
+    price: float
+    country: str | None
+    operator: str | None
+    label: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+    reported: StepStatus = StepStatus.QUEUED
+
+
+@dataclass(frozen=True, slots=True)
+class SimReport:
+    message: SimMessage
+    status: StepStatus
+    detailed_status: str
+    at: datetime
+
+
+SimSink = Callable[[SimReport], Coroutine[object, object, None]]
+
+
+class RouteeSim:
+    """In-memory Routee. ``time_scale`` speeds up every delay of the outcome table."""
+
+    def __init__(self, *, time_scale: float = 1.0) -> None:
+        self.time_scale = time_scale
+        self.messages: OrderedDict[str, SimMessage] = OrderedDict()
+        # Accepted sends per idempotence key: tests prove no message is ever sent twice.
+        self.accepted: Counter[str] = Counter()
+        self._attempts: Counter[str] = Counter()
+        self._sink: SimSink | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    def set_sink(self, sink: SimSink | None) -> None:
+        self._sink = sink
+
+    def accept(
+        self,
+        *,
+        channel: Channel,
+        to: str,
+        body: str,
+        ttl_seconds: float | None,
+        label: str | None = None,
+        attempt_key: str,
+        extra: dict[str, Any] | None = None,
+    ) -> SimMessage:
+        """Take a send or raise :class:`SimRefused` as the outcome table says."""
+        outcome = outcome_for(channel, to)
+        if outcome.refusal is Refusal.UNAVAILABLE_FIRST:
+            self._attempts[attempt_key] += 1
+            if self._attempts[attempt_key] % 2 == 1:
+                raise SimRefused(503, "503000000", "Service temporarily unavailable")
+        elif outcome.refusal is Refusal.BAD_SENDER:
+            raise SimRefused(400, "400005000", "Invalid sender id")
+        elif outcome.refusal is Refusal.INSUFFICIENT_BALANCE:
+            raise SimRefused(400, "400001009", "Not enough balance")
+        parts = sms_parts(body) if channel is Channel.SMS else 1
+        country, operator = describe(to)
+        message = SimMessage(
+            message_id=str(uuid.uuid4()),
+            channel=channel,
+            to=to,
+            body=body,
+            ttl_seconds=ttl_seconds,
+            outcome=outcome,
+            accepted_mono=time.monotonic(),
+            accepted_at=datetime.now(UTC),
+            parts=parts,
+            price=price_for(channel, parts),
+            country=country,
+            operator=operator,
+            label=label,
+            extra=dict(extra or {}),
+        )
+        self._remember(message)
+        self.accepted[attempt_key] += 1
+        self._schedule(message)
+        return message
+
+    def find(self, message_id: str) -> SimMessage | None:
+        return self.messages.get(message_id)
+
+    def current(self, message: SimMessage) -> tuple[StepStatus, str | None]:
+        """Status of ``message`` now, whether or not its report was pushed."""
+        elapsed = (time.monotonic() - message.accepted_mono) * self.time_scale
+        report = status_at(message.outcome, elapsed, message.ttl_seconds)
+        if report is None:
+            return StepStatus.QUEUED, None
+        return report.status, report.detailed_status
+
+    def _remember(self, message: SimMessage) -> None:
+        self.messages[message.message_id] = message
+        while len(self.messages) > _MAX_REMEMBERED:
+            self.messages.popitem(last=False)
+
+    def _schedule(self, message: SimMessage) -> None:
+        if not message.outcome.callbacks:
+            return
+        loop = asyncio.get_running_loop()
+        for report in message.outcome.reports:
+            delay = report_delay(report, message.ttl_seconds) / self.time_scale
+            handle = loop.call_later(delay, self._fire, message, report)
+            self._timers.add(handle)
+
+    def _fire(self, message: SimMessage, report: ScheduledReport) -> None:
+        message.reported = report.status
+        if self._sink is None:
+            return
+        sim_report = SimReport(message, report.status, report.detailed_status, datetime.now(UTC))
+        task = asyncio.get_running_loop().create_task(self._sink(sim_report))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
