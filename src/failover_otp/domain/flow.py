@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -96,7 +96,6 @@ class Flow:
     steps: tuple[Step, ...] = ()
     deadline: Deadline | None = None
     version: int = 0
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     def step_by_tracking_id(self, tracking_id: str) -> Step | None:
         for step in self.steps:

@@ -1,0 +1,112 @@
+"""Applications (API clients), their hashed secrets and access tokens, and service-wide values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from failover_otp.store.database import Database
+from failover_otp.store.tables import access_tokens, applications, service_state
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: str
+    name: str
+    secret_hash: str
+    created_at: datetime
+    disabled: bool = False
+
+
+class AppStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, app: Application) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                insert(applications).values(
+                    id=app.id,
+                    name=app.name,
+                    secret_hash=app.secret_hash,
+                    created_at=app.created_at,
+                    disabled=app.disabled,
+                )
+            )
+
+    async def get(self, app_id: str) -> Application | None:
+        async with self.db.read() as conn:
+            row = (
+                (await conn.execute(select(applications).where(applications.c.id == app_id)))
+                .mappings()
+                .first()
+            )
+        return Application(**row) if row else None
+
+    async def all(self) -> list[Application]:
+        async with self.db.read() as conn:
+            rows = (
+                (await conn.execute(select(applications).order_by(applications.c.created_at)))
+                .mappings()
+                .all()
+            )
+        return [Application(**r) for r in rows]
+
+    async def set_secret_hash(self, app_id: str, secret_hash: str) -> bool:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(applications)
+                .where(applications.c.id == app_id)
+                .values(secret_hash=secret_hash)
+            )
+            # A new secret ends every session opened with the old one.
+            await conn.execute(
+                delete(access_tokens).where(access_tokens.c.application_id == app_id)
+            )
+        return result.rowcount == 1
+
+    async def add_token(self, token_hash: str, app_id: str, expires_at: datetime) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                insert(access_tokens).values(
+                    token_hash=token_hash, application_id=app_id, expires_at=expires_at
+                )
+            )
+
+    async def token_owner(self, token_hash: str, now: datetime) -> tuple[str, datetime] | None:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(access_tokens.c.application_id, access_tokens.c.expires_at).where(
+                        access_tokens.c.token_hash == token_hash,
+                        access_tokens.c.expires_at > now,
+                    )
+                )
+            ).first()
+        return (row.application_id, row.expires_at) if row else None
+
+    async def purge_expired_tokens(self, now: datetime) -> int:
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(access_tokens).where(access_tokens.c.expires_at <= now)
+            )
+        return int(result.rowcount)
+
+    async def state_value(self, key: str, default: str) -> str:
+        """The stored value for ``key``, storing ``default`` first if there is none."""
+        async with self.db.read() as conn:
+            value = (
+                await conn.execute(select(service_state.c.value).where(service_state.c.key == key))
+            ).scalar()
+        if value is not None:
+            return str(value)
+        async with self.db.write() as conn:
+            existing = (
+                await conn.execute(select(service_state.c.value).where(service_state.c.key == key))
+            ).scalar()
+            if existing is not None:
+                return str(existing)
+            await conn.execute(insert(service_state).values(key=key, value=default))
+        return default

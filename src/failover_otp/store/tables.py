@@ -1,0 +1,150 @@
+"""Every table of the service, in one place (SQLAlchemy Core metadata; Alembic mirrors it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive-UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        result: datetime = value.replace(tzinfo=UTC)
+        return result
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("application_id", String(32), ForeignKey("applications.id"), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("label", String(350), nullable=True),
+    Column("phone", String(20), nullable=False),
+    Column("callback_url", Text, nullable=True),
+    # The request's steps as the API echoes them, with each step's channel content.
+    Column("request", JSON, nullable=False),
+    # The core's view of the steps to run (channel, destination, ttl, failover triggers).
+    Column("plans", JSON, nullable=False),
+    Column("total_cost", Float, nullable=False, default=0.0),
+    Column("termination_channel", String(8), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+    Index(None, "application_id", "created_at", "id"),
+    Index(None, "application_id", "status", "created_at", "id"),
+)
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("flow_id", String(36), ForeignKey("flows.id"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("tracking_id", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("label", String(350), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("detailed_status", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("expired_on_delivery_at", UTCDateTime, nullable=True),
+    Column("price", Float, nullable=True),
+    Column("parts", Integer, nullable=False, default=1),
+    Column("country", String(4), nullable=True),
+    Column("operator", String(100), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("reject_reason", String(32), nullable=True),
+    Column("failover_from", String(64), nullable=True),
+    Column("send_attempts", Integer, nullable=False, default=1),
+    Index(None, "application_id", "created_at", "flow_id", "idx"),
+    Index(None, "application_id", "status", "created_at"),
+)
+
+# One row per flow that waits for something: the durable timer the worker claims.
+deadlines = Table(
+    "deadlines",
+    metadata,
+    Column("flow_id", String(36), ForeignKey("flows.id"), primary_key=True),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Index(None, "due_at"),
+)
+
+# Deployment-wide values generated once (e.g. the Routee callback path token).
+service_state = Table(
+    "service_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

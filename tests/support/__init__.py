@@ -1,0 +1,1 @@
+"""Helpers shared by the test suite: PostgreSQL servers and databases, free ports, HTTP waits."""
