@@ -97,4 +97,7 @@ def _begin_deferred(conn: Any) -> None:
 
 def engine_for(url: str) -> AsyncEngine:
     """A plain engine, for one-off work such as migrations."""
-    return create_async_engine(async_url(url), poolclass=NullPool)
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(parsed)
+    return create_async_engine(parsed, poolclass=NullPool)

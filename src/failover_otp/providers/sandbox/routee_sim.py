@@ -12,7 +12,7 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from failover_otp.domain.statuses import Channel, StepStatus
@@ -136,11 +136,32 @@ class RouteeSim:
 
     def current(self, message: SimMessage) -> tuple[StepStatus, str | None]:
         """Status of ``message`` now, whether or not its report was pushed."""
-        elapsed = (time.monotonic() - message.accepted_mono) * self.time_scale
-        report = status_at(message.outcome, elapsed, message.ttl_seconds)
+        report = self.current_report(message)
         if report is None:
             return StepStatus.QUEUED, None
         return report.status, report.detailed_status
+
+    def current_report(self, message: SimMessage) -> ScheduledReport | None:
+        """The outcome-table report ``message`` is at now (None: still queued)."""
+        elapsed = (time.monotonic() - message.accepted_mono) * self.time_scale
+        return status_at(message.outcome, elapsed, message.ttl_seconds)
+
+    def reported_at(self, message: SimMessage, report: ScheduledReport) -> datetime:
+        """Wall-clock time at which ``report`` of ``message`` happens(ed)."""
+        delay = report_delay(report, message.ttl_seconds) / self.time_scale
+        return message.accepted_at + timedelta(seconds=delay)
+
+    def reset(self) -> None:
+        """Forget every message, count and pending report (the wire sandbox's control API)."""
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+        self.messages.clear()
+        self.accepted.clear()
+        self._attempts.clear()
 
     def _remember(self, message: SimMessage) -> None:
         self.messages[message.message_id] = message

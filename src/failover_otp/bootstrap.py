@@ -1,0 +1,90 @@
+"""Builds the running service from settings: the one place concrete adapters are chosen."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from failover_otp.providers.base import Provider
+from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.services.auth import AuthService
+from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.flows import FlowService
+from failover_otp.services.webhooks import WebhookNotifier
+from failover_otp.settings import ProviderName, Settings
+from failover_otp.store.app_store import AppStore
+from failover_otp.store.database import Database
+from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.migrate import upgrade
+from failover_otp.worker.deadlines import DeadlineWorker
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    flows: FlowService
+    flow_store: FlowStore
+    apps: AppStore
+    auth: AuthService
+    provider: Provider
+    callback_token: str
+    clock: Clock
+
+    def deadline_worker(self) -> DeadlineWorker:
+        s = self.settings
+        return DeadlineWorker(
+            self.flow_store,
+            self.flows,
+            self.clock,
+            poll_seconds=s.worker_poll_seconds,
+            lease_seconds=s.worker_lease_seconds,
+            batch=s.worker_batch,
+        )
+
+
+def build_provider(settings: Settings, callback_token: str) -> Provider:
+    if settings.provider is ProviderName.SANDBOX:
+        return EmbeddedSandboxProvider(time_scale=settings.time_scale)
+    from failover_otp.providers.routee.client import RouteeProvider
+
+    return RouteeProvider(settings, callback_token=callback_token)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
+    if migrate:
+        await upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    clock = SystemClock()
+    apps = AppStore(db)
+    callback_token = settings.callback_token.get_secret_value() or await apps.state_value(
+        "routee_callback_token", secrets.token_urlsafe(24)
+    )
+    provider = build_provider(settings, callback_token)
+    notifier = WebhookNotifier(time_scale=settings.time_scale)
+    flow_store = FlowStore(db)
+    flows = FlowService(
+        flow_store, provider, clock, time_scale=settings.time_scale, on_change=notifier.notify
+    )
+    await provider.start(flows.report)
+    services = Services(
+        settings=settings,
+        db=db,
+        flows=flows,
+        flow_store=flow_store,
+        apps=apps,
+        auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
+        provider=provider,
+        callback_token=callback_token,
+        clock=clock,
+    )
+    try:
+        yield services
+    finally:
+        await flows.aclose()
+        await provider.aclose()
+        await notifier.aclose()
+        await db.dispose()

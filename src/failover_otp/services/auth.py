@@ -1,0 +1,87 @@
+"""Applications and OAuth2 client-credentials tokens, mirroring Routee's authentication.
+
+Secrets and tokens are 256-bit random values, so a single SHA-256 is a sound way to store them:
+there is nothing to brute-force that a slow hash would protect. Only hashes reach the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from failover_otp.services.clock import Clock
+from failover_otp.store.app_store import Application, AppStore
+
+_CACHE_SECONDS = 30.0
+_CACHE_MAX = 10_000
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    application_id: str
+    application_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+class AuthService:
+    def __init__(self, store: AppStore, clock: Clock, *, token_ttl_seconds: int = 3600) -> None:
+        self.store = store
+        self.clock = clock
+        self.token_ttl_seconds = token_ttl_seconds
+        # token hash -> (application id, token expiry, cache entry expiry in monotonic time)
+        self._cache: dict[str, tuple[str, datetime, float]] = {}
+
+    async def create_application(self, name: str) -> Credentials:
+        app_id = secrets.token_hex(12)  # 24 hex digits, like Routee's application ids
+        secret = secrets.token_urlsafe(32)
+        await self.store.create(
+            Application(
+                id=app_id, name=name, secret_hash=digest(secret), created_at=self.clock.now()
+            )
+        )
+        return Credentials(app_id, secret)
+
+    async def rotate_secret(self, app_id: str) -> Credentials | None:
+        secret = secrets.token_urlsafe(32)
+        if not await self.store.set_secret_hash(app_id, digest(secret)):
+            return None
+        self._cache = {k: v for k, v in self._cache.items() if v[0] != app_id}
+        return Credentials(app_id, secret)
+
+    async def issue_token(self, app_id: str, secret: str) -> IssuedToken | None:
+        app = await self.store.get(app_id)
+        if app is None or app.disabled or not hmac.compare_digest(app.secret_hash, digest(secret)):
+            return None
+        token = secrets.token_urlsafe(32)
+        expires_at = self.clock.now() + timedelta(seconds=self.token_ttl_seconds)
+        await self.store.add_token(digest(token), app_id, expires_at)
+        return IssuedToken(token, self.token_ttl_seconds)
+
+    async def application_for(self, token: str) -> str | None:
+        """The application a bearer token belongs to, or None if unknown or expired."""
+        key = digest(token)
+        now = self.clock.now()
+        cached = self._cache.get(key)
+        if cached is not None and cached[2] > time.monotonic() and cached[1] > now:
+            return cached[0]
+        found = await self.store.token_owner(key, now)
+        if found is None:
+            self._cache.pop(key, None)
+            return None
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        self._cache[key] = (found[0], found[1], time.monotonic() + _CACHE_SECONDS)
+        return found[0]

@@ -1,0 +1,254 @@
+"""Flow orchestration: every way a flow moves (send, report, deadline, read) goes through here."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import structlog
+
+from failover_otp.domain.commands import NotifyChange, SendStep
+from failover_otp.domain.events import (
+    Cancel,
+    DeadlineReached,
+    Event,
+    SendAccepted,
+    SendRejected,
+    Start,
+    StatusReported,
+)
+from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
+from failover_otp.domain.machine import decide
+from failover_otp.domain.statuses import Outcome, RejectReason, StepStatus
+from failover_otp.providers.base import (
+    DeliveryReport,
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+    SendOutcomeUnknown,
+    SendReceipt,
+    SendRefused,
+    SendRequest,
+)
+from failover_otp.services.clock import Clock
+from failover_otp.store.flow_store import ClaimedDeadline, FlowMeta, FlowRecord, FlowStore
+
+log = structlog.get_logger(__name__)
+
+# A report can outrun the save of the send it reports on; it is retried this often before it is
+# dropped (the step's deadline still looks the message up, so nothing is lost for good).
+_UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
+_MAX_SAVE_CONFLICTS = 20
+
+ChangeListener = Callable[[FlowRecord], Awaitable[None]]
+
+
+@dataclass
+class _FlowLocks:
+    """One asyncio lock per flow in use, so a process applies one event at a time per flow."""
+
+    locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def hold(self, flow_id: str) -> AsyncIterator[None]:
+        lock, users = self.locks.get(flow_id, (asyncio.Lock(), 0))
+        self.locks[flow_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.locks[flow_id]
+            if users == 1:
+                del self.locks[flow_id]
+            else:
+                self.locks[flow_id] = (lock, users - 1)
+
+
+class FlowService:
+    def __init__(
+        self,
+        store: FlowStore,
+        provider: Provider,
+        clock: Clock,
+        *,
+        time_scale: float = 1.0,
+        on_change: ChangeListener | None = None,
+    ) -> None:
+        self.store = store
+        self.provider = provider
+        self.clock = clock
+        self.time_scale = time_scale
+        self.on_change = on_change
+        self._locks = _FlowLocks()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def start_flow(
+        self, *, application_id: str, kind: FlowKind, plans: tuple[StepPlan, ...], meta: FlowMeta
+    ) -> FlowRecord:
+        """Store a new flow and send its first step (and the next, if the first is refused)."""
+        now = self.clock.now()
+        flow = Flow(
+            id=str(uuid.uuid4()),
+            application_id=application_id,
+            kind=kind,
+            plans=plans,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create(flow, meta)
+        record = await self.apply(flow.id, Start())
+        assert record is not None
+        return record
+
+    async def apply(self, flow_id: str, event: Event) -> FlowRecord | None:
+        """Apply ``event`` to the flow, save the result, then run what the core asked for."""
+        async with self._locks.hold(flow_id):
+            for _ in range(_MAX_SAVE_CONFLICTS):
+                record = await self.store.load(flow_id)
+                if record is None:
+                    return None
+                decision = decide(
+                    record.flow, event, now=self.clock.now(), time_scale=self.time_scale
+                )
+                if decision.flow is record.flow:
+                    return record
+                if await self.store.save(record.flow, decision.flow, record.meta):
+                    break
+                # Another process saved this flow in between: decide again on its state.
+            else:
+                raise RuntimeError(f"flow {flow_id}: too many concurrent updates")
+        record = FlowRecord(decision.flow, record.meta)
+        for command in decision.commands:
+            if isinstance(command, SendStep):
+                record = await self._send(record, command) or record
+            elif isinstance(command, NotifyChange) and self.on_change is not None:
+                await self.on_change(record)
+        return record
+
+    async def _send(self, record: FlowRecord, command: SendStep) -> FlowRecord | None:
+        request = self._send_request(record, command.index)
+        event: Event
+        try:
+            receipt: SendReceipt | None = None
+            if command.retry:
+                # The earlier attempt may have reached the provider: never send twice.
+                receipt = await self.provider.find_sent(request)
+            if receipt is None:
+                receipt = await self.provider.send(request)
+            event = SendAccepted(
+                index=command.index,
+                message_id=receipt.message_id,
+                status=receipt.status,
+                price=receipt.price,
+                parts=receipt.parts,
+                country=receipt.country,
+                operator=receipt.operator,
+            )
+        except SendRefused as refused:
+            event = SendRejected(command.index, refused.reason, refused.message)
+        except ProviderUnavailable as exc:
+            event = SendRejected(
+                command.index, RejectReason.SERVER_ERROR, f"provider unavailable: {exc}"
+            )
+        except SendOutcomeUnknown as exc:
+            # Left for the SEND_RETRY deadline, which looks the message up before re-sending.
+            log.warning(
+                "send outcome unknown", flow_id=record.flow.id, step=command.index, error=str(exc)
+            )
+            return None
+        except ProviderError as exc:
+            event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
+        return await self.apply(record.flow.id, event)
+
+    def _send_request(self, record: FlowRecord, index: int) -> SendRequest:
+        plan = record.flow.plans[index]
+        content = record.meta.request[index] if index < len(record.meta.request) else {}
+        return SendRequest(
+            flow_id=record.flow.id,
+            step_index=index,
+            channel=plan.channel,
+            to=plan.to,
+            ttl_seconds=plan.ttl_seconds,
+            content=content,
+            label=record.meta.step_label(index),
+        )
+
+    async def report(self, report: DeliveryReport, *, attempt: int = 0) -> None:
+        """A delivery report pushed by the provider."""
+        flow_id = await self.store.flow_id_for_tracking(report.message_id)
+        if flow_id is None:
+            if attempt < len(_UNMATCHED_REPORT_RETRIES):
+                self._later(
+                    _UNMATCHED_REPORT_RETRIES[attempt], self.report(report, attempt=attempt + 1)
+                )
+            else:
+                log.info("report for unknown message dropped", message_id=report.message_id)
+            return
+        await self.apply(flow_id, _reported(report))
+
+    async def fire(self, claimed: ClaimedDeadline) -> None:
+        """A due deadline claimed by the worker."""
+        if claimed.kind == DeadlineKind.STEP_TTL.value:
+            # The provider may know a final status we were never told (no callback).
+            await self._refresh_step(claimed.flow_id, claimed.step_index)
+        await self.apply(
+            claimed.flow_id, DeadlineReached(DeadlineKind(claimed.kind), claimed.step_index)
+        )
+
+    async def read(self, application_id: str, any_id: str) -> FlowRecord | None:
+        """The flow (by flow id or any step's tracking id), pending steps refreshed first."""
+        record = await self.store.find(application_id, any_id)
+        if record is None:
+            return None
+        refreshed = False
+        for step in record.flow.steps:
+            if step.status.outcome is Outcome.PENDING and step.status is not StepStatus.SENDING:
+                refreshed = await self._refresh_step(record.flow.id, step.index) or refreshed
+        if refreshed:
+            record = await self.store.load(record.flow.id) or record
+        return record
+
+    async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:
+        return await self.apply(flow_id, Cancel(reason))
+
+    async def _refresh_step(self, flow_id: str, index: int) -> bool:
+        record = await self.store.load(flow_id)
+        step = record.flow.step_for(index) if record else None
+        if step is None or step.status is StepStatus.SENDING:
+            return False
+        try:
+            report = await self.provider.lookup(step.channel, step.tracking_id)
+        except ProviderError as exc:
+            log.warning("status look-up failed", flow_id=flow_id, error=str(exc))
+            return False
+        if report is None or report.status is step.status:
+            return False
+        await self.apply(flow_id, _reported(report))
+        return True
+
+    def _later(self, delay: float, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        self._background.clear()
+
+
+def _reported(report: DeliveryReport) -> StatusReported:
+    return StatusReported(
+        tracking_id=report.message_id,
+        status=report.status,
+        detailed_status=report.detailed_status,
+        price=report.price,
+        at=report.at,
+    )

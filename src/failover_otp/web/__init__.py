@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): the only package that knows about HTTP."""

@@ -1,0 +1,51 @@
+"""The ASGI application: routes, error mapping, and the lifespan that opens the services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from failover_otp import __version__
+from failover_otp.bootstrap import open_services
+from failover_otp.settings import Settings
+from failover_otp.web import auth_routes, otp_routes, system_routes
+from failover_otp.web.error_handlers import install_error_handlers
+from failover_otp.web.responses import FastJSONResponse
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            stop = asyncio.Event()
+            worker_task = None
+            if settings.run_worker:
+                worker_task = asyncio.create_task(services.deadline_worker().run(stop))
+            try:
+                yield
+            finally:
+                stop.set()
+                if worker_task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+
+    app = FastAPI(
+        title="failover-otp",
+        version=__version__,
+        description=(
+            "One-time passwords over Viber with SMS failover through Routee, with the full "
+            "delivery story of every flow."
+        ),
+        lifespan=lifespan,
+        default_response_class=FastJSONResponse,
+    )
+    install_error_handlers(app)
+    app.include_router(system_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(otp_routes.router)
+    return app

@@ -1,0 +1,36 @@
+"""Request dependencies: the running services and the caller's application."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from failover_otp.bootstrap import Services
+from failover_otp.errors import Unauthorized
+
+_bearer = HTTPBearer(auto_error=False, description="access_token from POST /oauth/token")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def current_application(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token: get one from POST /oauth/token")
+    app_id = await services.auth.application_for(credentials.credentials)
+    if app_id is None:
+        raise Unauthorized("invalid or expired access token")
+    return app_id
+
+
+ApplicationId = Annotated[str, Depends(current_application)]

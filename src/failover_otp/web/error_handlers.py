@@ -1,0 +1,78 @@
+"""One mapping from every error to a JSON answer; bad input never becomes a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from failover_otp.errors import ApiError
+from failover_otp.web.responses import FastJSONResponse, error_body
+
+log = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _clean(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic's error list without the parts that are not JSON (exceptions in ``ctx``)."""
+    cleaned = []
+    for error in errors:
+        item = {
+            "loc": list(error.get("loc", ())),
+            "msg": error.get("msg"),
+            "type": error.get("type"),
+        }
+        cleaned.append(item)
+    return cleaned
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return FastJSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        details = _clean(exc.errors())
+        if any(d["type"] == "json_invalid" for d in details):
+            return FastJSONResponse(
+                error_body("malformed_json", "the request body is not valid JSON", details),
+                status_code=400,
+            )
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body")
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return FastJSONResponse(error_body("validation_failed", message, details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return FastJSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", error=str(exc))
+        return FastJSONResponse(
+            error_body("internal_error", "an unexpected error occurred; it has been logged"),
+            status_code=500,
+        )

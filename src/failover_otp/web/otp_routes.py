@@ -1,0 +1,126 @@
+"""The Failover OTP API: send, track one flow, list deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.statuses import FlowStatus, StepStatus
+from failover_otp.errors import NotFound, ValidationFailed
+from failover_otp.services.story import flow_story, iso, step_story
+from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
+from failover_otp.store.rows import step_from_row
+from failover_otp.web.deps import ApplicationId, ServicesDep
+from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_schemas import (
+    DeliveryPage,
+    FlowStory,
+    SendFailoverRequest,
+    SendFailoverResponse,
+)
+from failover_otp.web.responses import FastJSONResponse
+
+router = APIRouter(prefix="/otp", tags=["Failover OTP"])
+
+
+def send_response(record: FlowRecord) -> dict[str, Any]:
+    flow = record.flow
+    accepted = [s for s in flow.steps if s.sent_at is not None]
+    echo = []
+    for index, step in enumerate(record.meta.request):
+        sent = flow.step_for(index)
+        tracking = sent.tracking_id if sent is not None and sent.sent_at is not None else None
+        echo.append({**step, "trackingId": tracking})
+    failed = flow.status is FlowStatus.FAILED
+    body: dict[str, Any] = {
+        "flowId": None if failed else flow.id,
+        "status": flow.status.value,
+        "type": accepted[-1].channel.type_name if accepted else None,
+        "flow": echo,
+        "createdAt": iso(flow.created_at),
+        "statusCode": int(flow.status_code) if flow.status_code is not None else None,
+    }
+    if failed:
+        body["error"] = flow.error
+    return body
+
+
+@router.post(
+    "/send-failover",
+    response_model=SendFailoverResponse,
+    summary="Send an OTP through an ordered flow of channels",
+)
+async def send_failover(
+    payload: SendFailoverRequest, app_id: ApplicationId, services: ServicesDep
+) -> FastJSONResponse:
+    plans, meta = otp_plans(payload)
+    record = await services.flows.start_flow(
+        application_id=app_id, kind=FlowKind.OTP, plans=plans, meta=meta
+    )
+    return FastJSONResponse(send_response(record))
+
+
+@router.get(
+    "/failover/{flow_or_tracking_id}", response_model=FlowStory, summary="A flow's delivery story"
+)
+async def get_failover(
+    flow_or_tracking_id: str, app_id: ApplicationId, services: ServicesDep
+) -> FastJSONResponse:
+    record = await services.flows.read(app_id, flow_or_tracking_id)
+    if record is None:
+        raise NotFound(f"no flow or message {flow_or_tracking_id!r}")
+    return FastJSONResponse(flow_story(record.flow, record.meta, services.settings.time_scale))
+
+
+def status_filter(status: str | None) -> tuple[str | None, str | None]:
+    """A step status in any casing (``Delivered``, ``DELIVERED``), or a flow status."""
+    if status is None or not status.strip():
+        return None, None
+    try:
+        return StepStatus.parse(status).value, None
+    except ValueError:
+        pass
+    for flow_status in FlowStatus:
+        if flow_status.value.lower() == status.strip().lower():
+            return None, flow_status.value
+    raise ValidationFailed(
+        f"status: unknown status {status!r}",
+        details=[{"loc": ["query", "status"], "msg": "unknown status", "type": "enum"}],
+    )
+
+
+@router.get("/failover", response_model=DeliveryPage, summary="List and filter deliveries")
+async def list_failovers(
+    app_id: ApplicationId,
+    services: ServicesDep,
+    status: Annotated[
+        str | None, Query(description="step status (any casing) or flow status")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=350, description="partial label match")] = None,
+    phone_number: Annotated[str | None, Query(max_length=32, description="partial match")] = None,
+    flow_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> FastJSONResponse:
+    step_status, flow_status = status_filter(status)
+    phone = "".join(c for c in phone_number if c.isdigit()) if phone_number else None
+    where = DeliveryFilter(
+        application_id=app_id,
+        step_status=step_status,
+        flow_status=flow_status,
+        tag=tag or None,
+        phone=phone or None,
+        flow_id=flow_id or None,
+        kind=FlowKind.OTP,
+    )
+    total, rows = await services.flow_store.list_deliveries(where, limit=limit, offset=offset)
+    scale = services.settings.time_scale
+    results = []
+    for row in rows:
+        step = step_from_row(row)
+        item = step_story(step, row["label"], row["flow_id"], scale)
+        item["flow_status"] = row["flow_status"]
+        results.append(item)
+    return FastJSONResponse({"total": total, "limit": limit, "offset": offset, "results": results})

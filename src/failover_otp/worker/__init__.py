@@ -1,0 +1,1 @@
+"""The deadline worker: claims due flow deadlines and fires them."""
