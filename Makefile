@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 .venv: $(STAMP)
 
 run: .venv
-	$(BIN)/failover-otp serve $(ARGS)
+	$(BIN)/failover-otp serve --demo $(ARGS)
 
 migrate: .venv
 	$(BIN)/failover-otp migrate $(ARGS)

@@ -54,6 +54,26 @@ TEMPLATE_PARAM_ALIASES = {
     "reason": "codeReason",
 }
 
+# Step fields that are not template parameters.
+_STEP_FIELDS = frozenset(
+    {
+        "type",
+        "to",
+        "order",
+        "ttl",
+        "label",
+        "senderInfoTrackingId",
+        "templateId",
+        "templateLang",
+        "templateType",
+        "templateParams",
+        "failoverOnDelivered",
+        "failoverOnStatuses",
+        "deliveryScope",
+        "trackingId",
+    }
+)
+
 SMS_TTL_MINUTES = (1, 4320)
 VIBER_TTL_SECONDS = (30, 86400)
 CALLBACK_STRATEGY = "OnChange"
@@ -96,14 +116,16 @@ def callback_url(public_url: str, token: str) -> str | None:
 
 
 def template_params(content: Mapping[str, Any]) -> dict[str, Any]:
+    """``templateParams`` for a ViberOtp step: its pin, its template fields under the
+    inventory's names, and any field our API does not know, passed through untouched."""
     params: dict[str, Any] = {}
     given = content.get("templateParams")
     if isinstance(given, Mapping):
         params.update({str(k): v for k, v in given.items()})
-    for field, key in TEMPLATE_PARAM_ALIASES.items():
-        value = content.get(field)
-        if value is not None and key not in params:
-            params[key] = value
+    for field, value in content.items():
+        if field in _STEP_FIELDS or value is None:
+            continue
+        params.setdefault(TEMPLATE_PARAM_ALIASES.get(field, field), value)
     validity = params.get("codeValidityTime")
     if isinstance(validity, str) and validity.strip().isdigit():
         params["codeValidityTime"] = int(validity.strip())  # a JSON number (reference §2.8)

@@ -197,7 +197,9 @@ class RouteeProvider:
         text = bodies.message_text(request)
         for page in range(SEARCH_MAX_PAGES):
             page_params = {**params, "page": str(page), "size": str(SEARCH_PAGE_SIZE)}
-            answer = await self._read("POST", "/sms/tracking", json_body=filters, params=page_params)
+            answer = await self._read(
+                "POST", "/sms/tracking", json_body=filters, params=page_params
+            )
             payload = self._payload_of(answer, "search")
             item = wire.match_sms(payload, to=request.to, body=text, label=request.label)
             if item is not None:
@@ -218,14 +220,18 @@ class RouteeProvider:
 
     # -- sending -----------------------------------------------------------------------------
 
-    async def _send_once(self, request: SendRequest, path: str, body: dict[str, Any]) -> SendReceipt:
+    async def _send_once(
+        self, request: SendRequest, path: str, body: dict[str, Any]
+    ) -> SendReceipt:
         answer = await self._exchange("POST", path, json_body=body, may_double=True)
         if answer.ok:
             try:
                 receipt = wire.read_receipt(request.channel, wire.parse_json(answer.raw))
             except wire.MalformedBody as exc:
                 # A 2xx means Routee most likely took the message: find it, never re-send.
-                raise SendOutcomeUnknown(f"Routee answered HTTP {answer.status} but {exc}") from None
+                raise SendOutcomeUnknown(
+                    f"Routee answered HTTP {answer.status} but {exc}"
+                ) from None
             return self._with_origin(receipt, request.to)
         failure = errors.send_failure(answer.error())
         if isinstance(failure, ProviderUnavailable) and answer.retry_after:
@@ -339,8 +345,12 @@ class RouteeProvider:
         except (TimeoutError, aiohttp.ClientError) as exc:
             reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
             if may_double and progress.sent:
-                raise SendOutcomeUnknown(f"no answer from Routee to {method} {path} ({reason})") from None
-            raise ProviderUnavailable(f"cannot reach Routee for {method} {path} ({reason})") from None
+                raise SendOutcomeUnknown(
+                    f"no answer from Routee to {method} {path} ({reason})"
+                ) from None
+            raise ProviderUnavailable(
+                f"cannot reach Routee for {method} {path} ({reason})"
+            ) from None
 
     async def _fetch_token(self) -> TokenGrant:
         form = {"grant_type": "client_credentials"}

@@ -1,0 +1,243 @@
+"""Routee's own JSON objects, rendered from plain values. Pure.
+
+The standalone sandbox (``providers/sandbox/wire_server.py``) answers with these, so what our
+client parses (``wire``) and what our sandbox emits are written next to each other, from the same
+reference sections. Field sets follow the reference (§1.2 token, §4.1/§4.3/§4.4 SMS, §2.9/§5.4
+Viber, §6 errors); values not modelled by the sandbox are fixed placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from failover_otp.domain.statuses import Channel, StepStatus
+
+APPLICATION_NAME = "failover-otp-sandbox"
+
+
+def iso(moment: datetime) -> str:
+    """Millisecond ISO-8601 in UTC with a ``Z``, as Routee's examples write it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """One message as Routee would describe it at one moment."""
+
+    message_id: str
+    channel: Channel
+    to: str  # digits, no "+"
+    sender: str | None
+    text: str
+    label: str | None
+    ttl: int | None  # in the endpoint's own unit: SMS minutes, Viber seconds
+    parts: int
+    price: float  # the whole message (all parts)
+    country: str | None
+    operator: str | None
+    created_at: datetime
+    status: StepStatus
+    detailed: str | None
+    status_at: datetime
+    sms_ids: Sequence[str] = ()
+    template: Mapping[str, Any] | None = None  # Viber OTP: templateId, templateLang, ...
+    viber_body: Mapping[str, Any] | None = None  # standard Viber: text, imageURL, viberAction
+    callback: Mapping[str, Any] | None = None
+
+    @property
+    def part_price(self) -> float:
+        return round(self.price / max(1, self.parts), 6)
+
+    def status_name(self) -> str:
+        return self.status.render(self.channel)
+
+    def reason(self) -> dict[str, Any]:
+        detailed = self.detailed or self.status.render(Channel.SMS)
+        return {"detailedStatus": detailed, "description": f"The message is {detailed.lower()}"}
+
+
+def token_answer(access_token: str, expires_in: int) -> dict[str, Any]:
+    return {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": "account sms viber",
+        "permissions": ["MT_ROLE_ACCOUNT_FINANCE", "MT_ROLE_SMS", "MT_ROLE_VIBER"],
+    }
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "developerMessage": message}
+
+
+def sms_send_answer(view: MessageView, *, unicode: bool) -> dict[str, Any]:
+    """§4.1: the answer to ``POST /sms``."""
+    answer: dict[str, Any] = {
+        "trackingId": view.message_id,
+        "createdAt": iso(view.created_at),
+        "from": view.sender,
+        "to": "+" + view.to,
+        "body": view.text,
+        "status": "Queued",
+        "flash": False,
+        "bodyAnalysis": {
+            "characters": len(view.text),
+            "parts": view.parts,
+            "unicode": unicode,
+            "unsupportedGSMCharacters": [],
+        },
+        "ttl": view.ttl,
+    }
+    if view.label is not None:
+        answer["label"] = view.label
+    if view.callback:
+        answer["callback"] = dict(view.callback)
+    return answer
+
+
+def viber_send_answer(view: MessageView) -> dict[str, Any]:
+    """§2.9 (``POST /viber/otp``) and, best effort, ``POST /viber``."""
+    answer: dict[str, Any] = {
+        "trackingId": view.message_id,
+        "to": "+" + view.to,
+        "from": view.sender,
+        "country": view.country,
+        "status": {"status": "QUEUED", "date": iso(view.created_at)},
+        "applicationName": APPLICATION_NAME,
+        "direction": "Outbound",
+        "ttl": view.ttl,
+        "label": view.label,
+    }
+    answer.update(view.template or {})
+    if view.viber_body is not None:
+        answer["body"] = dict(view.viber_body)
+    return answer
+
+
+def sms_tracking(view: MessageView) -> list[dict[str, Any]]:
+    """§4.3: ``GET /sms/tracking/single/{messageId}``, one object per part."""
+    return [
+        {
+            "applicationName": APPLICATION_NAME,
+            "country": view.country,
+            "smsId": sms_id,
+            "messageId": view.message_id,
+            "groups": [],
+            "body": view.text,
+            "operator": view.operator,
+            "originatingService": "Sms",
+            "to": "+" + view.to,
+            "latency": 0,
+            "parts": view.parts,
+            "part": number,
+            "price": view.part_price,
+            "label": view.label,
+            "status": {
+                "date": iso(view.status_at),
+                "status": view.status_name(),
+                "reason": view.reason(),
+            },
+            "from": view.sender,
+            "direction": "Outbound",
+        }
+        for number, sms_id in enumerate(view.sms_ids, start=1)
+    ]
+
+
+def viber_tracking(view: MessageView) -> dict[str, Any]:
+    """§5.4: ``GET /viber/tracking/{trackingId}``."""
+    body = view.viber_body or {}
+    return {
+        "trackingId": view.message_id,
+        "to": "+" + view.to,
+        "from": view.sender,
+        "country": view.country,
+        "status": {
+            "status": view.status_name(),
+            "reason": view.reason(),
+            "date": iso(view.status_at),
+        },
+        "applicationName": APPLICATION_NAME,
+        "originatingService": "Viber",
+        "direction": "Outbound",
+        "ttl": view.ttl,
+        "message": body.get("text"),
+        "price": view.price,
+        "imageURL": body.get("imageURL"),
+        "viberAction": body.get("viberAction"),
+        "expireOnDelivery": False,
+        **(view.template or {}),
+    }
+
+
+def sms_callbacks(view: MessageView) -> list[dict[str, Any]]:
+    """§4.4: one callback body per part."""
+    return [
+        {
+            "messageId": view.message_id,
+            "smsId": sms_id,
+            "part": number,
+            "parts": view.parts,
+            "label": view.label,
+            "to": "+" + view.to,
+            "from": view.sender,
+            "country": view.country,
+            "operator": view.operator,
+            "groups": [],
+            "status": {
+                "name": view.status_name(),
+                "reason": view.reason(),
+                "updatedDate": iso(view.status_at),
+            },
+            "message": view.text,
+            "applicationName": APPLICATION_NAME,
+            "latency": 0,
+            "price": view.part_price,
+            "direction": "Outbound",
+            "originatingService": "Sms",
+        }
+        for number, sms_id in enumerate(view.sms_ids, start=1)
+    ]
+
+
+def viber_callback(view: MessageView) -> dict[str, Any]:
+    """§5.4: the Viber callback body."""
+    return {
+        "trackingId": view.message_id,
+        "to": "+" + view.to,
+        "from": view.sender,
+        "groups": [],
+        "country": view.country,
+        "status": {
+            "name": view.status_name(),
+            "reason": view.reason(),
+            "updatedDate": iso(view.status_at),
+        },
+        "body": dict(view.viber_body or {}),
+        "ttl": view.ttl,
+        "label": view.label,
+        "applicationName": APPLICATION_NAME,
+        "price": view.price,
+        "direction": "Outbound",
+        "originatingService": "Viber",
+        "createdAt": iso(view.created_at),
+    }
+
+
+def page(items: Sequence[Any], number: int, size: int) -> dict[str, Any]:
+    """A Spring Data page over ``items`` (§3.4)."""
+    chunk = list(items[number * size : (number + 1) * size])
+    total_pages = -(-len(items) // size) if size else 0
+    return {
+        "content": chunk,
+        "totalPages": total_pages,
+        "totalElements": len(items),
+        "number": number,
+        "size": size,
+        "numberOfElements": len(chunk),
+        "first": number == 0,
+        "last": number >= total_pages - 1,
+    }

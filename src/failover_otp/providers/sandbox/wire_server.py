@@ -1,0 +1,593 @@
+"""The standalone Routee sandbox (`failover-otp sandbox`): Routee's wire API on loopback.
+
+It drives the same :class:`RouteeSim` as the embedded sandbox, so the outcome table is the same,
+but speaks Routee's real paths and JSON (rendered by ``providers/routee/shapes.py``): the token
+endpoint, ``POST /sms``, ``POST /viber/otp``, ``POST /viber``, their tracking endpoints, the SMS
+search, and delivery-report callbacks POSTed to the URL given at send time (retried up to five
+times, as Routee does for SMS). The real provider is tested against it end to end.
+
+Attempt keys: the wire carries no flow id, so "the first attempt answers 503, the retry is
+accepted" (digit 7) is keyed on (channel, number, text): the SMS body, the Viber OTP template and
+pin, or the Viber text. A different text to the same number is a different send.
+
+``/_sandbox/...`` is a small control API for tests: counts of accepted sends, scripted faults for
+the next requests (status codes, slow or malformed answers, accept-then-hang), the token
+lifetime, token revocation and a reset. The server binds to loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import re
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.routee import shapes
+from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimMessage, SimRefused, SimReport
+from failover_otp.providers.sms_parts import is_unicode
+
+DEFAULT_TOKEN_TTL = 3600
+CALLBACK_ATTEMPTS = 6  # the first POST and up to five re-POSTs
+_SENDER_ID = re.compile(r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$")
+_NUMBER = re.compile(r"^\+[0-9]{6,15}$")
+_SEND_PATHS = frozenset({"/sms", "/viber", "/viber/otp"})
+_ENDPOINTS = frozenset({"send", "lookup", "token", "any"})
+
+
+def wire_attempt_key(channel: Channel, to: str, text: str) -> str:
+    """The sandbox's key for one logical send (hashed: it may hold a one-time code)."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{channel.value}:{to.lstrip('+')}:{digest}"
+
+
+@dataclass(slots=True)
+class Script:
+    """A fault for the next ``times`` requests of one ``endpoint`` kind."""
+
+    endpoint: str = "send"  # send | lookup | token | any
+    times: int = 1
+    status: int | None = None  # answer this status (Routee error body), taking nothing
+    code: str | None = None
+    message: str | None = None
+    retry_after: float | None = None
+    delay_seconds: float = 0.0  # wait, then handle normally
+    malformed: bool = False  # answer a body that is not JSON
+    accept: bool = False  # with malformed: take the message first
+    accept_then_timeout: bool = False  # take the message, then hang so the client times out
+    hang: bool = False  # hang without taking anything, then answer 504
+    hang_seconds: float = 30.0
+
+    @classmethod
+    def parse(cls, data: Any) -> Script:
+        if not isinstance(data, Mapping):
+            raise ValueError("a script is a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"unknown script fields: {sorted(unknown)}")
+        script = cls(**data)
+        if script.endpoint not in _ENDPOINTS or script.times < 1:
+            raise ValueError(f"endpoint must be one of {sorted(_ENDPOINTS)}, times >= 1")
+        return script
+
+
+class _Sandbox:
+    def __init__(self, sim: RouteeSim, app_id: str | None, app_secret: str | None) -> None:
+        self.sim = sim
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.token_ttl = DEFAULT_TOKEN_TTL
+        self.tokens: dict[str, float] = {}
+        self.tokens_issued = 0
+        self.scripts: deque[Script] = deque()
+        self.requests: Counter[str] = Counter()
+        self.callbacks: Counter[str] = Counter()
+        self.closing = asyncio.Event()
+        self.session: aiohttp.ClientSession | None = None
+
+    def take_script(self, kind: str) -> Script | None:
+        for script in list(self.scripts):
+            if script.endpoint in (kind, "any"):
+                script.times -= 1
+                if script.times == 0:
+                    self.scripts.remove(script)
+                return replace(script)
+        return None
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, but wake up when the server shuts down so no handler holds it open."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.closing.wait(), seconds)
+
+    def client_ok(self, header: str | None) -> bool:
+        try:
+            credentials = aiohttp.BasicAuth.decode(header or "")
+        except ValueError:
+            return False
+        if self.app_id is None and self.app_secret is None:
+            return True
+        return hmac.compare_digest(credentials.login, self.app_id or "") and hmac.compare_digest(
+            credentials.password, self.app_secret or ""
+        )
+
+    def bearer_ok(self, header: str | None) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        expiry = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return expiry is not None and time.monotonic() < expiry
+
+    def issue_token(self) -> str:
+        now = time.monotonic()
+        self.tokens = {t: e for t, e in self.tokens.items() if e > now}
+        token = str(uuid.uuid4())
+        self.tokens[token] = now + self.token_ttl
+        self.tokens_issued += 1
+        return token
+
+    def view(
+        self, message: SimMessage, report: SimReport | None = None
+    ) -> shapes.MessageView:
+        """``message`` as Routee describes it now, or as of ``report``."""
+        if report is not None:
+            status, detailed, at = report.status, report.detailed_status, report.at
+        else:
+            current = self.sim.current_report(message)
+            status = current.status if current else StepStatus.QUEUED
+            detailed = current.detailed_status if current else None
+            at = self.sim.reported_at(message, current) if current else message.accepted_at
+        extra = message.extra
+        return shapes.MessageView(
+            message_id=message.message_id,
+            channel=message.channel,
+            to=message.to,
+            sender=extra.get("sender"),
+            text=message.body,
+            label=message.label,
+            ttl=extra.get("ttl"),
+            parts=message.parts,
+            price=message.price,
+            country=message.country,
+            operator=message.operator,
+            created_at=message.accepted_at,
+            status=status,
+            detailed=detailed,
+            status_at=at,
+            sms_ids=extra.get("sms_ids", ()),
+            template=extra.get("template"),
+            viber_body=extra.get("viber_body"),
+            callback=extra.get("callback"),
+        )
+
+    async def deliver(self, report: SimReport) -> None:
+        """The sim's sink: POST the report to the callback URL the send named, if any."""
+        callback = report.message.extra.get("callback")
+        if not callback or self.session is None:
+            return
+        view = self.view(report.message, report)
+        if view.channel is Channel.SMS:
+            bodies = shapes.sms_callbacks(view)
+        else:
+            bodies = [shapes.viber_callback(view)]
+        for body in bodies:
+            await self._post(str(callback["url"]), orjson.dumps(body))
+
+    async def _post(self, url: str, data: bytes) -> None:
+        assert self.session is not None
+        headers = {"Content-Type": "application/json"}
+        for attempt in range(CALLBACK_ATTEMPTS):
+            with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+                async with self.session.post(url, data=data, headers=headers) as response:
+                    if 200 <= response.status < 300:
+                        self.callbacks["posted"] += 1
+                        return
+            self.callbacks["retried"] += 1
+            await self.pause(0.1 * 2**attempt)
+        self.callbacks["failed"] += 1
+
+
+STATE = web.AppKey("routee_sandbox", _Sandbox)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, message: str, retry_after: float | None = None) -> web.Response:
+    response = _json(shapes.error(code, message), status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _garbage(status: int) -> web.Response:
+    return web.Response(
+        body=b'{"trackingId": "', status=status, content_type="application/json"
+    )
+
+
+def _invalid(message: str) -> web.Response:
+    return _error(400, "400000000", message)
+
+
+def _kind(request: web.Request) -> str | None:
+    path = request.path
+    if path.startswith("/_sandbox"):
+        return None
+    if path == "/oauth/token":
+        return "token"
+    return "send" if request.method == "POST" and path in _SEND_PATHS else "lookup"
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Scripted faults, applied before the request reaches Routee's logic."""
+    state = request.app[STATE]
+    kind = _kind(request)
+    if kind is None:
+        return await handler(request)
+    resource = request.match_info.route.resource
+    state.requests[f"{request.method} {resource.canonical if resource else request.path}"] += 1
+    script = state.take_script(kind)
+    if script is None:
+        return await handler(request)
+    await state.pause(script.delay_seconds)
+    if script.hang:
+        await state.pause(script.hang_seconds)
+        return _error(504, "504000000", "Gateway timeout")
+    if script.malformed and not script.accept:
+        return _garbage(script.status or 200)
+    if script.status is not None and not script.malformed:
+        text = script.message or f"Scripted HTTP {script.status}"
+        code = script.code or f"{script.status}000000"
+        return _error(script.status, code, text, script.retry_after)
+    response = await handler(request)
+    if script.accept_then_timeout:
+        await state.pause(script.hang_seconds)
+    return _garbage(script.status or 200) if script.malformed else response
+
+
+@web.middleware
+async def _bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _kind(request) in ("send", "lookup"):
+        if not request.app[STATE].bearer_ok(request.headers.get("Authorization")):
+            return _error(401, "401000000", "No access token provided or it has expired")
+    return await handler(request)
+
+
+async def _token(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if not state.client_ok(request.headers.get("Authorization")):
+        return _json({"error": "invalid_client", "error_description": "Bad credentials"}, 401)
+    form = await request.post()
+    if form.get("grant_type") != "client_credentials":
+        return _json({"error": "unsupported_grant_type", "error_description": "grant"}, 400)
+    return _json(shapes.token_answer(state.issue_token(), state.token_ttl))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            body=orjson.dumps(shapes.error("400000000", "The body must be a JSON object")),
+            content_type="application/json",
+        )
+    return body
+
+
+def _number(body: Mapping[str, Any]) -> str | None:
+    to = body.get("to")
+    return to[1:] if isinstance(to, str) and _NUMBER.match(to) else None
+
+
+def _ttl(value: Any, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise web.HTTPBadRequest(
+            body=orjson.dumps(shapes.error("400000000", f"ttl must be {low}-{high}")),
+            content_type="application/json",
+        )
+    return value
+
+
+def _accept(
+    state: _Sandbox, channel: Channel, to: str, text: str, key_text: str, **fields: Any
+) -> SimMessage | web.Response:
+    callback = fields.pop("callback", None)
+    ttl = fields.get("ttl")
+    ttl_seconds = None if ttl is None else ttl * (60 if channel is Channel.SMS else 1)
+    extra = dict(fields)
+    if isinstance(callback, Mapping) and isinstance(callback.get("url"), str):
+        extra["callback"] = {"url": callback["url"], "strategy": callback.get("strategy")}
+    try:
+        message = state.sim.accept(
+            channel=channel,
+            to=to,
+            body=text,
+            ttl_seconds=ttl_seconds,
+            label=fields.get("label"),
+            attempt_key=wire_attempt_key(channel, to, key_text),
+            extra=extra,
+        )
+    except SimRefused as refused:
+        return _error(refused.http_status, refused.code, refused.message)
+    if channel is Channel.SMS:
+        message.extra["sms_ids"] = [str(uuid.uuid4()) for _ in range(message.parts)]
+    return message
+
+
+async def _send_sms(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await _body(request)
+    to, text, sender = _number(body), body.get("body"), body.get("from")
+    if to is None:
+        return _error(400, "400005000", "No recipients: 'to' must be +E.164")
+    if not isinstance(sender, str) or not _SENDER_ID.match(sender):
+        return _error(400, "400005000", "Invalid sender id")
+    if not isinstance(text, str) or not text:
+        return _invalid("body is required")
+    label = body.get("label") if isinstance(body.get("label"), str) else None
+    ttl = _ttl(body.get("ttl"), 1, 4320)
+    accepted = _accept(
+        state, Channel.SMS, to, text, text, sender=sender, label=label, ttl=ttl,
+        callback=body.get("callback"),
+    )  # fmt: skip
+    if isinstance(accepted, web.Response):
+        return accepted
+    return _json(shapes.sms_send_answer(state.view(accepted), unicode=is_unicode(text)))
+
+
+async def _send_viber_otp(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await _body(request)
+    to, sender, params = _number(body), body.get("senderInfoTrackingId"), body.get("templateParams")
+    if to is None:
+        return _invalid("'to' must be +E.164")
+    if not isinstance(sender, str) or not sender:
+        return _invalid("senderInfoTrackingId is required")
+    pin = params.get("pin") if isinstance(params, dict) else None
+    if not isinstance(pin, str) or not 4 <= len(pin) <= 10:
+        return _invalid("templateParams.pin is required (4-10 characters)")
+    template = {
+        "templateId": body.get("templateId"),
+        "templateLang": body.get("templateLang") or "en",
+        "templateParams": params,
+        "seq": body.get("seq"),
+        "type": body.get("type"),
+    }
+    label = body.get("label") if isinstance(body.get("label"), str) else None
+    accepted = _accept(
+        state, Channel.VIBER, to, pin, f"{template['templateId']}:{pin}", sender=sender,
+        label=label, ttl=_ttl(body.get("ttl"), 1, 1_209_600), template=template,
+        callback=body.get("callback"),
+    )  # fmt: skip
+    if isinstance(accepted, web.Response):
+        return accepted
+    return _json(shapes.viber_send_answer(state.view(accepted)))
+
+
+async def _send_viber(request: web.Request) -> web.Response:
+    state, body = request.app[STATE], await _body(request)
+    to, sender, message = _number(body), body.get("senderInfoTrackingId"), body.get("body")
+    if to is None:
+        return _invalid("'to' must be +E.164")
+    if not isinstance(sender, str) or not sender:
+        return _invalid("senderInfoTrackingId is required")
+    if not isinstance(message, dict) or not (message.get("text") or message.get("imageURL")):
+        return _invalid("body.text or body.imageURL is required")
+    text = str(message.get("text") or message.get("imageURL"))
+    label = body.get("label") if isinstance(body.get("label"), str) else None
+    accepted = _accept(
+        state, Channel.VIBER, to, text, text, sender=sender, label=label,
+        ttl=_ttl(body.get("ttl"), 30, 86400), viber_body=message, callback=body.get("callback"),
+    )  # fmt: skip
+    if isinstance(accepted, web.Response):
+        return accepted
+    return _json(shapes.viber_send_answer(state.view(accepted)))
+
+
+def _found(request: web.Request, channel: Channel, key: str) -> SimMessage | None:
+    message = request.app[STATE].sim.find(request.match_info[key])
+    return message if message is not None and message.channel is channel else None
+
+
+async def _track_sms(request: web.Request) -> web.Response:
+    message = _found(request, Channel.SMS, "messageId")
+    if message is None:
+        return _error(404, "404005000", "SMS tracking not found")
+    return _json(shapes.sms_tracking(request.app[STATE].view(message)))
+
+
+async def _track_viber(request: web.Request) -> web.Response:
+    message = _found(request, Channel.VIBER, "trackingId")
+    if message is None:
+        return _error(404, "404019006", "Viber tracking not found")
+    return _json(shapes.viber_tracking(request.app[STATE].view(message)))
+
+
+_SEARCHABLE = {"to", "from", "label", "body", "messageId", "id", "smsId", "status"}
+
+
+async def _search_sms(request: web.Request) -> web.Response:
+    """``POST /sms/tracking``: exact-match filters over SMS parts, newest window only."""
+    state = request.app[STATE]
+    try:
+        filters = orjson.loads(await request.read() or b"[]")
+        start = shapes.parse_iso(request.query.get("dateStart"))
+        end = shapes.parse_iso(request.query.get("dateEnd"))
+        number = int(request.query.get("page", "0"))
+        size = min(int(request.query.get("size", "10")), 1000)
+    except (orjson.JSONDecodeError, ValueError):
+        return _invalid("bad search parameters")
+    if not isinstance(filters, list) or not all(
+        isinstance(f, dict) and f.get("fieldName") in _SEARCHABLE for f in filters
+    ):
+        return _invalid(f"filters are [{{fieldName, searchTerm}}], fieldName in {_SEARCHABLE}")
+    parts = [
+        part
+        for message in list(state.sim.messages.values())
+        if message.channel is Channel.SMS
+        and (start is None or message.accepted_at >= start)
+        and (end is None or message.accepted_at <= end)
+        for part in shapes.sms_tracking(state.view(message))
+    ]
+    for item in filters:
+        name = "messageId" if item["fieldName"] == "id" else item["fieldName"]
+        term = item.get("searchTerm")
+        parts = [p for p in parts if _field(p, name) == term]
+    return _json(shapes.page(parts, max(0, number), max(1, size)))
+
+
+def _field(part: Mapping[str, Any], name: str) -> Any:
+    value = part.get(name)
+    return value.get("status") if name == "status" and isinstance(value, dict) else value
+
+
+async def _control_sends(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    by_number = Counter(f"{m.channel.value}:{m.to}" for m in state.sim.messages.values())
+    return _json(
+        {
+            "total": sum(state.sim.accepted.values()),
+            "by_key": dict(state.sim.accepted),
+            "by_number": dict(by_number),
+            "requests": dict(state.requests),
+            "tokens_issued": state.tokens_issued,
+            "callbacks": dict(state.callbacks),
+            "scripts_pending": len(state.scripts),
+        }
+    )
+
+
+async def _control_script(request: web.Request) -> web.Response:
+    state, data = request.app[STATE], await _json_any(request)
+    try:
+        scripts = [Script.parse(d) for d in (data if isinstance(data, list) else [data])]
+    except (TypeError, ValueError) as exc:
+        return _invalid(str(exc))
+    state.scripts.extend(scripts)
+    return _json({"queued": len(scripts), "pending": len(state.scripts)})
+
+
+async def _control_token_ttl(request: web.Request) -> web.Response:
+    state, data = request.app[STATE], await _json_any(request)
+    expires_in = data.get("expires_in") if isinstance(data, dict) else None
+    if not isinstance(expires_in, int) or expires_in < 1:
+        return _invalid("expires_in must be a positive integer")
+    state.token_ttl = expires_in
+    return _json({"expires_in": expires_in})
+
+
+async def _control_revoke(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    revoked = len(state.tokens)
+    state.tokens.clear()
+    return _json({"revoked": revoked})
+
+
+async def _control_reset(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.sim.reset()
+    state.scripts.clear()
+    state.requests.clear()
+    state.callbacks.clear()
+    state.tokens_issued = 0
+    state.token_ttl = DEFAULT_TOKEN_TTL
+    return _json({"reset": True})
+
+
+async def _json_any(request: web.Request) -> Any:
+    try:
+        return orjson.loads(await request.read() or b"{}")
+    except orjson.JSONDecodeError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+
+
+def create_sandbox_app(
+    sim: RouteeSim, *, app_id: str | None, app_secret: str | None
+) -> web.Application:
+    """Routee's wire API over ``sim``; only ``app_id``/``app_secret`` get tokens when given."""
+    app = web.Application(middlewares=[_faults, _bearer])
+    state = _Sandbox(sim, app_id, app_secret)
+    app[STATE] = state
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        state.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        sim.set_sink(state.deliver)
+        yield
+        sim.set_sink(None)
+        await state.session.close()
+
+    async def on_shutdown(app: web.Application) -> None:
+        state.closing.set()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(on_shutdown)
+    app.router.add_post("/oauth/token", _token)
+    app.router.add_post("/sms", _send_sms)
+    app.router.add_post("/sms/tracking", _search_sms)
+    app.router.add_get("/sms/tracking/single/{messageId}", _track_sms)
+    app.router.add_post("/viber/otp", _send_viber_otp)
+    app.router.add_post("/viber", _send_viber)
+    app.router.add_get("/viber/tracking/{trackingId}", _track_viber)
+    app.router.add_get("/_sandbox/sends", _control_sends)
+    app.router.add_post("/_sandbox/script", _control_script)
+    app.router.add_post("/_sandbox/token-ttl", _control_token_ttl)
+    app.router.add_post("/_sandbox/revoke-tokens", _control_revoke)
+    app.router.add_post("/_sandbox/reset", _control_reset)
+    return app
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve_sandbox(
+    host: str,
+    port: int,
+    time_scale: float = 1.0,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    *,
+    on_ready: Callable[[int], None] | None = None,
+) -> None:
+    """Serve the sandbox on ``host:port`` (loopback only) until cancelled.
+
+    ``on_ready`` receives the bound port (useful with ``port=0``).
+    """
+    if not _is_loopback(host):
+        raise ValueError(f"the Routee sandbox binds to loopback only, not {host!r}")
+    sim = RouteeSim(time_scale=time_scale)
+    runner = web.AppRunner(
+        create_sandbox_app(sim, app_id=app_id, app_secret=app_secret), shutdown_timeout=2.0
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        if on_ready is not None:
+            on_ready(runner.addresses[0][1])
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await sim.aclose()

@@ -1,0 +1,132 @@
+"""Run the real ``failover-otp`` command as a subprocess on a loopback port, and stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.ports import LOOPBACK, free_port, wait_for_http
+
+COMMAND = str(Path(sys.executable).with_name("failover-otp"))
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+    """Run a one-shot ``failover-otp`` command and return its standard output."""
+    result = subprocess.run(
+        [COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"failover-otp {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def create_application(database_url: str, name: str = "tests") -> tuple[str, str]:
+    creds = json.loads(cli("apps", "create", name, "--json", "--database-url", database_url))
+    return creds["applicationId"], creds["applicationSecret"]
+
+
+@dataclass
+class ServerProcess:
+    """``failover-otp serve`` (or ``worker``/``sandbox``) running in the background."""
+
+    args: list[str]
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    health_path: str = "/health"
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"{self.args[0]}-{self.port}.log"
+
+    def start(self, *, wait: bool = True) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [COMMAND, *self.args],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+        )
+        log.close()
+        if wait:
+            try:
+                wait_for_http(self.url + self.health_path, timeout=30, expect_status=200)
+            except TimeoutError:
+                self.stop()
+                raise RuntimeError(f"server did not start:\n{self.log_tail()}") from None
+        return self
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (crash tests)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def serve_args(port: int, database_url: str, *extra: str, time_scale: float = 60) -> list[str]:
+    return [
+        "serve",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--time-scale",
+        str(time_scale),
+        *extra,
+    ]
+
+
+class ApiSession:
+    """An authenticated HTTP session against a running server."""
+
+    def __init__(self, base_url: str, app_id: str, secret: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30, trust_env=False)
+        token = self.http.post(
+            "/oauth/token", auth=(app_id, secret), data={"grant_type": "client_credentials"}
+        )
+        token.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        return self.http.post(path, json=body)
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return self.http.get(path, params=params)
+
+    def close(self) -> None:
+        self.http.close()
