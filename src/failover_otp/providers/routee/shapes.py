@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.sms_parts import is_unicode
 
 APPLICATION_NAME = "failover-otp-sandbox"
 
@@ -73,7 +74,7 @@ def error(code: str, message: str) -> dict[str, Any]:
     return {"code": code, "developerMessage": message}
 
 
-def sms_send_answer(view: MessageView, *, unicode: bool) -> dict[str, Any]:
+def sms_send_answer(view: MessageView) -> dict[str, Any]:
     """§4.1: the answer to ``POST /sms``."""
     answer: dict[str, Any] = {
         "trackingId": view.message_id,
@@ -86,7 +87,7 @@ def sms_send_answer(view: MessageView, *, unicode: bool) -> dict[str, Any]:
         "bodyAnalysis": {
             "characters": len(view.text),
             "parts": view.parts,
-            "unicode": unicode,
+            "unicode": is_unicode(view.text),
             "unsupportedGSMCharacters": [],
         },
         "ttl": view.ttl,
@@ -96,6 +97,11 @@ def sms_send_answer(view: MessageView, *, unicode: bool) -> dict[str, Any]:
     if view.callback:
         answer["callback"] = dict(view.callback)
     return answer
+
+
+def send_answer(view: MessageView) -> dict[str, Any]:
+    """The answer to a send on ``view``'s channel."""
+    return sms_send_answer(view) if view.channel is Channel.SMS else viber_send_answer(view)
 
 
 def viber_send_answer(view: MessageView) -> dict[str, Any]:
@@ -171,6 +177,11 @@ def viber_tracking(view: MessageView) -> dict[str, Any]:
         "expireOnDelivery": False,
         **(view.template or {}),
     }
+
+
+def callbacks(view: MessageView) -> list[dict[str, Any]]:
+    """The callback bodies Routee POSTs for ``view``'s current status."""
+    return sms_callbacks(view) if view.channel is Channel.SMS else [viber_callback(view)]
 
 
 def sms_callbacks(view: MessageView) -> list[dict[str, Any]]:

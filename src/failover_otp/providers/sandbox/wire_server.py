@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import hmac
 import ipaddress
-import re
 import time
 import uuid
 from collections import Counter, deque
@@ -35,14 +34,12 @@ import orjson
 from aiohttp import web
 
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.providers.routee import shapes
+from failover_otp.providers.routee import shapes, validation, wire
+from failover_otp.providers.routee.validation import Rejection, SendSpec
 from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimMessage, SimRefused, SimReport
-from failover_otp.providers.sms_parts import is_unicode
 
 DEFAULT_TOKEN_TTL = 3600
 CALLBACK_ATTEMPTS = 6  # the first POST and up to five re-POSTs
-_SENDER_ID = re.compile(r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$")
-_NUMBER = re.compile(r"^\+[0-9]{6,15}$")
 _SEND_PATHS = frozenset({"/sms", "/viber", "/viber/otp"})
 _ENDPOINTS = frozenset({"send", "lookup", "token", "any"})
 
@@ -136,9 +133,7 @@ class _Sandbox:
         self.tokens_issued += 1
         return token
 
-    def view(
-        self, message: SimMessage, report: SimReport | None = None
-    ) -> shapes.MessageView:
+    def view(self, message: SimMessage, report: SimReport | None = None) -> shapes.MessageView:
         """``message`` as Routee describes it now, or as of ``report``."""
         if report is not None:
             status, detailed, at = report.status, report.detailed_status, report.at
@@ -175,12 +170,7 @@ class _Sandbox:
         callback = report.message.extra.get("callback")
         if not callback or self.session is None:
             return
-        view = self.view(report.message, report)
-        if view.channel is Channel.SMS:
-            bodies = shapes.sms_callbacks(view)
-        else:
-            bodies = [shapes.viber_callback(view)]
-        for body in bodies:
+        for body in shapes.callbacks(self.view(report.message, report)):
             await self._post(str(callback["url"]), orjson.dumps(body))
 
     async def _post(self, url: str, data: bytes) -> None:
@@ -212,13 +202,7 @@ def _error(status: int, code: str, message: str, retry_after: float | None = Non
 
 
 def _garbage(status: int) -> web.Response:
-    return web.Response(
-        body=b'{"trackingId": "', status=status, content_type="application/json"
-    )
-
-
-def _invalid(message: str) -> web.Response:
-    return _error(400, "400000000", message)
+    return web.Response(body=b'{"trackingId": "', status=status, content_type="application/json")
 
 
 def _kind(request: web.Request) -> str | None:
@@ -279,166 +263,78 @@ async def _token(request: web.Request) -> web.Response:
     return _json(shapes.token_answer(state.issue_token(), state.token_ttl))
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def _json_body(request: web.Request, default: bytes = b"") -> Any:
     try:
-        body = orjson.loads(await request.read())
+        return orjson.loads(await request.read() or default)
     except orjson.JSONDecodeError:
-        body = None
-    if not isinstance(body, dict):
         raise web.HTTPBadRequest(
-            body=orjson.dumps(shapes.error("400000000", "The body must be a JSON object")),
+            body=orjson.dumps(shapes.error("400000000", "The body must be JSON")),
             content_type="application/json",
-        )
-    return body
+        ) from None
 
 
-def _number(body: Mapping[str, Any]) -> str | None:
-    to = body.get("to")
-    return to[1:] if isinstance(to, str) and _NUMBER.match(to) else None
+def _sender(parse: Callable[[Mapping[str, Any]], SendSpec | Rejection]) -> Handler:
+    """A send endpoint: Routee's validation, then the outcome table, then Routee's answer."""
 
-
-def _ttl(value: Any, low: int, high: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise web.HTTPBadRequest(
-            body=orjson.dumps(shapes.error("400000000", f"ttl must be {low}-{high}")),
-            content_type="application/json",
-        )
-    return value
-
-
-def _accept(
-    state: _Sandbox, channel: Channel, to: str, text: str, key_text: str, **fields: Any
-) -> SimMessage | web.Response:
-    callback = fields.pop("callback", None)
-    ttl = fields.get("ttl")
-    ttl_seconds = None if ttl is None else ttl * (60 if channel is Channel.SMS else 1)
-    extra = dict(fields)
-    if isinstance(callback, Mapping) and isinstance(callback.get("url"), str):
-        extra["callback"] = {"url": callback["url"], "strategy": callback.get("strategy")}
-    try:
-        message = state.sim.accept(
-            channel=channel,
-            to=to,
-            body=text,
-            ttl_seconds=ttl_seconds,
-            label=fields.get("label"),
-            attempt_key=wire_attempt_key(channel, to, key_text),
-            extra=extra,
-        )
-    except SimRefused as refused:
-        return _error(refused.http_status, refused.code, refused.message)
-    if channel is Channel.SMS:
+    async def handler(request: web.Request) -> web.Response:
+        state, body = request.app[STATE], await _json_body(request)
+        spec = parse(body) if isinstance(body, dict) else validation.invalid("not an object")
+        if isinstance(spec, Rejection):
+            return _error(spec.http_status, spec.code, spec.message)
+        extra = {
+            "sender": spec.sender,
+            "ttl": spec.ttl,
+            "callback": spec.callback,
+            "template": spec.template,
+            "viber_body": spec.viber_body,
+        }
+        try:
+            message = state.sim.accept(
+                channel=spec.channel,
+                to=spec.to,
+                body=spec.text,
+                ttl_seconds=spec.ttl_seconds,
+                label=spec.label,
+                attempt_key=wire_attempt_key(spec.channel, spec.to, spec.key_text),
+                extra=extra,
+            )
+        except SimRefused as refused:
+            return _error(refused.http_status, refused.code, refused.message)
         message.extra["sms_ids"] = [str(uuid.uuid4()) for _ in range(message.parts)]
-    return message
+        return _json(shapes.send_answer(state.view(message)))
+
+    return handler
 
 
-async def _send_sms(request: web.Request) -> web.Response:
-    state, body = request.app[STATE], await _body(request)
-    to, text, sender = _number(body), body.get("body"), body.get("from")
-    if to is None:
-        return _error(400, "400005000", "No recipients: 'to' must be +E.164")
-    if not isinstance(sender, str) or not _SENDER_ID.match(sender):
-        return _error(400, "400005000", "Invalid sender id")
-    if not isinstance(text, str) or not text:
-        return _invalid("body is required")
-    label = body.get("label") if isinstance(body.get("label"), str) else None
-    ttl = _ttl(body.get("ttl"), 1, 4320)
-    accepted = _accept(
-        state, Channel.SMS, to, text, text, sender=sender, label=label, ttl=ttl,
-        callback=body.get("callback"),
-    )  # fmt: skip
-    if isinstance(accepted, web.Response):
-        return accepted
-    return _json(shapes.sms_send_answer(state.view(accepted), unicode=is_unicode(text)))
+def _tracker(channel: Channel, code: str) -> Handler:
+    """A tracking endpoint (SMS §4.3, Viber §5.4); 404 with Routee's code when unknown."""
 
+    async def handler(request: web.Request) -> web.Response:
+        state = request.app[STATE]
+        message = state.sim.find(request.match_info["id"])
+        if message is None or message.channel is not channel:
+            return _error(404, code, f"{channel.type_name} tracking not found")
+        view = state.view(message)
+        return _json(
+            shapes.sms_tracking(view) if channel is Channel.SMS else shapes.viber_tracking(view)
+        )
 
-async def _send_viber_otp(request: web.Request) -> web.Response:
-    state, body = request.app[STATE], await _body(request)
-    to, sender, params = _number(body), body.get("senderInfoTrackingId"), body.get("templateParams")
-    if to is None:
-        return _invalid("'to' must be +E.164")
-    if not isinstance(sender, str) or not sender:
-        return _invalid("senderInfoTrackingId is required")
-    pin = params.get("pin") if isinstance(params, dict) else None
-    if not isinstance(pin, str) or not 4 <= len(pin) <= 10:
-        return _invalid("templateParams.pin is required (4-10 characters)")
-    template = {
-        "templateId": body.get("templateId"),
-        "templateLang": body.get("templateLang") or "en",
-        "templateParams": params,
-        "seq": body.get("seq"),
-        "type": body.get("type"),
-    }
-    label = body.get("label") if isinstance(body.get("label"), str) else None
-    accepted = _accept(
-        state, Channel.VIBER, to, pin, f"{template['templateId']}:{pin}", sender=sender,
-        label=label, ttl=_ttl(body.get("ttl"), 1, 1_209_600), template=template,
-        callback=body.get("callback"),
-    )  # fmt: skip
-    if isinstance(accepted, web.Response):
-        return accepted
-    return _json(shapes.viber_send_answer(state.view(accepted)))
-
-
-async def _send_viber(request: web.Request) -> web.Response:
-    state, body = request.app[STATE], await _body(request)
-    to, sender, message = _number(body), body.get("senderInfoTrackingId"), body.get("body")
-    if to is None:
-        return _invalid("'to' must be +E.164")
-    if not isinstance(sender, str) or not sender:
-        return _invalid("senderInfoTrackingId is required")
-    if not isinstance(message, dict) or not (message.get("text") or message.get("imageURL")):
-        return _invalid("body.text or body.imageURL is required")
-    text = str(message.get("text") or message.get("imageURL"))
-    label = body.get("label") if isinstance(body.get("label"), str) else None
-    accepted = _accept(
-        state, Channel.VIBER, to, text, text, sender=sender, label=label,
-        ttl=_ttl(body.get("ttl"), 30, 86400), viber_body=message, callback=body.get("callback"),
-    )  # fmt: skip
-    if isinstance(accepted, web.Response):
-        return accepted
-    return _json(shapes.viber_send_answer(state.view(accepted)))
-
-
-def _found(request: web.Request, channel: Channel, key: str) -> SimMessage | None:
-    message = request.app[STATE].sim.find(request.match_info[key])
-    return message if message is not None and message.channel is channel else None
-
-
-async def _track_sms(request: web.Request) -> web.Response:
-    message = _found(request, Channel.SMS, "messageId")
-    if message is None:
-        return _error(404, "404005000", "SMS tracking not found")
-    return _json(shapes.sms_tracking(request.app[STATE].view(message)))
-
-
-async def _track_viber(request: web.Request) -> web.Response:
-    message = _found(request, Channel.VIBER, "trackingId")
-    if message is None:
-        return _error(404, "404019006", "Viber tracking not found")
-    return _json(shapes.viber_tracking(request.app[STATE].view(message)))
-
-
-_SEARCHABLE = {"to", "from", "label", "body", "messageId", "id", "smsId", "status"}
+    return handler
 
 
 async def _search_sms(request: web.Request) -> web.Response:
-    """``POST /sms/tracking``: exact-match filters over SMS parts, newest window only."""
+    """``POST /sms/tracking``: exact-match filters over SMS parts sent in a time window."""
     state = request.app[STATE]
+    filters = validation.search_filters(await _json_body(request, b"[]"))
     try:
-        filters = orjson.loads(await request.read() or b"[]")
-        start = shapes.parse_iso(request.query.get("dateStart"))
-        end = shapes.parse_iso(request.query.get("dateEnd"))
-        number = int(request.query.get("page", "0"))
-        size = min(int(request.query.get("size", "10")), 1000)
-    except (orjson.JSONDecodeError, ValueError):
-        return _invalid("bad search parameters")
-    if not isinstance(filters, list) or not all(
-        isinstance(f, dict) and f.get("fieldName") in _SEARCHABLE for f in filters
-    ):
-        return _invalid(f"filters are [{{fieldName, searchTerm}}], fieldName in {_SEARCHABLE}")
+        number = max(0, int(request.query.get("page", "0")))
+        size = min(max(1, int(request.query.get("size", "10"))), 1000)
+    except ValueError:
+        return _error(400, "400000000", "page and size must be integers")
+    if isinstance(filters, Rejection):
+        return _error(filters.http_status, filters.code, filters.message)
+    start = wire.parse_time(request.query.get("dateStart"))
+    end = wire.parse_time(request.query.get("dateEnd"))
     parts = [
         part
         for message in list(state.sim.messages.values())
@@ -446,17 +342,9 @@ async def _search_sms(request: web.Request) -> web.Response:
         and (start is None or message.accepted_at >= start)
         and (end is None or message.accepted_at <= end)
         for part in shapes.sms_tracking(state.view(message))
+        if validation.matches(part, filters)
     ]
-    for item in filters:
-        name = "messageId" if item["fieldName"] == "id" else item["fieldName"]
-        term = item.get("searchTerm")
-        parts = [p for p in parts if _field(p, name) == term]
-    return _json(shapes.page(parts, max(0, number), max(1, size)))
-
-
-def _field(part: Mapping[str, Any], name: str) -> Any:
-    value = part.get(name)
-    return value.get("status") if name == "status" and isinstance(value, dict) else value
+    return _json(shapes.page(parts, number, size))
 
 
 async def _control_sends(request: web.Request) -> web.Response:
@@ -476,20 +364,20 @@ async def _control_sends(request: web.Request) -> web.Response:
 
 
 async def _control_script(request: web.Request) -> web.Response:
-    state, data = request.app[STATE], await _json_any(request)
+    state, data = request.app[STATE], await _json_body(request, b"{}")
     try:
         scripts = [Script.parse(d) for d in (data if isinstance(data, list) else [data])]
     except (TypeError, ValueError) as exc:
-        return _invalid(str(exc))
+        return _error(400, "400000000", str(exc))
     state.scripts.extend(scripts)
     return _json({"queued": len(scripts), "pending": len(state.scripts)})
 
 
 async def _control_token_ttl(request: web.Request) -> web.Response:
-    state, data = request.app[STATE], await _json_any(request)
+    state, data = request.app[STATE], await _json_body(request, b"{}")
     expires_in = data.get("expires_in") if isinstance(data, dict) else None
     if not isinstance(expires_in, int) or expires_in < 1:
-        return _invalid("expires_in must be a positive integer")
+        return _error(400, "400000000", "expires_in must be a positive integer")
     state.token_ttl = expires_in
     return _json({"expires_in": expires_in})
 
@@ -510,13 +398,6 @@ async def _control_reset(request: web.Request) -> web.Response:
     state.tokens_issued = 0
     state.token_ttl = DEFAULT_TOKEN_TTL
     return _json({"reset": True})
-
-
-async def _json_any(request: web.Request) -> Any:
-    try:
-        return orjson.loads(await request.read() or b"{}")
-    except orjson.JSONDecodeError:
-        raise web.HTTPBadRequest(text="the body must be JSON") from None
 
 
 def create_sandbox_app(
@@ -540,12 +421,12 @@ def create_sandbox_app(
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
     app.router.add_post("/oauth/token", _token)
-    app.router.add_post("/sms", _send_sms)
+    app.router.add_post("/sms", _sender(validation.sms_send))
     app.router.add_post("/sms/tracking", _search_sms)
-    app.router.add_get("/sms/tracking/single/{messageId}", _track_sms)
-    app.router.add_post("/viber/otp", _send_viber_otp)
-    app.router.add_post("/viber", _send_viber)
-    app.router.add_get("/viber/tracking/{trackingId}", _track_viber)
+    app.router.add_get("/sms/tracking/single/{id}", _tracker(Channel.SMS, "404005000"))
+    app.router.add_post("/viber/otp", _sender(validation.viber_otp_send))
+    app.router.add_post("/viber", _sender(validation.viber_send))
+    app.router.add_get("/viber/tracking/{id}", _tracker(Channel.VIBER, "404019006"))
     app.router.add_get("/_sandbox/sends", _control_sends)
     app.router.add_post("/_sandbox/script", _control_script)
     app.router.add_post("/_sandbox/token-ttl", _control_token_ttl)
