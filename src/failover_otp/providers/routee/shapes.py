@@ -8,12 +8,13 @@ Viber, §6 errors); values not modelled by the sandbox are fixed placeholders.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.routee.validation import SendSpec
 from failover_otp.providers.sms_parts import is_unicode
 
 APPLICATION_NAME = "failover-otp-sandbox"
@@ -26,15 +27,11 @@ def iso(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MessageView:
-    """One message as Routee would describe it at one moment."""
+    """One message as Routee would describe it at one moment: what was sent, what Routee
+    assigned to it, and where it is now."""
 
+    spec: SendSpec
     message_id: str
-    channel: Channel
-    to: str  # digits, no "+"
-    sender: str | None
-    text: str
-    label: str | None
-    ttl: int | None  # in the endpoint's own unit: SMS minutes, Viber seconds
     parts: int
     price: float  # the whole message (all parts)
     country: str | None
@@ -44,9 +41,14 @@ class MessageView:
     detailed: str | None
     status_at: datetime
     sms_ids: Sequence[str] = ()
-    template: Mapping[str, Any] | None = None  # Viber OTP: templateId, templateLang, ...
-    viber_body: Mapping[str, Any] | None = None  # standard Viber: text, imageURL, viberAction
-    callback: Mapping[str, Any] | None = None
+
+    @property
+    def channel(self) -> Channel:
+        return self.spec.channel
+
+    @property
+    def number(self) -> str:
+        return "+" + self.spec.to
 
     @property
     def part_price(self) -> float:
@@ -79,23 +81,23 @@ def sms_send_answer(view: MessageView) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "trackingId": view.message_id,
         "createdAt": iso(view.created_at),
-        "from": view.sender,
-        "to": "+" + view.to,
-        "body": view.text,
+        "from": view.spec.sender,
+        "to": view.number,
+        "body": view.spec.text,
         "status": "Queued",
         "flash": False,
         "bodyAnalysis": {
-            "characters": len(view.text),
+            "characters": len(view.spec.text),
             "parts": view.parts,
-            "unicode": is_unicode(view.text),
+            "unicode": is_unicode(view.spec.text),
             "unsupportedGSMCharacters": [],
         },
-        "ttl": view.ttl,
+        "ttl": view.spec.ttl,
     }
-    if view.label is not None:
-        answer["label"] = view.label
-    if view.callback:
-        answer["callback"] = dict(view.callback)
+    if view.spec.label is not None:
+        answer["label"] = view.spec.label
+    if view.spec.callback:
+        answer["callback"] = dict(view.spec.callback)
     return answer
 
 
@@ -108,18 +110,18 @@ def viber_send_answer(view: MessageView) -> dict[str, Any]:
     """§2.9 (``POST /viber/otp``) and, best effort, ``POST /viber``."""
     answer: dict[str, Any] = {
         "trackingId": view.message_id,
-        "to": "+" + view.to,
-        "from": view.sender,
+        "to": view.number,
+        "from": view.spec.sender,
         "country": view.country,
         "status": {"status": "QUEUED", "date": iso(view.created_at)},
         "applicationName": APPLICATION_NAME,
         "direction": "Outbound",
-        "ttl": view.ttl,
-        "label": view.label,
+        "ttl": view.spec.ttl,
+        "label": view.spec.label,
     }
-    answer.update(view.template or {})
-    if view.viber_body is not None:
-        answer["body"] = dict(view.viber_body)
+    answer.update(view.spec.template or {})
+    if view.spec.viber_body is not None:
+        answer["body"] = dict(view.spec.viber_body)
     return answer
 
 
@@ -132,21 +134,21 @@ def sms_tracking(view: MessageView) -> list[dict[str, Any]]:
             "smsId": sms_id,
             "messageId": view.message_id,
             "groups": [],
-            "body": view.text,
+            "body": view.spec.text,
             "operator": view.operator,
             "originatingService": "Sms",
-            "to": "+" + view.to,
+            "to": view.number,
             "latency": 0,
             "parts": view.parts,
             "part": number,
             "price": view.part_price,
-            "label": view.label,
+            "label": view.spec.label,
             "status": {
                 "date": iso(view.status_at),
                 "status": view.status_name(),
                 "reason": view.reason(),
             },
-            "from": view.sender,
+            "from": view.spec.sender,
             "direction": "Outbound",
         }
         for number, sms_id in enumerate(view.sms_ids, start=1)
@@ -155,11 +157,11 @@ def sms_tracking(view: MessageView) -> list[dict[str, Any]]:
 
 def viber_tracking(view: MessageView) -> dict[str, Any]:
     """§5.4: ``GET /viber/tracking/{trackingId}``."""
-    body = view.viber_body or {}
+    body = view.spec.viber_body or {}
     return {
         "trackingId": view.message_id,
-        "to": "+" + view.to,
-        "from": view.sender,
+        "to": view.number,
+        "from": view.spec.sender,
         "country": view.country,
         "status": {
             "status": view.status_name(),
@@ -169,13 +171,13 @@ def viber_tracking(view: MessageView) -> dict[str, Any]:
         "applicationName": APPLICATION_NAME,
         "originatingService": "Viber",
         "direction": "Outbound",
-        "ttl": view.ttl,
+        "ttl": view.spec.ttl,
         "message": body.get("text"),
         "price": view.price,
         "imageURL": body.get("imageURL"),
         "viberAction": body.get("viberAction"),
         "expireOnDelivery": False,
-        **(view.template or {}),
+        **(view.spec.template or {}),
     }
 
 
@@ -192,9 +194,9 @@ def sms_callbacks(view: MessageView) -> list[dict[str, Any]]:
             "smsId": sms_id,
             "part": number,
             "parts": view.parts,
-            "label": view.label,
-            "to": "+" + view.to,
-            "from": view.sender,
+            "label": view.spec.label,
+            "to": view.number,
+            "from": view.spec.sender,
             "country": view.country,
             "operator": view.operator,
             "groups": [],
@@ -203,7 +205,7 @@ def sms_callbacks(view: MessageView) -> list[dict[str, Any]]:
                 "reason": view.reason(),
                 "updatedDate": iso(view.status_at),
             },
-            "message": view.text,
+            "message": view.spec.text,
             "applicationName": APPLICATION_NAME,
             "latency": 0,
             "price": view.part_price,
@@ -218,8 +220,8 @@ def viber_callback(view: MessageView) -> dict[str, Any]:
     """§5.4: the Viber callback body."""
     return {
         "trackingId": view.message_id,
-        "to": "+" + view.to,
-        "from": view.sender,
+        "to": view.number,
+        "from": view.spec.sender,
         "groups": [],
         "country": view.country,
         "status": {
@@ -227,9 +229,9 @@ def viber_callback(view: MessageView) -> dict[str, Any]:
             "reason": view.reason(),
             "updatedDate": iso(view.status_at),
         },
-        "body": dict(view.viber_body or {}),
-        "ttl": view.ttl,
-        "label": view.label,
+        "body": dict(view.spec.viber_body or {}),
+        "ttl": view.spec.ttl,
+        "label": view.spec.label,
         "applicationName": APPLICATION_NAME,
         "price": view.price,
         "direction": "Outbound",

@@ -135,6 +135,7 @@ class _Sandbox:
 
     def view(self, message: SimMessage, report: SimReport | None = None) -> shapes.MessageView:
         """``message`` as Routee describes it now, or as of ``report``."""
+        detailed: str | None
         if report is not None:
             status, detailed, at = report.status, report.detailed_status, report.at
         else:
@@ -142,15 +143,9 @@ class _Sandbox:
             status = current.status if current else StepStatus.QUEUED
             detailed = current.detailed_status if current else None
             at = self.sim.reported_at(message, current) if current else message.accepted_at
-        extra = message.extra
         return shapes.MessageView(
+            spec=message.extra["spec"],
             message_id=message.message_id,
-            channel=message.channel,
-            to=message.to,
-            sender=extra.get("sender"),
-            text=message.body,
-            label=message.label,
-            ttl=extra.get("ttl"),
             parts=message.parts,
             price=message.price,
             country=message.country,
@@ -159,15 +154,12 @@ class _Sandbox:
             status=status,
             detailed=detailed,
             status_at=at,
-            sms_ids=extra.get("sms_ids", ()),
-            template=extra.get("template"),
-            viber_body=extra.get("viber_body"),
-            callback=extra.get("callback"),
+            sms_ids=message.extra["sms_ids"],
         )
 
     async def deliver(self, report: SimReport) -> None:
         """The sim's sink: POST the report to the callback URL the send named, if any."""
-        callback = report.message.extra.get("callback")
+        callback = report.message.extra["spec"].callback
         if not callback or self.session is None:
             return
         for body in shapes.callbacks(self.view(report.message, report)):
@@ -247,9 +239,9 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def _bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if _kind(request) in ("send", "lookup"):
-        if not request.app[STATE].bearer_ok(request.headers.get("Authorization")):
-            return _error(401, "401000000", "No access token provided or it has expired")
+    authorization = request.headers.get("Authorization")
+    if _kind(request) in ("send", "lookup") and not request.app[STATE].bearer_ok(authorization):
+        return _error(401, "401000000", "No access token provided or it has expired")
     return await handler(request)
 
 
@@ -281,13 +273,8 @@ def _sender(parse: Callable[[Mapping[str, Any]], SendSpec | Rejection]) -> Handl
         spec = parse(body) if isinstance(body, dict) else validation.invalid("not an object")
         if isinstance(spec, Rejection):
             return _error(spec.http_status, spec.code, spec.message)
-        extra = {
-            "sender": spec.sender,
-            "ttl": spec.ttl,
-            "callback": spec.callback,
-            "template": spec.template,
-            "viber_body": spec.viber_body,
-        }
+        # The spec keeps the callback URL and what tracking echoes; sms_ids name the parts.
+        extra = {"spec": spec, "sms_ids": []}
         try:
             message = state.sim.accept(
                 channel=spec.channel,
@@ -363,41 +350,34 @@ async def _control_sends(request: web.Request) -> web.Response:
     )
 
 
-async def _control_script(request: web.Request) -> web.Response:
+async def _control(request: web.Request) -> web.Response:
+    """``POST /_sandbox/{script|token-ttl|revoke-tokens|reset}``."""
     state, data = request.app[STATE], await _json_body(request, b"{}")
-    try:
-        scripts = [Script.parse(d) for d in (data if isinstance(data, list) else [data])]
-    except (TypeError, ValueError) as exc:
-        return _error(400, "400000000", str(exc))
-    state.scripts.extend(scripts)
-    return _json({"queued": len(scripts), "pending": len(state.scripts)})
-
-
-async def _control_token_ttl(request: web.Request) -> web.Response:
-    state, data = request.app[STATE], await _json_body(request, b"{}")
-    expires_in = data.get("expires_in") if isinstance(data, dict) else None
-    if not isinstance(expires_in, int) or expires_in < 1:
-        return _error(400, "400000000", "expires_in must be a positive integer")
-    state.token_ttl = expires_in
-    return _json({"expires_in": expires_in})
-
-
-async def _control_revoke(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    revoked = len(state.tokens)
-    state.tokens.clear()
-    return _json({"revoked": revoked})
-
-
-async def _control_reset(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    state.sim.reset()
-    state.scripts.clear()
-    state.requests.clear()
-    state.callbacks.clear()
-    state.tokens_issued = 0
-    state.token_ttl = DEFAULT_TOKEN_TTL
-    return _json({"reset": True})
+    action = request.match_info["action"]
+    if action == "script":
+        try:
+            scripts = [Script.parse(d) for d in (data if isinstance(data, list) else [data])]
+        except (TypeError, ValueError) as exc:
+            return _error(400, "400000000", str(exc))
+        state.scripts.extend(scripts)
+        return _json({"queued": len(scripts), "pending": len(state.scripts)})
+    if action == "token-ttl":
+        expires_in = data.get("expires_in") if isinstance(data, dict) else None
+        if not isinstance(expires_in, int) or expires_in < 1:
+            return _error(400, "400000000", "expires_in must be a positive integer")
+        state.token_ttl = expires_in
+        return _json({"expires_in": expires_in})
+    if action == "revoke-tokens":
+        revoked, state.tokens = len(state.tokens), {}
+        return _json({"revoked": revoked})
+    if action == "reset":
+        state.sim.reset()
+        state.scripts.clear()
+        state.requests.clear()
+        state.callbacks.clear()
+        state.tokens_issued, state.token_ttl = 0, DEFAULT_TOKEN_TTL
+        return _json({"reset": True})
+    raise web.HTTPNotFound()
 
 
 def create_sandbox_app(
@@ -428,10 +408,7 @@ def create_sandbox_app(
     app.router.add_post("/viber", _sender(validation.viber_send))
     app.router.add_get("/viber/tracking/{id}", _tracker(Channel.VIBER, "404019006"))
     app.router.add_get("/_sandbox/sends", _control_sends)
-    app.router.add_post("/_sandbox/script", _control_script)
-    app.router.add_post("/_sandbox/token-ttl", _control_token_ttl)
-    app.router.add_post("/_sandbox/revoke-tokens", _control_revoke)
-    app.router.add_post("/_sandbox/reset", _control_reset)
+    app.router.add_post("/_sandbox/{action}", _control)
     return app
 
 
