@@ -58,12 +58,18 @@ from failover_otp.domain.statuses import (
     FlowStatus,
     Outcome,
     RejectReason,
+    StatusCode,
     StepStatus,
 )
 
 FLOW_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 T0 = datetime(2026, 2, 16, 12, 0, tzinfo=UTC)
 FAILURES = sorted(s for s in StepStatus if s.outcome is Outcome.FAILURE)
+EXPIRED_AS = {
+    Channel.VIBER: StepStatus.EXPIRED,
+    Channel.SMS: StepStatus.UNDELIVERED,
+    Channel.VOICE: StepStatus.NO_ANSWER,
+}
 PRICES = st.sampled_from([None, 0.0093, 0.0375, 0.042])
 
 
@@ -99,7 +105,9 @@ def story(flow: Flow) -> tuple[object, ...]:
         flow.status,
         flow.status_code,
         tuple(
-            (s.tracking_id, s.status, s.price) for s in flow.steps if s.status is not StepStatus.SENDING
+            (s.tracking_id, s.status, s.price)
+            for s in flow.steps
+            if s.status is not StepStatus.SENDING
         ),
     )
 
@@ -115,7 +123,10 @@ def run_deadlines(flow: Flow, now: datetime, time_scale: float, *, answer: bool)
         assert deadline is not None, f"{flow.status} flow without a deadline: {flow}"
         now = max(now, deadline.due_at)
         decision = decide(
-            flow, DeadlineReached(deadline.kind, deadline.step_index), now=now, time_scale=time_scale
+            flow,
+            DeadlineReached(deadline.kind, deadline.step_index),
+            now=now,
+            time_scale=time_scale,
         )
         assert decision.flow != flow, f"a due deadline changed nothing: {deadline}"
         flow = decision.flow
@@ -158,6 +169,15 @@ class FlowMachine(RuleBasedStateMachine):
     def check_transition(
         self, old: Flow, event: Event, new: Flow, commands: tuple[object, ...]
     ) -> None:
+        # A deadline that is not the flow's current one, or not due yet, changes nothing.
+        if isinstance(event, DeadlineReached):
+            current = old.deadline
+            if (
+                current is None
+                or (current.kind, current.step_index) != (event.kind, event.step_index)
+                or current.due_at > self.now
+            ):
+                assert new is old
         # Nothing changed: the very same flow and no commands.
         if new == old:
             assert new is old
@@ -172,6 +192,20 @@ class FlowMachine(RuleBasedStateMachine):
             after = new.step_for(before.index)
             assert after is not None
             assert after.status.rank >= before.status.rank, (before.status, after.status)
+            if before.status is StepStatus.DELIVERED and after.status is not before.status:
+                # Only SEEN, or our own expiry of an unseen delivery (expireOnDelivery).
+                assert after.status is StepStatus.SEEN or (
+                    after.status is StepStatus.EXPIRED
+                    and isinstance(event, DeadlineReached)
+                    and new.plans[after.index].expire_on_delivery
+                )
+            if (
+                isinstance(event, DeadlineReached)
+                and event.kind is DeadlineKind.STEP_TTL
+                and after.status is not before.status
+            ):
+                assert after.status is EXPIRED_AS[after.channel]
+                assert after.detailed_status == "Expired"
             if before.status is not StepStatus.SENDING:
                 assert after.tracking_id == before.tracking_id
 
@@ -196,6 +230,24 @@ class FlowMachine(RuleBasedStateMachine):
                     and new.plans[trigger.index].failover_on_delivered
                 )
 
+        # A refused send moves on whenever there is a next channel.
+        refused = [
+            s
+            for s in new.steps
+            if s.reject_reason is not None and old.steps[s.index].reject_reason is None
+        ]
+        for step in refused:
+            if step.index + 1 < len(new.plans):
+                assert new.step_for(step.index + 1) is not None
+
+        # Waits are ttls divided by the time scale, counted from now.
+        if new.deadline is not None and new.deadline != old.deadline:
+            plan = new.plans[new.deadline.step_index]
+            if new.deadline.kind is not DeadlineKind.SEND_RETRY:
+                assert plan.ttl_seconds is not None
+                wait = timedelta(seconds=plan.ttl_seconds / self.time_scale)
+                assert new.deadline.due_at == self.now + wait
+
         # Every send command names the newest step, which is waiting for its send.
         assert len(sends) <= 1
         for send in sends:
@@ -215,6 +267,18 @@ class FlowMachine(RuleBasedStateMachine):
             assert isinstance(event, Cancel) or any(
                 s.status.outcome is Outcome.SUCCESS for s in new.steps
             )
+            # failoverOnDelivered: an unseen delivery only ends the flow once its failover is final.
+            for step in new.steps:
+                plan = new.plans[step.index]
+                if (
+                    not isinstance(event, Cancel)
+                    and step.status is StepStatus.DELIVERED
+                    and plan.failover_on_delivered
+                    and step.index + 1 < len(new.plans)
+                ):
+                    following = new.step_for(step.index + 1)
+                    assert following is not None
+                    assert following.status.outcome is not Outcome.PENDING
         if new.status is FlowStatus.FAILED and not old.status.is_terminal:
             assert new.error
 
@@ -298,6 +362,18 @@ class FlowMachine(RuleBasedStateMachine):
         assert (flow.status_code is not None) == (flow.status is FlowStatus.FAILED)
         if flow.status is FlowStatus.FAILED:
             assert all(s.status.outcome is Outcome.FAILURE for s in flow.steps)
+            last = flow.steps[-1]
+            match flow.status_code:
+                case StatusCode.SERVER_ERROR:
+                    assert last.reject_reason is RejectReason.SERVER_ERROR
+                case StatusCode.INSUFFICIENT_BALANCE:
+                    assert last.reject_reason is RejectReason.INSUFFICIENT_BALANCE
+                case StatusCode.NO_NEXT_STEP:
+                    assert len(flow.steps) == len(flow.plans)
+                case StatusCode.NOT_FAILOVER_TRIGGERED:
+                    assert len(flow.steps) < len(flow.plans)
+                    assert last.reject_reason is None
+                    assert last.status not in flow.plans[last.index].failover_on
         assert flow.total_cost == round(sum(s.price or 0.0 for s in flow.steps), 6)
 
     @invariant()

@@ -112,7 +112,7 @@ class RouteeProvider:
     def __init__(self, settings: Settings, *, callback_token: str | None = None) -> None:
         self._base = settings.routee_base_url.rstrip("/")
         self._auth_url = settings.routee_auth_url
-        self._credentials = aiohttp.BasicAuth(
+        self._basic_auth = aiohttp.encode_basic_auth(
             settings.routee_app_id, settings.routee_app_secret.get_secret_value()
         )
         self._timeout = aiohttp.ClientTimeout(total=settings.routee_timeout_seconds)
@@ -356,7 +356,7 @@ class RouteeProvider:
         form = {"grant_type": "client_credentials"}
         try:
             async with self._client().post(
-                self._auth_url, data=form, auth=self._credentials
+                self._auth_url, data=form, headers={"Authorization": self._basic_auth}
             ) as response:
                 answer = _Answer(response.status, await response.read(), None)
         except (TimeoutError, aiohttp.ClientError) as exc:
