@@ -337,14 +337,14 @@ async def test_lookup_of_unknown_messages(provider: RouteeProvider) -> None:
 async def test_token_expiring_mid_run_never_fails_a_send(
     provider: RouteeProvider, sandbox: Sandbox
 ) -> None:
-    """Tokens that live 1 s are renewed before they die: no send fails over 2.5 s."""
+    """Tokens that live 1 s are renewed before they die: no send fails over 1.5 s."""
     await sandbox.control("token-ttl", {"expires_in": 1})
     for _ in range(10):
         await provider.send(sms(0))
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.15)
     counts = await sandbox.sends()
     assert counts["total"] == 10
-    assert counts["tokens_issued"] >= 3
+    assert counts["tokens_issued"] >= 2
 
 
 async def test_revoked_token_is_refreshed_once_for_concurrent_sends(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,13 @@ from failover_otp.domain.events import (
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import decide
 from failover_otp.domain.statuses import Outcome, RejectReason, StepStatus
+from failover_otp.metrics import (
+    FAILOVERS,
+    FLOWS_ENDED,
+    FLOWS_STARTED,
+    PROVIDER_LATENCY,
+    PROVIDER_SENDS,
+)
 from failover_otp.providers.base import (
     DeliveryReport,
     Provider,
@@ -99,6 +107,7 @@ class FlowService:
             updated_at=now,
         )
         await self.store.create(flow, meta)
+        FLOWS_STARTED.labels(kind.value).inc()
         record = await self.apply(flow.id, Start())
         assert record is not None
         return record
@@ -116,6 +125,7 @@ class FlowService:
                 if decision.flow is record.flow:
                     return record
                 if await self.store.save(record.flow, decision.flow, record.meta):
+                    _count_transition(record.flow, decision.flow)
                     break
                 # Another process saved this flow in between: decide again on its state.
             else:
@@ -130,6 +140,8 @@ class FlowService:
 
     async def _send(self, record: FlowRecord, command: SendStep) -> FlowRecord | None:
         request = self._send_request(record, command.index)
+        channel = request.channel.value
+        started = time.perf_counter()
         event: Event
         try:
             receipt: SendReceipt | None = None
@@ -138,6 +150,7 @@ class FlowService:
                 receipt = await self.provider.find_sent(request)
             if receipt is None:
                 receipt = await self.provider.send(request)
+            PROVIDER_SENDS.labels(channel, "accepted").inc()
             event = SendAccepted(
                 index=command.index,
                 message_id=receipt.message_id,
@@ -148,19 +161,25 @@ class FlowService:
                 operator=receipt.operator,
             )
         except SendRefused as refused:
+            PROVIDER_SENDS.labels(channel, refused.reason.value).inc()
             event = SendRejected(command.index, refused.reason, refused.message)
         except ProviderUnavailable as exc:
+            PROVIDER_SENDS.labels(channel, "unavailable").inc()
             event = SendRejected(
                 command.index, RejectReason.SERVER_ERROR, f"provider unavailable: {exc}"
             )
         except SendOutcomeUnknown as exc:
+            PROVIDER_SENDS.labels(channel, "unknown").inc()
             # Left for the SEND_RETRY deadline, which looks the message up before re-sending.
             log.warning(
                 "send outcome unknown", flow_id=record.flow.id, step=command.index, error=str(exc)
             )
             return None
         except ProviderError as exc:
+            PROVIDER_SENDS.labels(channel, "error").inc()
             event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
+        finally:
+            PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
         return await self.apply(record.flow.id, event)
 
     def _send_request(self, record: FlowRecord, index: int) -> SendRequest:
@@ -242,6 +261,13 @@ class FlowService:
         for task in list(self._background):
             task.cancel()
         self._background.clear()
+
+
+def _count_transition(old: Flow, new: Flow) -> None:
+    if new.status.is_terminal and not old.status.is_terminal:
+        FLOWS_ENDED.labels(new.status.value).inc()
+    if len(new.steps) > len(old.steps) and len(new.steps) > 1:
+        FAILOVERS.labels(new.steps[-1].channel.value).inc()
 
 
 def _reported(report: DeliveryReport) -> StatusReported:

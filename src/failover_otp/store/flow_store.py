@@ -29,6 +29,8 @@ class FlowMeta:
     phone: str
     label: str | None = None
     callback_url: str | None = None
+    # Standard flows: OnChange or OnCompletion (None: the OTP API's every-change webhooks).
+    callback_strategy: str | None = None
 
     def step_label(self, index: int) -> str | None:
         label = self.request[index].get("label") if index < len(self.request) else None
@@ -74,6 +76,7 @@ class FlowStore:
                     label=meta.label,
                     phone=meta.phone,
                     callback_url=meta.callback_url,
+                    callback_strategy=meta.callback_strategy,
                     request=meta.request,
                     plans=plans_to_json(flow.plans),
                     created_at=flow.created_at,
@@ -173,6 +176,7 @@ class FlowStore:
             phone=row["phone"],
             label=row["label"],
             callback_url=row["callback_url"],
+            callback_strategy=row["callback_strategy"],
         )
         return FlowRecord(flow_from_rows(row, step_rows, deadline), meta)
 

@@ -94,8 +94,12 @@ flows = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False, default=0),
+    # Standard Failover callback strategy (OnChange | OnCompletion); migration 0002.
+    Column("callback_strategy", String(16), nullable=True),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
+    # Tracking search by terminationChannel (migration 0002).
+    Index(None, "application_id", "termination_channel", "created_at", "id"),
 )
 
 steps = Table(
@@ -126,6 +130,9 @@ steps = Table(
     Column("send_attempts", Integer, nullable=False, default=1),
     Index(None, "application_id", "created_at", "flow_id", "idx"),
     Index(None, "application_id", "status", "created_at"),
+    # Tracking search by message type and exact destination (migration 0002).
+    Index(None, "application_id", "channel", "flow_id"),
+    Index(None, "application_id", "phone", "flow_id"),
 )
 
 # One row per flow that waits for something: the durable timer the worker claims.

@@ -192,7 +192,8 @@ class RouteeProvider:
             return None
         now = datetime.now(UTC)
         since = (attempt.started_at if attempt else now - SEARCH_WINDOW) - SEARCH_SLACK
-        params = {"dateStart": wire.routee_time(since), "dateEnd": wire.routee_time(now)}
+        end = now + SEARCH_SLACK  # the search takes whole seconds; a send may be this second
+        params = {"dateStart": wire.routee_time(since), "dateEnd": wire.routee_time(end)}
         filters = wire.sms_search_filters(request.to)
         text = bodies.message_text(request)
         for page in range(SEARCH_MAX_PAGES):

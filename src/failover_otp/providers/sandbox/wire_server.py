@@ -160,15 +160,16 @@ class _Sandbox:
     async def deliver(self, report: SimReport) -> None:
         """The sim's sink: POST the report to the callback URL the send named, if any."""
         callback = report.message.extra["spec"].callback
-        if not callback or self.session is None:
+        if not callback:
             return
         for body in shapes.callbacks(self.view(report.message, report)):
             await self._post(str(callback["url"]), orjson.dumps(body))
 
     async def _post(self, url: str, data: bytes) -> None:
-        assert self.session is not None
         headers = {"Content-Type": "application/json"}
         for attempt in range(CALLBACK_ATTEMPTS):
+            if self.closing.is_set() or self.session is None:
+                return
             with contextlib.suppress(TimeoutError, aiohttp.ClientError):
                 async with self.session.post(url, data=data, headers=headers) as response:
                     if 200 <= response.status < 300:
