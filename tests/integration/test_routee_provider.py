@@ -219,7 +219,7 @@ VIBER_FINAL = {
     7: StepStatus.DELIVERED,
     8: StepStatus.UNDELIVERED,
 }
-SMS_FINAL = {d: StepStatus.DELIVERED for d in (0, 1, 2, 4, 6, 7, 9)} | {
+SMS_FINAL = dict.fromkeys((0, 1, 2, 4, 6, 7, 9), StepStatus.DELIVERED) | {
     3: StepStatus.UNDELIVERED,
     5: StepStatus.FAILED,
 }

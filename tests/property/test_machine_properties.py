@@ -230,14 +230,14 @@ class FlowMachine(RuleBasedStateMachine):
                     and new.plans[trigger.index].failover_on_delivered
                 )
 
-        # A refused send moves on whenever there is a next channel.
+        # A refused send moves on whenever there is a next channel and the flow is still open.
         refused = [
             s
             for s in new.steps
             if s.reject_reason is not None and old.steps[s.index].reject_reason is None
         ]
         for step in refused:
-            if step.index + 1 < len(new.plans):
+            if step.index + 1 < len(new.plans) and not old.status.is_terminal:
                 assert new.step_for(step.index + 1) is not None
 
         # Waits are ttls divided by the time scale, counted from now.

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from failover_otp.domain.flow import DeadlineKind, Flow, Step, StepPlan
-from failover_otp.domain.statuses import FlowStatus, Outcome, RejectReason, StatusCode
+from failover_otp.domain.statuses import (
+    FlowStatus,
+    Outcome,
+    RejectReason,
+    StatusCode,
+    StepStatus,
+)
 
 
 def triggers_failover(plan: StepPlan, step: Step) -> bool:
@@ -33,9 +39,9 @@ def aggregate(flow: Flow) -> tuple[FlowStatus, StatusCode | None]:
         return FlowStatus.IN_PROGRESS, None
     last = flow.steps[-1]
     if any(s.status.outcome is Outcome.SUCCESS for s in flow.steps):
-        # failoverOnDelivered: the next channel is still due, or has been sent and is not final.
-        waiting = flow.deadline is not None and flow.deadline.kind is DeadlineKind.DELIVERED_WAIT
-        if waiting or last.status.outcome is Outcome.PENDING:
+        # failoverOnDelivered: the next channel is still due, or has been sent and is not final;
+        # expireOnDelivery: a delivery not seen before the ttl still turns into EXPIRED.
+        if _awaiting_delivery_verdict(flow, last) or last.status.outcome is Outcome.PENDING:
             return FlowStatus.IN_PROGRESS, None
         return FlowStatus.SUCCEEDED, None
     if last.status.outcome is Outcome.PENDING:
@@ -44,6 +50,19 @@ def aggregate(flow: Flow) -> tuple[FlowStatus, StatusCode | None]:
     if triggers_failover(plan, last) and has_next(flow, last):
         return FlowStatus.IN_PROGRESS, None
     return FlowStatus.FAILED, _failure_code(flow, last)
+
+
+def _awaiting_delivery_verdict(flow: Flow, last: Step) -> bool:
+    deadline = flow.deadline
+    if deadline is None:
+        return False
+    if deadline.kind is DeadlineKind.DELIVERED_WAIT:
+        return True
+    return (
+        deadline.kind is DeadlineKind.STEP_TTL
+        and last.status is StepStatus.DELIVERED
+        and flow.plans[last.index].expire_on_delivery
+    )
 
 
 def _failure_code(flow: Flow, last: Step) -> StatusCode:

@@ -149,7 +149,8 @@ class _Context:
             if plan.ttl_seconds is not None
             else None
         )
-        return replace(flow.with_step(step), deadline=deadline), []
+        flow = replace(flow.with_step(step), deadline=deadline)
+        return self.after_status(flow, step)
 
     def rejected(self, flow: Flow, event: SendRejected) -> tuple[Flow, list[Command]]:
         step = flow.step_for(event.index)
@@ -191,9 +192,15 @@ class _Context:
         flow = flow.with_step(step)
         if step.index != flow.steps[-1].index:
             return flow, []  # a late report on an earlier step: recorded, decides nothing
+        return self.after_status(flow, step)
+
+    def after_status(self, flow: Flow, step: Step) -> tuple[Flow, list[Command]]:
+        """What the current step's new status means for the flow."""
         if step.status.outcome is Outcome.FAILURE:
             return self.after_failure(replace(flow, deadline=None), step)
-        return replace(flow, deadline=self.deadline_after_success(flow, step)), []
+        if step.status.outcome is Outcome.SUCCESS:
+            return replace(flow, deadline=self.deadline_after_success(flow, step)), []
+        return flow, []  # still on its way: keep waiting for what the flow waited for
 
     def deadline_after_success(self, flow: Flow, step: Step) -> Deadline | None:
         plan = flow.plans[step.index]
@@ -209,12 +216,16 @@ class _Context:
 
     def after_failure(self, flow: Flow, step: Step) -> tuple[Flow, list[Command]]:
         plan = flow.plans[step.index]
+        if flow.status.is_terminal:
+            return flow, []  # an ended flow (cancelled, or succeeded on Sent) sends nothing more
         if triggers_failover(plan, step) and has_next(flow, step):
             return self.open_step(flow, step.index + 1, failover_from=step.tracking_id)
         return flow, []
 
     def deadline(self, flow: Flow, event: DeadlineReached) -> tuple[Flow, list[Command]]:
         due = flow.deadline
+        if flow.status.is_terminal:
+            return flow, []
         if due is None or (due.kind, due.step_index) != (event.kind, event.step_index):
             return flow, []  # stale: the flow moved on since this deadline was claimed
         if due.due_at > self.now:

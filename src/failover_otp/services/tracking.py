@@ -258,4 +258,3 @@ def webhook_payload(record: FlowRecord, time_scale: float) -> dict[str, Any] | N
     if strategy == "OnCompletion" and not record.flow.status.is_terminal:
         return None
     return tracking(record.flow, record.meta, time_scale)
-

@@ -65,9 +65,7 @@ def _sms_plan(step: FailoverSmsStep, where: list[str | int]) -> tuple[StepPlan, 
     return plan, echo
 
 
-def _viber_plan(
-    step: FailoverViberStep, where: list[str | int]
-) -> tuple[StepPlan, dict[str, Any]]:
+def _viber_plan(step: FailoverViberStep, where: list[str | int]) -> tuple[StepPlan, dict[str, Any]]:
     triggers = failover_on(Channel.VIBER, step.failoverOnStatuses, [*where, "failoverOnStatuses"])
     plan = StepPlan(
         channel=Channel.VIBER,
@@ -79,9 +77,7 @@ def _viber_plan(
     return plan, _echo(step, Channel.VIBER, triggers)
 
 
-def _voice_plan(
-    step: FailoverVoiceStep, where: list[str | int]
-) -> tuple[StepPlan, dict[str, Any]]:
+def _voice_plan(step: FailoverVoiceStep, where: list[str | int]) -> tuple[StepPlan, dict[str, Any]]:
     triggers = failover_on(Channel.VOICE, step.failoverOnStatuses, [*where, "failoverOnStatuses"])
     if isinstance(step.to, str):
         to = destination(step.to, [*where, "to"])

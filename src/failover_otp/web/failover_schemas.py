@@ -1,5 +1,5 @@
 """Request and response models of the standard Failover API (``/failover``), as Routee documents
-them (reference §3.1–3.4). Unknown step fields are refused, so a typo never passes silently."""
+them (reference §3.1 to §3.4). Unknown step fields are refused, so a typo never passes silently."""
 
 from __future__ import annotations
 

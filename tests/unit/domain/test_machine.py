@@ -1143,11 +1143,10 @@ def test_standard_failover_outcome_matrix(
 
 
 # =================================================================================================
-# Known core bugs: the expected behaviour, failing today (strict: they flag the fix)
+# Fixed core bugs: each pinned by the test that found it
 # =================================================================================================
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: a cancelled flow still fails over and sends")
 def test_bug_cancelled_flow_never_sends_again() -> None:
     script = play(VIBER_SMS, [START, VIBER_ACCEPTED, (5, Cancel("code verified"))])
     decision = script.at(120, StatusReported(VIBER_ID, S.EXPIRED))
@@ -1155,9 +1154,6 @@ def test_bug_cancelled_flow_never_sends_again() -> None:
     assert len(decision.flow.steps) == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: a late DLR after Sent opens a step on a Succeeded flow"
-)
 def test_bug_succeeded_flow_never_opens_a_step() -> None:
     script = play((sms(), viber()), [START, (0, SendAccepted(0, SMS_ID)), on_sms(1, S.SENT)])
     assert script.flow.status is SUCCEEDED
@@ -1166,9 +1162,6 @@ def test_bug_succeeded_flow_never_opens_a_step() -> None:
     assert len(decision.flow.steps) == 1
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: expireOnDelivery never fires (Succeeded at DELIVERED)"
-)
 def test_bug_expire_on_delivery_turns_an_unseen_delivery_into_expired() -> None:
     plans = (viber(expire_on_delivery=True), sms())
     script = play(plans, [START, VIBER_ACCEPTED, on_viber(1, S.DELIVERED)])
@@ -1181,9 +1174,6 @@ def test_bug_expire_on_delivery_turns_an_unseen_delivery_into_expired() -> None:
     assert decision.commands[0] == SendStep(1)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: QUEUED report on a SENDING step drops its deadline"
-)
 def test_bug_queued_report_on_a_sending_step_keeps_the_flow_alive() -> None:
     script = play(VIBER_SMS, [START])
     script.at(1, StatusReported(step_tracking_id(FLOW_ID, 0), S.QUEUED))
@@ -1191,9 +1181,6 @@ def test_bug_queued_report_on_a_sending_step_keeps_the_flow_alive() -> None:
     assert script.flow.deadline is not None
 
 
-@pytest.mark.xfail(
-    strict=True, reason="core bug: a send accepted with a failure status never fails over"
-)
 def test_bug_send_accepted_with_a_failure_status_fails_over() -> None:
     script = play(VIBER_SMS, [START, (0, SendAccepted(0, VIBER_ID, status=S.FAILED))])
     assert len(script.flow.steps) == 2

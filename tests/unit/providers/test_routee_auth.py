@@ -42,7 +42,14 @@ def test_parse_grant(payload: dict[str, object], token: str, expires_in: float) 
 
 @pytest.mark.parametrize(
     "payload",
-    [None, [], {}, {"access_token": ""}, {"access_token": 5}, {"access_token": "t", "token_type": "mac"}],
+    [
+        None,
+        [],
+        {},
+        {"access_token": ""},
+        {"access_token": 5},
+        {"access_token": "t", "token_type": "mac"},
+    ],
 )
 def test_parse_grant_refuses_unusable_answers(payload: object) -> None:
     with pytest.raises(ProviderUnavailable):
@@ -95,7 +102,7 @@ async def test_concurrent_refreshes_share_one_fetch() -> None:
 
 
 async def test_concurrent_first_use_shares_one_fetch() -> None:
-    issued, fetch = counting_fetch(pause=0.01)
+    _, fetch = counting_fetch(pause=0.01)
     cache = TokenCache(fetch)  # type: ignore[arg-type]
 
     tokens = await asyncio.gather(*(cache.token() for _ in range(20)))
@@ -105,7 +112,7 @@ async def test_concurrent_first_use_shares_one_fetch() -> None:
 
 
 async def test_refresh_of_an_already_replaced_token_reuses_the_new_one() -> None:
-    issued, fetch = counting_fetch()
+    _, fetch = counting_fetch()
     cache = TokenCache(fetch)  # type: ignore[arg-type]
     first = await cache.token()
     second = await cache.refresh(first)

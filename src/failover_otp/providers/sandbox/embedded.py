@@ -26,7 +26,15 @@ def message_text(request: SendRequest) -> str:
         return str(body or "")
     if request.channel is Channel.VIBER:
         return str(content.get("text") or content.get("pin") or "")
-    return ""
+    # Voice: what the call says (its SAY verbs), for the sandbox's records.
+    plan = content.get("dialPlan")
+    verbs = plan.get("verbs") if isinstance(plan, dict) else None
+    said = [
+        str(verb["message"].get("text") or "")
+        for verb in verbs or []
+        if isinstance(verb, dict) and isinstance(verb.get("message"), dict)
+    ]
+    return " ".join(t for t in said if t)
 
 
 def attempt_key(request: SendRequest) -> str:

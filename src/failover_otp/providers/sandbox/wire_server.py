@@ -1,10 +1,9 @@
 """The standalone Routee sandbox (`failover-otp sandbox`): Routee's wire API on loopback.
 
-It drives the same :class:`RouteeSim` as the embedded sandbox, so the outcome table is the same,
-but speaks Routee's real paths and JSON (rendered by ``providers/routee/shapes.py``): the token
-endpoint, ``POST /sms``, ``POST /viber/otp``, ``POST /viber``, their tracking endpoints, the SMS
-search, and delivery-report callbacks POSTed to the URL given at send time (retried up to five
-times, as Routee does for SMS). The real provider is tested against it end to end.
+It drives the same :class:`RouteeSim` as the embedded sandbox (same outcome table) but speaks
+Routee's paths and JSON (``providers/routee/shapes.py``, ``validation.py``): the token endpoint,
+``POST /sms``, ``/viber/otp``, ``/viber``, their tracking, the SMS search, and delivery reports
+POSTed to the callback URL given at send time (re-POSTed up to five times, as Routee does).
 
 Attempt keys: the wire carries no flow id, so "the first attempt answers 503, the retry is
 accepted" (digit 7) is keyed on (channel, number, text): the SMS body, the Viber OTP template and
@@ -26,7 +25,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -69,15 +68,10 @@ class Script:
 
     @classmethod
     def parse(cls, data: Any) -> Script:
-        if not isinstance(data, Mapping):
-            raise ValueError("a script is a JSON object")
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise ValueError(f"unknown script fields: {sorted(unknown)}")
-        script = cls(**data)
-        if script.endpoint not in _ENDPOINTS or script.times < 1:
-            raise ValueError(f"endpoint must be one of {sorted(_ENDPOINTS)}, times >= 1")
+        """Raises ValueError, or TypeError for unknown fields."""
+        script = cls(**data) if isinstance(data, Mapping) else None
+        if script is None or script.endpoint not in _ENDPOINTS or script.times < 1:
+            raise ValueError(f"a script is an object, endpoint in {sorted(_ENDPOINTS)}, times>=1")
         return script
 
 

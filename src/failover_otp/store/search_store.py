@@ -1,0 +1,184 @@
+"""The tracking search (``POST /failover/tracking``): one application's flows, filtered, paged.
+
+Filters arrive already checked and normalised (see ``web/failover_search.py``); this module only
+turns them into SQL. Every condition is scoped to the application, and each is an index range
+scan or an ``EXISTS`` probe on an indexed column (migrations 0001 and 0002).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from failover_otp.domain.flow import Flow
+from failover_otp.domain.statuses import FlowStatus, StepStatus
+from failover_otp.store.database import Database
+from failover_otp.store.flow_store import FlowMeta, FlowRecord
+from failover_otp.store.rows import flow_from_rows
+from failover_otp.store.tables import flows, steps
+
+
+class SearchField(StrEnum):
+    TYPE = "type"
+    TO = "to"
+    STATUS = "status"
+    TERMINATION_CHANNEL = "terminationChannel"
+
+
+class SearchOperator(StrEnum):
+    IS = "is"
+    IS_NOT = "is_not"
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    ENDS_WITH = "ends_with"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingFilter:
+    """One checked filter. ``term`` is canonical: a channel value (``sms``) for ``type``, a type
+    name (``Sms``) for ``terminationChannel``, a flow status (``InProgress``, ``Queued``) for
+    ``status``, and the digits of a number for ``to``."""
+
+    field: SearchField
+    operator: SearchOperator
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingQuery:
+    application_id: str
+    date_start: datetime | None = None  # inclusive
+    date_end: datetime | None = None  # exclusive
+    filters: tuple[TrackingFilter, ...] = field(default_factory=tuple)
+    page: int = 0
+    size: int = 10
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _step_exists(application_id: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(steps.c.idx).where(
+            steps.c.flow_id == flows.c.id, steps.c.application_id == application_id, condition
+        )
+    )
+
+
+def _positive(application_id: str, where: TrackingFilter) -> ColumnElement[bool]:
+    """The filter's condition with the operator's negation left out."""
+    if where.field is SearchField.TYPE:
+        return _step_exists(application_id, steps.c.channel == where.term)
+    if where.field is SearchField.TERMINATION_CHANNEL:
+        return flows.c.termination_channel == where.term
+    if where.field is SearchField.STATUS:
+        return _status_condition(application_id, where.term)
+    pattern = _escape_like(where.term)
+    phone: ColumnElement[bool]
+    match where.operator:
+        case SearchOperator.CONTAINS:
+            phone = steps.c.phone.like(f"%{pattern}%", escape="\\")
+        case SearchOperator.STARTS_WITH:
+            phone = steps.c.phone.like(f"{pattern}%", escape="\\")
+        case SearchOperator.ENDS_WITH:
+            phone = steps.c.phone.like(f"%{pattern}", escape="\\")
+        case _:
+            phone = steps.c.phone == where.term
+    return _step_exists(application_id, phone)
+
+
+def _status_condition(application_id: str, term: str) -> ColumnElement[bool]:
+    """Flow status as tracking renders it: ``Queued`` is an InProgress flow none of whose steps
+    the provider has accepted or refused yet (see ``services.tracking.display_status``)."""
+    in_progress = flows.c.status == FlowStatus.IN_PROGRESS.value
+    answered = _step_exists(application_id, steps.c.status != StepStatus.SENDING.value)
+    if term == FlowStatus.QUEUED.value:
+        return and_(in_progress, not_(answered))
+    if term == FlowStatus.IN_PROGRESS.value:
+        return and_(in_progress, answered)
+    if term in (FlowStatus.SUCCEEDED.value, FlowStatus.FAILED.value):
+        return flows.c.status == term
+    return false()
+
+
+def condition_for(application_id: str, where: TrackingFilter) -> ColumnElement[bool]:
+    positive = _positive(application_id, where)
+    if where.operator is not SearchOperator.IS_NOT:
+        return positive
+    if where.field is SearchField.TERMINATION_CHANNEL:
+        # A flow still running has no termination channel, so it is not ended by this one.
+        return or_(flows.c.termination_channel.is_(None), not_(positive))
+    return not_(positive)
+
+
+def _meta(row: Mapping[Any, Any]) -> FlowMeta:
+    return FlowMeta(
+        request=list(row["request"]),
+        phone=row["phone"],
+        label=row["label"],
+        callback_url=row["callback_url"],
+        callback_strategy=row["callback_strategy"],
+    )
+
+
+class SearchStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def search(self, query: TrackingQuery) -> tuple[int, list[FlowRecord]]:
+        """(total matching flows, the requested page of them), newest first."""
+        conditions: list[ColumnElement[bool]] = [flows.c.application_id == query.application_id]
+        if query.date_start is not None:
+            conditions.append(flows.c.created_at >= query.date_start)
+        if query.date_end is not None:
+            conditions.append(flows.c.created_at < query.date_end)
+        conditions += [condition_for(query.application_id, f) for f in query.filters]
+        where = and_(*conditions)
+        count = select(func.count()).select_from(flows).where(where)
+        page = (
+            select(flows.c.id)
+            .where(where)
+            .order_by(flows.c.created_at.desc(), flows.c.id.desc())
+            .limit(query.size)
+            .offset(query.page * query.size)
+        )
+        async with self.db.read() as conn:
+            total = int((await conn.execute(count)).scalar_one())
+            ids = [row.id for row in (await conn.execute(page)).all()]
+            if not ids:
+                return total, []
+            flow_rows = (
+                (await conn.execute(select(flows).where(flows.c.id.in_(ids)))).mappings().all()
+            )
+            step_rows = (
+                (await conn.execute(select(steps).where(steps.c.flow_id.in_(ids)))).mappings().all()
+            )
+        return total, _records(ids, flow_rows, step_rows)
+
+
+def _records(
+    ids: Sequence[str],
+    flow_rows: Sequence[Mapping[Any, Any]],
+    step_rows: Sequence[Mapping[Any, Any]],
+) -> list[FlowRecord]:
+    by_flow: defaultdict[str, list[Mapping[Any, Any]]] = defaultdict(list)
+    for row in step_rows:
+        by_flow[row["flow_id"]].append(row)
+    rows = {row["id"]: row for row in flow_rows}
+    records: list[FlowRecord] = []
+    for flow_id in ids:
+        if flow_id not in rows:
+            continue  # cannot happen: flows are never deleted
+        row = rows[flow_id]
+        # The deadline is left out: tracking never shows it.
+        flow: Flow = flow_from_rows(row, by_flow[flow_id], None)
+        records.append(FlowRecord(flow, _meta(row)))
+    return records

@@ -1,0 +1,110 @@
+"""The standard Failover API: send a flow, track one, search many (reference §3, search seed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from failover_otp.domain.flow import FlowKind
+from failover_otp.errors import NotFound
+from failover_otp.services.story import iso
+from failover_otp.services.tracking import tracking
+from failover_otp.store.flow_store import FlowRecord
+from failover_otp.store.search_store import SearchStore, TrackingQuery
+from failover_otp.web.deps import ApplicationId, ServicesDep
+from failover_otp.web.failover_requests import standard_plans
+from failover_otp.web.failover_schemas import (
+    SearchFilter,
+    SendStandardFailoverRequest,
+    SendStandardFailoverResponse,
+    Tracking,
+    TrackingPage,
+)
+from failover_otp.web.failover_search import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    page_object,
+    parse_filters,
+    parse_range,
+)
+from failover_otp.web.responses import FastJSONResponse
+
+router = APIRouter(prefix="/failover", tags=["Failover"])
+
+MAX_PAGE = 1_000_000
+
+
+def send_response(record: FlowRecord) -> dict[str, Any]:
+    meta = record.meta
+    callback = (
+        {"url": meta.callback_url, "strategy": meta.callback_strategy}
+        if meta.callback_url
+        else None
+    )
+    return {
+        "trackingId": record.flow.id,
+        "flow": meta.request,
+        "callback": callback,
+        "createdAt": iso(record.flow.created_at),
+    }
+
+
+@router.post(
+    "",
+    response_model=SendStandardFailoverResponse,
+    summary="Send a message through an ordered flow of Sms, Viber and Voice steps",
+)
+async def send_failover(
+    payload: SendStandardFailoverRequest, app_id: ApplicationId, services: ServicesDep
+) -> FastJSONResponse:
+    plans, meta = standard_plans(payload)
+    record = await services.flows.start_flow(
+        application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta
+    )
+    return FastJSONResponse(send_response(record))
+
+
+@router.get(
+    "/tracking/{tracking_id}", response_model=Tracking, summary="One flow's tracking (either API)"
+)
+async def get_tracking(
+    tracking_id: str, app_id: ApplicationId, services: ServicesDep
+) -> FastJSONResponse:
+    record = await services.flows.read(app_id, tracking_id)
+    if record is None:
+        raise NotFound(f"no failover tracking {tracking_id!r}")
+    return FastJSONResponse(tracking(record.flow, record.meta, services.settings.time_scale))
+
+
+@router.post(
+    "/tracking",
+    response_model=TrackingPage,
+    summary="Search trackings in a time range, with filters",
+)
+async def search_trackings(
+    app_id: ApplicationId,
+    services: ServicesDep,
+    filters: Annotated[list[SearchFilter] | None, Body(max_length=100)] = None,
+    date_start: Annotated[
+        str | None, Query(alias="dateStart", max_length=64, description="ISO-8601, inclusive")
+    ] = None,
+    date_end: Annotated[
+        str | None, Query(alias="dateEnd", max_length=64, description="ISO-8601, exclusive")
+    ] = None,
+    page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="0-based")] = 0,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> FastJSONResponse:
+    start, end = parse_range(date_start, date_end)
+    query = TrackingQuery(
+        application_id=app_id,
+        date_start=start,
+        date_end=end,
+        filters=parse_filters(filters or []),
+        page=page,
+        size=size,
+    )
+    total, records = await SearchStore(services.db).search(query)
+    scale = services.settings.time_scale
+    content = [tracking(r.flow, r.meta, scale) for r in records]
+    return FastJSONResponse(page_object(content, total, page, size))

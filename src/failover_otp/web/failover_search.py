@@ -1,0 +1,131 @@
+"""Reading a tracking search request: dates, filters, and the Spring-style page it answers with.
+
+Every mistake (unknown field or operator, an operator the field does not take, an unknown
+status or channel, an unreadable date) is a :class:`ValidationFailed` (HTTP 422) that names the
+offending item, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from failover_otp.domain.statuses import Channel, FlowStatus
+from failover_otp.errors import ValidationFailed
+from failover_otp.store.search_store import SearchField, SearchOperator, TrackingFilter
+from failover_otp.web.failover_schemas import SearchFilter
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 10
+MAX_FILTERS = 20
+
+_FIELDS = {f.value.lower(): f for f in SearchField}
+_OPERATORS = {o.value: o for o in SearchOperator}
+_EQUALITY = frozenset({SearchOperator.IS, SearchOperator.IS_NOT})
+_CHANNELS = {c.type_name.lower(): c for c in Channel}
+_FLOW_STATUSES = {s.value.lower(): s for s in FlowStatus}
+# A "+" in a query string arrives as a space unless the client encoded it as %2B.
+_SPACED_OFFSET = re.compile(r"^(.+T[0-9:.]+) ([0-9]{2}(?::?[0-9]{2})?)$")
+_NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def _fail(where: list[str | int], message: str, kind: str = "value_error") -> ValidationFailed:
+    label = ".".join(str(p) for p in where if p not in ("body", "query"))
+    return ValidationFailed(
+        f"{label}: {message}", details=[{"loc": where, "msg": message, "type": kind}]
+    )
+
+
+def parse_instant(text: str | None, name: str) -> datetime | None:
+    """An ISO-8601 instant (``2025-05-05T15:00Z``, ``2025-05-05T15:00:00.123+02:00``,
+    ``2025-05-05``); no zone means UTC. Empty means unbounded."""
+    if text is None or not text.strip():
+        return None
+    raw = text.strip()
+    spaced = _SPACED_OFFSET.match(raw)
+    if spaced:
+        raw = f"{spaced.group(1)}+{spaced.group(2)}"
+    if raw[-1] in "zZ":
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _fail(
+            ["query", name],
+            f"{text!r} is not an ISO-8601 date-time (e.g. 2025-05-05T15:00Z)",
+            "datetime_parsing",
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_range(
+    date_start: str | None, date_end: str | None
+) -> tuple[datetime | None, datetime | None]:
+    start = parse_instant(date_start, "dateStart")
+    end = parse_instant(date_end, "dateEnd")
+    if start is not None and end is not None and start > end:
+        raise _fail(["query", "dateEnd"], "dateEnd is before dateStart")
+    return start, end
+
+
+def _term(field: SearchField, text: str, where: list[str | int]) -> str:
+    term = text.strip()
+    if field is SearchField.TO:
+        digits = _NUMBER_SEPARATORS.sub("", term).removeprefix("+")
+        if not digits:
+            raise _fail(where, "searchTerm must name a number or part of one")
+        return digits
+    if field is SearchField.STATUS:
+        status = _FLOW_STATUSES.get(term.lower().replace("_", "").replace(" ", ""))
+        if status is None:
+            names = ", ".join(s.value for s in FlowStatus)
+            raise _fail(where, f"{text!r} is not a flow status ({names})")
+        return status.value
+    channel = _CHANNELS.get(term.lower())
+    if channel is None:
+        raise _fail(where, f"{text!r} is not a channel type (Sms, Viber, Voice)")
+    return channel.value if field is SearchField.TYPE else channel.type_name
+
+
+def parse_filters(raw: Sequence[SearchFilter]) -> tuple[TrackingFilter, ...]:
+    if len(raw) > MAX_FILTERS:
+        raise _fail(["body"], f"at most {MAX_FILTERS} filters")
+    parsed: list[TrackingFilter] = []
+    for index, item in enumerate(raw):
+        field = _FIELDS.get(item.fieldName.strip().lower())
+        if field is None:
+            names = ", ".join(f.value for f in SearchField)
+            raise _fail(
+                ["body", index, "fieldName"], f"unknown field {item.fieldName!r} (one of {names})"
+            )
+        operator_text = (item.searchOperator or "").strip().lower() or SearchOperator.IS.value
+        operator = _OPERATORS.get(operator_text)
+        allowed = SearchOperator if field is SearchField.TO else _EQUALITY
+        if operator is None or operator not in allowed:
+            names = ", ".join(o.value for o in SearchOperator if o in allowed)
+            raise _fail(
+                ["body", index, "searchOperator"],
+                f"unknown operator {item.searchOperator!r} for {field.value} (one of {names})",
+            )
+        term = _term(field, item.searchTerm, ["body", index, "searchTerm"])
+        parsed.append(TrackingFilter(field, operator, term))
+    return tuple(parsed)
+
+
+def page_object(content: list[dict[str, Any]], total: int, page: int, size: int) -> dict[str, Any]:
+    """The seed's Spring Data page."""
+    total_pages = -(-total // size)
+    return {
+        "content": content,
+        "totalPages": total_pages,
+        "totalElements": total,
+        "number": page,
+        "size": size,
+        "numberOfElements": len(content),
+        "first": page == 0,
+        "last": page >= total_pages - 1,
+    }
