@@ -12,7 +12,13 @@ from fastapi import FastAPI
 from failover_otp import __version__
 from failover_otp.bootstrap import open_services
 from failover_otp.settings import Settings
-from failover_otp.web import auth_routes, failover_routes, otp_routes, system_routes
+from failover_otp.web import (
+    auth_routes,
+    callback_routes,
+    failover_routes,
+    otp_routes,
+    system_routes,
+)
 from failover_otp.web.error_handlers import install_error_handlers
 from failover_otp.web.responses import FastJSONResponse
 
@@ -48,5 +54,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(system_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(otp_routes.router)
+    app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     return app

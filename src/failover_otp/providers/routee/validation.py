@@ -1,4 +1,5 @@
-"""What Routee's send and search endpoints accept, as our standalone sandbox enforces it. Pure.
+"""What Routee's endpoints accept, as our standalone sandbox enforces it: credentials, tokens,
+send bodies and search filters. Pure apart from the token book's clock.
 
 The counterpart of ``bodies`` (what our client sends): a body the provider builds must pass
 here, and a body Routee would refuse is refused here with Routee's error code (reference §4.1,
@@ -7,7 +8,12 @@ here, and a body Routee would refuse is refused here with Routee's error code (r
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import re
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -168,3 +174,54 @@ def matches(part: Mapping[str, Any], filters: list[tuple[str, Any]]) -> bool:
         if value != term:
             return False
     return True
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(id, secret) from an ``Authorization: Basic ...`` header."""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, colon, password = decoded.partition(":")
+    return (login, password) if colon else None
+
+
+class TokenBook:
+    """The access tokens a token endpoint handed out, each valid for ``ttl`` seconds."""
+
+    def __init__(self, app_id: str | None, app_secret: str | None, ttl: int = 3600) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.ttl = ttl
+        self.issued = 0
+        self._expiry: dict[str, float] = {}
+
+    def client_ok(self, header: str | None) -> bool:
+        """Any Basic credentials, unless an id and secret were configured."""
+        credentials = basic_credentials(header)
+        if credentials is None or (self.app_id is None and self.app_secret is None):
+            return credentials is not None
+        login, password = credentials
+        same_id = hmac.compare_digest(login.encode(), (self.app_id or "").encode())
+        return same_id & hmac.compare_digest(password.encode(), (self.app_secret or "").encode())
+
+    def bearer_ok(self, header: str | None) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        expiry = self._expiry.get(token.strip()) if scheme.lower() == "bearer" else None
+        return expiry is not None and time.monotonic() < expiry
+
+    def issue(self) -> str:
+        now = time.monotonic()
+        self._expiry = {t: e for t, e in self._expiry.items() if e > now}
+        token = str(uuid.uuid4())
+        self._expiry[token] = now + self.ttl
+        self.issued += 1
+        return token
+
+    def revoke_all(self) -> int:
+        revoked = len(self._expiry)
+        self._expiry.clear()
+        return revoked

@@ -19,18 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import hmac
 import ipaddress
-import time
 import uuid
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.routee import shapes, validation, wire
@@ -78,11 +77,7 @@ class Script:
 class _Sandbox:
     def __init__(self, sim: RouteeSim, app_id: str | None, app_secret: str | None) -> None:
         self.sim = sim
-        self.app_id = app_id
-        self.app_secret = app_secret
-        self.token_ttl = DEFAULT_TOKEN_TTL
-        self.tokens: dict[str, float] = {}
-        self.tokens_issued = 0
+        self.tokens = validation.TokenBook(app_id, app_secret, DEFAULT_TOKEN_TTL)
         self.scripts: deque[Script] = deque()
         self.requests: Counter[str] = Counter()
         self.callbacks: Counter[str] = Counter()
@@ -102,30 +97,6 @@ class _Sandbox:
         """Sleep, but wake up when the server shuts down so no handler holds it open."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.closing.wait(), seconds)
-
-    def client_ok(self, header: str | None) -> bool:
-        try:
-            credentials = aiohttp.BasicAuth.decode(header or "")
-        except ValueError:
-            return False
-        if self.app_id is None and self.app_secret is None:
-            return True
-        return hmac.compare_digest(credentials.login, self.app_id or "") and hmac.compare_digest(
-            credentials.password, self.app_secret or ""
-        )
-
-    def bearer_ok(self, header: str | None) -> bool:
-        scheme, _, token = (header or "").partition(" ")
-        expiry = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        return expiry is not None and time.monotonic() < expiry
-
-    def issue_token(self) -> str:
-        now = time.monotonic()
-        self.tokens = {t: e for t, e in self.tokens.items() if e > now}
-        token = str(uuid.uuid4())
-        self.tokens[token] = now + self.token_ttl
-        self.tokens_issued += 1
-        return token
 
     def view(self, message: SimMessage, report: SimReport | None = None) -> shapes.MessageView:
         """``message`` as Routee describes it now, or as of ``report``."""
@@ -193,29 +164,23 @@ def _garbage(status: int) -> web.Response:
 
 
 def _kind(request: web.Request) -> str | None:
-    path = request.path
-    if path.startswith("/_sandbox"):
+    """Which scripts apply to a request: token, send or lookup (None: the control API)."""
+    if request.path.startswith("/_sandbox"):
         return None
-    if path == "/oauth/token":
+    if request.path == "/oauth/token":
         return "token"
-    return "send" if request.method == "POST" and path in _SEND_PATHS else "lookup"
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+    return "send" if request.method == "POST" and request.path in _SEND_PATHS else "lookup"
 
 
 @web.middleware
-async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Scripted faults, applied before the request reaches Routee's logic."""
-    state = request.app[STATE]
-    kind = _kind(request)
+async def _routee(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """In front of Routee's endpoints: count, apply scripted faults, check the Bearer token."""
+    state, kind = request.app[STATE], _kind(request)
     if kind is None:
         return await handler(request)
     resource = request.match_info.route.resource
     state.requests[f"{request.method} {resource.canonical if resource else request.path}"] += 1
-    script = state.take_script(kind)
-    if script is None:
-        return await handler(request)
+    script = state.take_script(kind) or Script(times=0)
     await state.pause(script.delay_seconds)
     if script.hang:
         await state.pause(script.hang_seconds)
@@ -226,38 +191,30 @@ async def _faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         text = script.message or f"Scripted HTTP {script.status}"
         code = script.code or f"{script.status}000000"
         return _error(script.status, code, text, script.retry_after)
+    if kind != "token" and not state.tokens.bearer_ok(request.headers.get("Authorization")):
+        return _error(401, "401000000", "No access token provided or it has expired")
     response = await handler(request)
     if script.accept_then_timeout:
         await state.pause(script.hang_seconds)
     return _garbage(script.status or 200) if script.malformed else response
 
 
-@web.middleware
-async def _bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    authorization = request.headers.get("Authorization")
-    if _kind(request) in ("send", "lookup") and not request.app[STATE].bearer_ok(authorization):
-        return _error(401, "401000000", "No access token provided or it has expired")
-    return await handler(request)
-
-
 async def _token(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    if not state.client_ok(request.headers.get("Authorization")):
+    if not state.tokens.client_ok(request.headers.get("Authorization")):
         return _json({"error": "invalid_client", "error_description": "Bad credentials"}, 401)
     form = await request.post()
     if form.get("grant_type") != "client_credentials":
         return _json({"error": "unsupported_grant_type", "error_description": "grant"}, 400)
-    return _json(shapes.token_answer(state.issue_token(), state.token_ttl))
+    return _json(shapes.token_answer(state.tokens.issue(), state.tokens.ttl))
 
 
 async def _json_body(request: web.Request, default: bytes = b"") -> Any:
     try:
         return orjson.loads(await request.read() or default)
     except orjson.JSONDecodeError:
-        raise web.HTTPBadRequest(
-            body=orjson.dumps(shapes.error("400000000", "The body must be JSON")),
-            content_type="application/json",
-        ) from None
+        error = orjson.dumps(shapes.error("400000000", "The body must be JSON"))
+        raise web.HTTPBadRequest(body=error, content_type="application/json") from None
 
 
 def _sender(parse: Callable[[Mapping[str, Any]], SendSpec | Rejection]) -> Handler:
@@ -290,16 +247,15 @@ def _sender(parse: Callable[[Mapping[str, Any]], SendSpec | Rejection]) -> Handl
 
 def _tracker(channel: Channel, code: str) -> Handler:
     """A tracking endpoint (SMS §4.3, Viber §5.4); 404 with Routee's code when unknown."""
+    render: Callable[[shapes.MessageView], Any]
+    render = shapes.sms_tracking if channel is Channel.SMS else shapes.viber_tracking
 
     async def handler(request: web.Request) -> web.Response:
         state = request.app[STATE]
         message = state.sim.find(request.match_info["id"])
         if message is None or message.channel is not channel:
             return _error(404, code, f"{channel.type_name} tracking not found")
-        view = state.view(message)
-        return _json(
-            shapes.sms_tracking(view) if channel is Channel.SMS else shapes.viber_tracking(view)
-        )
+        return _json(render(state.view(message)))
 
     return handler
 
@@ -338,7 +294,7 @@ async def _control_sends(request: web.Request) -> web.Response:
             "by_key": dict(state.sim.accepted),
             "by_number": dict(by_number),
             "requests": dict(state.requests),
-            "tokens_issued": state.tokens_issued,
+            "tokens_issued": state.tokens.issued,
             "callbacks": dict(state.callbacks),
             "scripts_pending": len(state.scripts),
         }
@@ -360,17 +316,16 @@ async def _control(request: web.Request) -> web.Response:
         expires_in = data.get("expires_in") if isinstance(data, dict) else None
         if not isinstance(expires_in, int) or expires_in < 1:
             return _error(400, "400000000", "expires_in must be a positive integer")
-        state.token_ttl = expires_in
+        state.tokens.ttl = expires_in
         return _json({"expires_in": expires_in})
     if action == "revoke-tokens":
-        revoked, state.tokens = len(state.tokens), {}
-        return _json({"revoked": revoked})
+        return _json({"revoked": state.tokens.revoke_all()})
     if action == "reset":
         state.sim.reset()
         state.scripts.clear()
         state.requests.clear()
         state.callbacks.clear()
-        state.tokens_issued, state.token_ttl = 0, DEFAULT_TOKEN_TTL
+        state.tokens.issued, state.tokens.ttl = 0, DEFAULT_TOKEN_TTL
         return _json({"reset": True})
     raise web.HTTPNotFound()
 
@@ -379,7 +334,7 @@ def create_sandbox_app(
     sim: RouteeSim, *, app_id: str | None, app_secret: str | None
 ) -> web.Application:
     """Routee's wire API over ``sim``; only ``app_id``/``app_secret`` get tokens when given."""
-    app = web.Application(middlewares=[_faults, _bearer])
+    app = web.Application(middlewares=[_routee])
     state = _Sandbox(sim, app_id, app_secret)
     app[STATE] = state
 
@@ -408,10 +363,8 @@ def create_sandbox_app(
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
