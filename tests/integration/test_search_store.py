@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Connection
+from sqlalchemy import inspect as sa_inspect
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
 from failover_otp.domain.statuses import (
@@ -53,9 +55,7 @@ def _flow(
 ) -> tuple[Flow, FlowMeta]:
     flow_id = str(uuid.uuid4())
     created = T0 + timedelta(minutes=minute)
-    plans = tuple(
-        StepPlan(s.channel, s.to, 60.0, DEFAULT_FAILOVER_ON[s.channel]) for s in specs
-    )
+    plans = tuple(StepPlan(s.channel, s.to, 60.0, DEFAULT_FAILOVER_ON[s.channel]) for s in specs)
     steps = tuple(
         Step(
             index=i,
@@ -90,7 +90,9 @@ class Fixture:
     search: SearchStore
     ids: dict[str, str]
 
-    async def names(self, *filters: tuple[str, str, str], app: str = APP, **kw: object) -> list[str]:
+    async def names(
+        self, *filters: tuple[str, str, str], app: str = APP, **kw: object
+    ) -> list[str]:
         query = TrackingQuery(
             application_id=app,
             filters=tuple(
@@ -179,73 +181,75 @@ async def test_no_filter_lists_the_application_newest_first(data: Fixture) -> No
     assert await data.names(app="nobody") == []
 
 
-@pytest.mark.parametrize(
-    ("operator", "term", "expected"),
-    [
-        ("is", "viber", ["f3", "f2", "f1"]),
-        ("is", "sms", ["f4", "f2", "f1"]),
-        ("is", "voice", ["f5", "f2"]),
-        ("is_not", "viber", ["f5", "f4"]),
-        ("is_not", "voice", ["f4", "f3", "f1"]),
-        ("is_not", "sms", ["f5", "f3"]),
-    ],
-)
-async def test_type(data: Fixture, operator: str, term: str, expected: list[str]) -> None:
-    assert await data.names(("type", operator, term)) == expected
+TYPE_CASES = [
+    ("is", "viber", ["f3", "f2", "f1"]),
+    ("is", "sms", ["f4", "f2", "f1"]),
+    ("is", "voice", ["f5", "f2"]),
+    ("is_not", "viber", ["f5", "f4"]),
+    ("is_not", "voice", ["f4", "f3", "f1"]),
+    ("is_not", "sms", ["f5", "f3"]),
+]
 
 
-@pytest.mark.parametrize(
-    ("operator", "term", "expected"),
-    [
-        ("is", GREEK, ["f1"]),
-        ("is", "447700900123", ["f2"]),  # any message's destination, not only the first
-        ("is", "30691234567", []),  # exact, not a prefix
-        ("is_not", GREEK, ["f5", "f4", "f3", "f2"]),
-        ("contains", "91234567", ["f3", "f2", "f1"]),
-        ("contains", "%", []),  # LIKE wildcards are literal
-        ("contains", "_", []),
-        ("starts_with", "4477", ["f5", "f2"]),
-        ("starts_with", "7700", []),
-        ("ends_with", "555", ["f5"]),
-        ("ends_with", "0004", ["f4"]),
-        ("ends_with", "3069", []),
-    ],
-)
-async def test_to(data: Fixture, operator: str, term: str, expected: list[str]) -> None:
-    assert await data.names(("to", operator, term)) == expected
+async def test_type(data: Fixture) -> None:
+    for operator, term, expected in TYPE_CASES:
+        got = await data.names(("type", operator, term))
+        assert got == expected, (operator, term)
 
 
-@pytest.mark.parametrize(
-    ("operator", "term", "expected"),
-    [
-        ("is", "Succeeded", ["f5", "f1"]),
-        ("is", "Failed", ["f2"]),
-        ("is", "InProgress", ["f3"]),
-        ("is", "Queued", ["f4"]),
-        ("is_not", "Succeeded", ["f4", "f3", "f2"]),
-        ("is_not", "Failed", ["f5", "f4", "f3", "f1"]),
-        ("is_not", "InProgress", ["f5", "f4", "f2", "f1"]),
-        ("is_not", "Queued", ["f5", "f3", "f2", "f1"]),
-    ],
-)
-async def test_status(data: Fixture, operator: str, term: str, expected: list[str]) -> None:
-    assert await data.names(("status", operator, term)) == expected
+TO_CASES = [
+    ("is", GREEK, ["f1"]),
+    ("is", "447700900123", ["f2"]),  # any message's destination, not only the first
+    ("is", "30691234567", []),  # exact, not a prefix
+    ("is_not", GREEK, ["f5", "f4", "f3", "f2"]),
+    ("contains", "91234567", ["f3", "f2", "f1"]),
+    ("contains", "%", []),  # LIKE wildcards are literal
+    ("contains", "_", []),
+    ("starts_with", "4477", ["f5", "f2"]),
+    ("starts_with", "7700", []),
+    ("ends_with", "555", ["f5"]),
+    ("ends_with", "0004", ["f4"]),
+    ("ends_with", "3069", []),
+]
 
 
-@pytest.mark.parametrize(
-    ("operator", "term", "expected"),
-    [
-        ("is", "Sms", ["f1"]),
-        ("is", "Voice", ["f5", "f2"]),
-        ("is", "Viber", []),
-        ("is_not", "Voice", ["f4", "f3", "f1"]),  # running flows have no termination channel
-        ("is_not", "Viber", ALL),
-    ],
-)
-async def test_termination_channel(
-    data: Fixture, operator: str, term: str, expected: list[str]
-) -> None:
-    assert await data.names(("terminationChannel", operator, term)) == expected
+async def test_to(data: Fixture) -> None:
+    for operator, term, expected in TO_CASES:
+        got = await data.names(("to", operator, term))
+        assert got == expected, (operator, term)
+
+
+STATUS_CASES = [
+    ("is", "Succeeded", ["f5", "f1"]),
+    ("is", "Failed", ["f2"]),
+    ("is", "InProgress", ["f3"]),
+    ("is", "Queued", ["f4"]),
+    ("is_not", "Succeeded", ["f4", "f3", "f2"]),
+    ("is_not", "Failed", ["f5", "f4", "f3", "f1"]),
+    ("is_not", "InProgress", ["f5", "f4", "f2", "f1"]),
+    ("is_not", "Queued", ["f5", "f3", "f2", "f1"]),
+]
+
+
+async def test_status(data: Fixture) -> None:
+    for operator, term, expected in STATUS_CASES:
+        got = await data.names(("status", operator, term))
+        assert got == expected, (operator, term)
+
+
+TERMINATION_CHANNEL_CASES = [
+    ("is", "Sms", ["f1"]),
+    ("is", "Voice", ["f5", "f2"]),
+    ("is", "Viber", []),
+    ("is_not", "Voice", ["f4", "f3", "f1"]),  # running flows have no termination channel
+    ("is_not", "Viber", ALL),
+]
+
+
+async def test_termination_channel(data: Fixture) -> None:
+    for operator, term, expected in TERMINATION_CHANNEL_CASES:
+        got = await data.names(("terminationChannel", operator, term))
+        assert got == expected, (operator, term)
 
 
 async def test_filters_combine_with_and(data: Fixture) -> None:
@@ -311,3 +315,28 @@ async def test_applications_are_isolated(data: Fixture) -> None:
     assert await data.names(("type", "is", "viber"), app=OTHER) == []
     assert await data.names(("status", "is", "Succeeded"), app=OTHER) == ["b1"]
     assert await data.names(("terminationChannel", "is", "Voice"), app=OTHER) == []
+
+
+async def test_migration_0002_creates_the_search_indexes(database_url: str) -> None:
+    await upgrade(database_url)
+    db = Database(database_url)
+
+    def inspect(conn: Connection) -> tuple[set[str], set[str]]:
+        inspector = sa_inspect(conn)
+        indexes = {
+            str(ix["name"]) for table in ("flows", "steps") for ix in inspector.get_indexes(table)
+        }
+        columns = {str(c["name"]) for c in inspector.get_columns("flows")}
+        return indexes, columns
+
+    try:
+        async with db.read() as conn:
+            indexes, columns = await conn.run_sync(inspect)
+    finally:
+        await db.dispose()
+    assert {
+        "ix_flows_application_id_termination_channel_created_at_id",
+        "ix_steps_application_id_channel_flow_id",
+        "ix_steps_application_id_phone_flow_id",
+    } <= indexes
+    assert "callback_strategy" in columns

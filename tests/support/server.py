@@ -111,6 +111,17 @@ def serve_args(port: int, database_url: str, *extra: str, time_scale: float = 60
     ]
 
 
+def routee_env(sandbox_url: str, public_url: str) -> dict[str, str]:
+    """Settings that point the real Routee provider at a ``failover-otp sandbox`` process."""
+    return {
+        "FOTP_ROUTEE_BASE_URL": sandbox_url,
+        "FOTP_ROUTEE_AUTH_URL": f"{sandbox_url}/oauth/token",
+        "FOTP_ROUTEE_APP_ID": "tests",
+        "FOTP_ROUTEE_APP_SECRET": "tests-secret",
+        "FOTP_PUBLIC_URL": public_url,
+    }
+
+
 class ApiSession:
     """An authenticated HTTP session against a running server."""
 

@@ -62,6 +62,8 @@ applications = Table(
     Column("secret_hash", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    # The key customer webhooks are signed with (``whsec_...``, Standard Webhooks); migration 0003.
+    Column("webhook_secret", String(128), nullable=True),
 )
 
 access_tokens = Table(
@@ -154,4 +156,29 @@ service_state = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Customer webhooks waiting to be delivered (transactional outbox; migration 0003). One row per
+# visible change of a flow, written in the same transaction as the flow; ``seq`` orders a flow's
+# events, ``event_id`` is the ``webhook-id`` header (the same on every attempt).
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("flow_id", String(36), nullable=False),
+    Column("application_id", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    # pending | delivered | dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64), nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "flow_id", "status", "seq"),
 )
