@@ -12,13 +12,15 @@ from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.flows import FlowService
-from failover_otp.services.webhooks import WebhookNotifier
+from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
+from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Services:
     provider: Provider
     callback_token: str
     clock: Clock
+    webhook_store: WebhookStore
 
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
@@ -42,6 +45,26 @@ class Services:
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             batch=s.worker_batch,
+        )
+
+    def webhook_worker(self) -> WebhookWorker:
+        """Delivers customer webhooks from the outbox; runs wherever the deadline worker runs."""
+        s = self.settings
+        return WebhookWorker(
+            self.webhook_store,
+            self.auth.webhook_secret,
+            self.clock,
+            retry=RetryPolicy(
+                base_seconds=s.webhook_retry_base_seconds,
+                cap_seconds=s.webhook_retry_cap_seconds,
+                max_attempts=s.webhook_max_attempts,
+                max_age_seconds=s.webhook_max_age_seconds,
+            ),
+            poll_seconds=s.worker_poll_seconds,
+            lease_seconds=s.webhook_lease_seconds,
+            timeout_seconds=s.webhook_timeout_seconds,
+            batch=s.worker_batch,
+            concurrency=s.webhook_concurrency,
         )
 
 
@@ -64,10 +87,13 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         "routee_callback_token", secrets.token_urlsafe(24)
     )
     provider = build_provider(settings, callback_token)
-    notifier = WebhookNotifier(time_scale=settings.time_scale)
     flow_store = FlowStore(db)
     flows = FlowService(
-        flow_store, provider, clock, time_scale=settings.time_scale, on_change=notifier.notify
+        flow_store,
+        provider,
+        clock,
+        time_scale=settings.time_scale,
+        webhooks=WebhookEvents(time_scale=settings.time_scale),
     )
     await provider.start(flows.report)
     services = Services(
@@ -80,11 +106,11 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         provider=provider,
         callback_token=callback_token,
         clock=clock,
+        webhook_store=WebhookStore(db),
     )
     try:
         yield services
     finally:
         await flows.aclose()
         await provider.aclose()
-        await notifier.aclose()
         await db.dispose()

@@ -16,3 +16,8 @@ PROVIDER_LATENCY = Histogram(
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "fotp_webhook_attempts_total",
+    "Customer webhook attempts by result (delivered, retry, dead, gone)",
+    ["result"],
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from failover_otp.security_settings import SecuritySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/failover-otp.db"
 
@@ -15,7 +17,7 @@ class ProviderName(StrEnum):
     ROUTEE = "routee"
 
 
-class Settings(BaseSettings):
+class Settings(SecuritySettings):
     model_config = SettingsConfigDict(env_prefix="FOTP_", extra="ignore")
 
     host: str = "127.0.0.1"
@@ -44,6 +46,16 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 0.2
     worker_lease_seconds: float = 30.0
     worker_batch: int = 100
+    # Customer webhooks (docs/webhooks.md): retry n waits min(cap, base * 2**(n-1)) seconds,
+    # +/-20% jitter; an event is given up (dead) after max_attempts or max_age_seconds.
+    webhook_retry_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    webhook_max_attempts: int = Field(default=150, ge=1)
+    webhook_max_age_seconds: float = Field(default=86400.0, gt=0)
+    # One attempt's time limit, and the lease a claimed event gets (kept above the time limit).
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_concurrency: int = Field(default=64, ge=1)
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
     log_level: str = "info"

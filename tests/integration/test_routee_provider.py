@@ -413,7 +413,8 @@ async def test_timeout_after_acceptance_of_viber_is_reported_unknown(
     request = viber_otp(0)
     with pytest.raises(SendOutcomeUnknown):
         await provider.send(request)
-    assert await provider.find_sent(request) is None
+    with pytest.raises(SendOutcomeUnknown, match="no search"):
+        await provider.find_sent(request)
     counts = await sandbox.sends()
     assert counts["total"] == 1
     assert counts["requests"]["POST /viber/otp"] == 1
@@ -495,7 +496,8 @@ async def test_find_sent_after_a_restart(
     assert await make_provider().find_sent(sms(2)) is None
     viber = viber_otp(0)
     assert (await provider.send(viber)) == await provider.find_sent(viber)
-    assert await make_provider().find_sent(viber) is None
+    with pytest.raises(SendOutcomeUnknown):
+        await make_provider().find_sent(viber)
 
 
 async def test_reset_clears_the_sandbox(provider: RouteeProvider, sandbox: Sandbox) -> None:

@@ -17,6 +17,10 @@ from tests.support.ports import LOOPBACK, free_port, wait_for_http
 
 COMMAND = str(Path(sys.executable).with_name("failover-otp"))
 
+# Test servers send hundreds of flows to a few numbers within seconds: the abuse limits (on by
+# default, docs/security.md) are switched off unless a test's own env turns them back on.
+RELAXED_LIMITS_ENV = {"FOTP_RATE_LIMIT_ENABLED": "false", "FOTP_SPEND_CAP_PER_DAY": "0"}
+
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
     """Run a one-shot ``failover-otp`` command and return its standard output."""
@@ -64,7 +68,7 @@ class ServerProcess:
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            env={**os.environ, **RELAXED_LIMITS_ENV, **self.env},
         )
         log.close()
         if wait:

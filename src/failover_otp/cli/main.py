@@ -135,7 +135,9 @@ def worker(
         stop = asyncio.Event()
         _install_stop_signals(stop)
         async with open_services(settings) as services:
-            await services.deadline_worker().run(stop)
+            await asyncio.gather(
+                services.deadline_worker().run(stop), services.webhook_worker().run(stop)
+            )
 
     _run(main())
 
@@ -244,6 +246,31 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
         console.print(f"[red]no application {app_id}[/]")
         raise typer.Exit(1)
     console.print(f"applicationSecret: {creds.application_secret}  (shown once: keep it)")
+
+
+@apps_app.command("webhook-secret")
+def apps_webhook_secret(
+    app_id: str,
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
+) -> None:
+    """Print the secret an application's webhooks are signed with (docs/webhooks.md)."""
+    settings = load_settings(database_url=database_url)
+
+    async def main() -> str | None:
+        from failover_otp.bootstrap import open_services
+
+        async with open_services(settings) as services:
+            return await services.auth.webhook_secret(app_id)
+
+    secret = _run(main())
+    if secret is None:
+        console.print(f"[red]no application {app_id}[/]")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps({"applicationId": app_id, "webhookSecret": secret}))
+    else:
+        typer.echo(secret)
 
 
 def main() -> None:

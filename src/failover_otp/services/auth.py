@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from failover_otp.services.clock import Clock
 from failover_otp.store.app_store import Application, AppStore
+from failover_otp.webhook_signing import generate_secret
 
 _CACHE_SECONDS = 30.0
 _CACHE_MAX = 10_000
@@ -49,7 +50,11 @@ class AuthService:
         secret = secrets.token_urlsafe(32)
         await self.store.create(
             Application(
-                id=app_id, name=name, secret_hash=digest(secret), created_at=self.clock.now()
+                id=app_id,
+                name=name,
+                secret_hash=digest(secret),
+                created_at=self.clock.now(),
+                webhook_secret=generate_secret(),
             )
         )
         return Credentials(app_id, secret)
@@ -60,6 +65,10 @@ class AuthService:
             return None
         self._cache = {k: v for k, v in self._cache.items() if v[0] != app_id}
         return Credentials(app_id, secret)
+
+    async def webhook_secret(self, app_id: str) -> str | None:
+        """The key the application's webhooks are signed with (made on first use if missing)."""
+        return await self.store.webhook_secret(app_id, generate_secret())
 
     async def issue_token(self, app_id: str, secret: str) -> IssuedToken | None:
         app = await self.store.get(app_id)

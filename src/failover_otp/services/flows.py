@@ -22,7 +22,7 @@ from failover_otp.domain.events import (
     StatusReported,
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
-from failover_otp.domain.machine import decide
+from failover_otp.domain.machine import Decision, decide
 from failover_otp.domain.statuses import Outcome, RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
@@ -42,7 +42,9 @@ from failover_otp.providers.base import (
     SendRequest,
 )
 from failover_otp.services.clock import Clock
+from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.store.flow_store import ClaimedDeadline, FlowMeta, FlowRecord, FlowStore
+from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
 
@@ -84,12 +86,15 @@ class FlowService:
         *,
         time_scale: float = 1.0,
         on_change: ChangeListener | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
         self.clock = clock
         self.time_scale = time_scale
         self.on_change = on_change
+        # Customer webhooks join the outbox in the transaction that saves the change.
+        self.webhooks = webhooks
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
 
@@ -124,7 +129,8 @@ class FlowService:
                 )
                 if decision.flow is record.flow:
                     return record
-                if await self.store.save(record.flow, decision.flow, record.meta):
+                outbox = self._webhook_events(record, decision)
+                if await self.store.save(record.flow, decision.flow, record.meta, webhooks=outbox):
                     _count_transition(record.flow, decision.flow)
                     break
                 # Another process saved this flow in between: decide again on its state.
@@ -138,6 +144,15 @@ class FlowService:
                 await self.on_change(record)
         return record
 
+    def _webhook_events(self, loaded: FlowRecord, decision: Decision) -> list[NewWebhookEvent]:
+        if self.webhooks is None or NotifyChange() not in decision.commands:
+            return []
+        return self.webhooks.for_change(
+            FlowRecord(decision.flow, loaded.meta),
+            version=loaded.flow.version + 1,
+            now=decision.flow.updated_at,
+        )
+
     async def _send(self, record: FlowRecord, command: SendStep) -> FlowRecord | None:
         request = self._send_request(record, command.index)
         channel = request.channel.value
@@ -146,8 +161,7 @@ class FlowService:
         try:
             receipt: SendReceipt | None = None
             if command.retry:
-                # The earlier attempt may have reached the provider: never send twice.
-                receipt = await self.provider.find_sent(request)
+                receipt = await self._find_earlier_send(request)
             if receipt is None:
                 receipt = await self.provider.send(request)
             PROVIDER_SENDS.labels(channel, "accepted").inc()
@@ -181,6 +195,17 @@ class FlowService:
         finally:
             PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
         return await self.apply(record.flow.id, event)
+
+    async def _find_earlier_send(self, request: SendRequest) -> SendReceipt | None:
+        """The message an unanswered earlier attempt may have created: never send twice.
+
+        When the provider cannot tell (Routee has no Viber search), the step is given up as a
+        server error, so the flow fails over to its next channel instead of risking a duplicate.
+        """
+        try:
+            return await self.provider.find_sent(request)
+        except SendOutcomeUnknown as exc:
+            raise SendRefused(RejectReason.SERVER_ERROR, f"send outcome unknown: {exc}") from None
 
     def _send_request(self, record: FlowRecord, index: int) -> SendRequest:
         plan = record.flow.plans[index]

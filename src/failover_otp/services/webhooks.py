@@ -1,51 +1,67 @@
-"""Customer webhooks: the flow's story POSTed to ``callback.url`` whenever it changes."""
+"""Customer webhooks: what a flow's ``callback.url`` receives when the flow's story changes.
+
+Each visible change (the core's ``NotifyChange``) becomes one outbox event, saved in the same
+transaction as the flow (``FlowStore.save(webhooks=...)``); ``worker/webhooks.py`` delivers it,
+signed, and retries until the receiver answers 2xx. The body is rendered here, once, when the
+change happens, so every attempt of one event sends the same bytes under the same id.
+
+- OTP flows (``POST /otp/send-failover``): the seed's ``GET /otp/failover/{id}`` story.
+- Standard flows (``POST /failover``): the tracking object, on every change (``OnChange``) or only
+  once the flow has ended (``OnCompletion``).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
 
-import aiohttp
 import orjson
-import structlog
 
+from failover_otp.domain.flow import FlowKind
 from failover_otp.services.story import flow_story
+from failover_otp.services.tracking import webhook_payload
 from failover_otp.store.flow_store import FlowRecord
+from failover_otp.store.webhook_store import NewWebhookEvent
 
-log = structlog.get_logger(__name__)
+# Event ids are derived from (flow id, saved version): one per saved change, stable on retries.
+_EVENT_NAMESPACE = uuid.UUID("5b0f4d9e-2f61-4d43-9a55-2f3c1a7e6b10")
 
 
-class WebhookNotifier:
-    """Fire-and-forget delivery, as Routee's Failover OTP service documents its webhooks."""
+def event_id(flow_id: str, version: int) -> str:
+    """The ``webhook-id`` of the change that saved ``flow_id`` at ``version``."""
+    return "msg_" + uuid.uuid5(_EVENT_NAMESPACE, f"{flow_id}:{version}").hex
 
-    def __init__(self, *, time_scale: float, timeout_seconds: float = 5.0) -> None:
+
+def webhook_body(record: FlowRecord, time_scale: float) -> dict[str, Any] | None:
+    """What the flow's callback receives now (None: nothing to send for this change)."""
+    if record.flow.kind is FlowKind.STANDARD:
+        return webhook_payload(record, time_scale)
+    return flow_story(record.flow, record.meta, time_scale)
+
+
+class WebhookEvents:
+    """Turns a flow's visible change into the outbox event to save with it."""
+
+    def __init__(self, *, time_scale: float) -> None:
         self.time_scale = time_scale
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def notify(self, record: FlowRecord) -> None:
+    def for_change(
+        self, record: FlowRecord, *, version: int, now: datetime
+    ) -> list[NewWebhookEvent]:
         url = record.meta.callback_url
         if not url:
-            return
-        body = orjson.dumps(flow_story(record.flow, record.meta, self.time_scale))
-        task = asyncio.get_running_loop().create_task(self._post(url, body, record.flow.id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _post(self, url: str, body: bytes, flow_id: str) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        try:
-            async with self._session.post(
-                url, data=body, headers={"Content-Type": "application/json"}
-            ) as response:
-                if response.status >= 300:
-                    log.info("webhook refused", flow_id=flow_id, status=response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.info("webhook failed", flow_id=flow_id, error=str(exc))
-
-    async def aclose(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=2)
-        if self._session is not None:
-            await self._session.close()
+            return []
+        body = webhook_body(record, self.time_scale)
+        if body is None:
+            return []
+        return [
+            NewWebhookEvent(
+                event_id=event_id(record.flow.id, version),
+                flow_id=record.flow.id,
+                application_id=record.flow.application_id,
+                url=url,
+                body=orjson.dumps(body).decode(),
+                created_at=now,
+            )
+        ]

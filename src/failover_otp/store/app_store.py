@@ -18,6 +18,8 @@ class Application:
     secret_hash: str
     created_at: datetime
     disabled: bool = False
+    # Customer webhooks' signing secret (whsec_...); None until first needed (migration 0003).
+    webhook_secret: str | None = None
 
 
 class AppStore:
@@ -33,6 +35,7 @@ class AppStore:
                     secret_hash=app.secret_hash,
                     created_at=app.created_at,
                     disabled=app.disabled,
+                    webhook_secret=app.webhook_secret,
                 )
             )
 
@@ -66,6 +69,27 @@ class AppStore:
                 delete(access_tokens).where(access_tokens.c.application_id == app_id)
             )
         return result.rowcount == 1
+
+    async def webhook_secret(self, app_id: str, default: str) -> str | None:
+        """The application's webhook signing secret, storing ``default`` first if it has none
+        (None: no such application). Concurrent first calls agree on one stored value."""
+        query = select(applications.c.webhook_secret, applications.c.id).where(
+            applications.c.id == app_id
+        )
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        if row.webhook_secret:
+            return str(row.webhook_secret)
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(applications)
+                .where(applications.c.id == app_id, applications.c.webhook_secret.is_(None))
+                .values(webhook_secret=default)
+            )
+            stored = (await conn.execute(query)).first()
+        return str(stored.webhook_secret) if stored and stored.webhook_secret else None
 
     async def add_token(self, token_hash: str, app_id: str, expires_at: datetime) -> None:
         async with self.db.write() as conn:

@@ -19,6 +19,7 @@ from failover_otp.store.rows import (
     step_values,
 )
 from failover_otp.store.tables import deadlines, flows, steps
+from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,18 @@ class FlowStore:
             await self._write_steps(conn, None, flow, meta)
             await self._write_deadline(conn, None, flow)
 
-    async def save(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:
-        """Persist ``new`` if nobody saved ``old``'s flow since it was loaded (else False)."""
+    async def save(
+        self,
+        old: Flow,
+        new: Flow,
+        meta: FlowMeta,
+        *,
+        webhooks: Sequence[NewWebhookEvent] = (),
+    ) -> bool:
+        """Persist ``new`` if nobody saved ``old``'s flow since it was loaded (else False).
+
+        ``webhooks`` join the outbox in the same transaction: saved with the flow, or not at all.
+        """
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(flows)
@@ -100,6 +111,7 @@ class FlowStore:
                 return False
             await self._write_steps(conn, old, new, meta)
             await self._write_deadline(conn, old, new)
+            await insert_events(conn, webhooks)
         return True
 
     async def _write_steps(

@@ -182,3 +182,58 @@ webhook_outbox = Table(
     Index(None, "status", "next_attempt_at"),
     Index(None, "flow_id", "status", "seq"),
 )
+
+# Idempotency-Key records (migration 0004): one per (application, key), kept for at least
+# FOTP_IDEMPOTENCY_TTL_SECONDS. ``state`` is ``in_progress`` while the first request runs (its
+# ``flow_id`` is fixed up front, so a retry after a crash resumes that flow) and ``done`` once
+# ``response_status``/``response_body`` hold what every replay answers.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("endpoint", String(64), nullable=False),
+    # SHA-256 of the method, path and canonical JSON body.
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("flow_id", String(36), nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("response_body", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+# Codes the service manages (migration 0004): only a keyed hash of each code, plus the code
+# encrypted for the sends still to come (cleared when the flow ends).
+otp_codes = Table(
+    "otp_codes",
+    metadata,
+    Column("flow_id", String(36), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("phone", String(20), nullable=False),
+    # HMAC-SHA256(server key, flow_id || code), hex.
+    Column("code_hmac", String(64), nullable=False),
+    # The code XOR an HMAC-derived one-time keystream (hex); NULL once no step can be sent.
+    Column("code_cipher", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index(None, "expires_at"),
+)
+
+# Fixed-window counters shared by every process (migration 0004): sends per number, prefix,
+# application and country, wrong codes per number, estimated spend (in micro-units).
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    # Start of the window, in whole seconds since the epoch.
+    Column("window_start", Integer, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)

@@ -18,6 +18,7 @@ from failover_otp.web import (
     failover_routes,
     otp_routes,
     system_routes,
+    webhook_routes,
 )
 from failover_otp.web.error_handlers import install_error_handlers
 from failover_otp.web.responses import FastJSONResponse
@@ -30,8 +31,10 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.services = services
             stop = asyncio.Event()
             worker_task = None
+            webhook_task = None
             if settings.run_worker:
                 worker_task = asyncio.create_task(services.deadline_worker().run(stop))
+                webhook_task = asyncio.create_task(services.webhook_worker().run(stop))
             try:
                 yield
             finally:
@@ -39,6 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
                 if worker_task is not None:
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
+                if webhook_task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await webhook_task
 
     app = FastAPI(
         title="failover-otp",
@@ -56,4 +62,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(otp_routes.router)
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
+    app.include_router(webhook_routes.router)
     return app

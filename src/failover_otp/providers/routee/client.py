@@ -183,13 +183,18 @@ class RouteeProvider:
 
         Answers from memory when this process read the send's answer; otherwise SMS are
         searched (``POST /sms/tracking``, by number, matched on body and label). Routee offers
-        no search for Viber messages, so an unanswered Viber send cannot be found.
+        no search for Viber messages, so for an unanswered Viber send this raises
+        :class:`SendOutcomeUnknown` rather than let the caller send it a second time.
         """
         attempt = self._attempts.get(attempt_key(request))
         if attempt is not None and attempt.receipt is not None:
             return attempt.receipt
         if request.channel is not Channel.SMS:
-            return None
+            # Re-sending could deliver the message twice; the caller fails over instead.
+            raise SendOutcomeUnknown(
+                f"Routee offers no search for {request.channel.type_name} messages: "
+                "an unanswered send cannot be confirmed"
+            )
         now = datetime.now(UTC)
         since = (attempt.started_at if attempt else now - SEARCH_WINDOW) - SEARCH_SLACK
         end = now + SEARCH_SLACK  # the search takes whole seconds; a send may be this second
@@ -240,6 +245,8 @@ class RouteeProvider:
         raise failure
 
     async def _reconcile(self, request: SendRequest) -> SendReceipt | None:
+        if request.channel is not Channel.SMS:
+            return None  # nothing to search: the send stays ambiguous
         for delay in RECONCILE_DELAYS:
             await asyncio.sleep(delay)
             try:
@@ -247,7 +254,7 @@ class RouteeProvider:
             except ProviderError as exc:
                 log.warning("routee search failed while reconciling a send: %s", exc)
                 found = None
-            if found is not None or request.channel is not Channel.SMS:
+            if found is not None:
                 return found
         return None
 

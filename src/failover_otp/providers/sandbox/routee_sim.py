@@ -82,7 +82,9 @@ class RouteeSim:
         self._attempts: Counter[str] = Counter()
         self._sink: SimSink | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timers: set[asyncio.TimerHandle] = set()
+        # Pending report timers by a key of their own, dropped once fired (a long run stays flat).
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._next_timer = 0
 
     def set_sink(self, sink: SimSink | None) -> None:
         self._sink = sink
@@ -153,7 +155,7 @@ class RouteeSim:
 
     def reset(self) -> None:
         """Forget every message, count and pending report (the wire sandbox's control API)."""
-        for handle in self._timers:
+        for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in list(self._tasks):
@@ -174,10 +176,12 @@ class RouteeSim:
         loop = asyncio.get_running_loop()
         for report in message.outcome.reports:
             delay = report_delay(report, message.ttl_seconds) / self.time_scale
-            handle = loop.call_later(delay, self._fire, message, report)
-            self._timers.add(handle)
+            self._next_timer += 1
+            key = self._next_timer
+            self._timers[key] = loop.call_later(delay, self._fire, message, report, key)
 
-    def _fire(self, message: SimMessage, report: ScheduledReport) -> None:
+    def _fire(self, message: SimMessage, report: ScheduledReport, key: int) -> None:
+        self._timers.pop(key, None)
         message.reported = report.status
         if self._sink is None:
             return
@@ -187,7 +191,7 @@ class RouteeSim:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
-        for handle in self._timers:
+        for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in list(self._tasks):

@@ -1,0 +1,216 @@
+"""The customer-webhook outbox: events written with their flow, claimed and settled by workers.
+
+A flow's events are delivered in order: only the oldest pending event of a flow (its *head*) can
+be claimed, so event n+1 waits until n is delivered or dead. Claims are leased like deadlines
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so any number of workers share the outbox and the
+events of a worker that died mid-attempt are retried once the lease runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from failover_otp.store.database import Database
+from failover_otp.store.tables import webhook_outbox
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhookEvent:
+    """A webhook to send: one visible change of one flow."""
+
+    event_id: str
+    flow_id: str
+    application_id: str
+    url: str
+    body: str
+    created_at: datetime
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "flow_id": self.flow_id,
+            "application_id": self.application_id,
+            "url": self.url,
+            "body": self.body,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": self.created_at,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """A stored outbox row."""
+
+    seq: int
+    event_id: str
+    flow_id: str
+    application_id: str
+    url: str
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+_COLUMNS = (
+    webhook_outbox.c.seq,
+    webhook_outbox.c.event_id,
+    webhook_outbox.c.flow_id,
+    webhook_outbox.c.application_id,
+    webhook_outbox.c.url,
+    webhook_outbox.c.body,
+    webhook_outbox.c.status,
+    webhook_outbox.c.attempts,
+    webhook_outbox.c.next_attempt_at,
+    webhook_outbox.c.created_at,
+    webhook_outbox.c.delivered_at,
+    webhook_outbox.c.last_error,
+)
+
+
+def _event(row: Any) -> WebhookEvent:
+    return WebhookEvent(**dict(row._mapping))
+
+
+async def insert_events(conn: AsyncConnection, events: Sequence[NewWebhookEvent]) -> None:
+    """Add ``events`` to the outbox inside the caller's transaction (see ``FlowStore.save``)."""
+    if events:
+        await conn.execute(insert(webhook_outbox), [e.values() for e in events])
+
+
+class WebhookStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, events: Sequence[NewWebhookEvent]) -> None:
+        async with self.db.write() as conn:
+            await insert_events(conn, events)
+
+    async def claim_due(
+        self, *, now: datetime, worker_id: str, lease_until: datetime, limit: int
+    ) -> list[WebhookEvent]:
+        """Claim up to ``limit`` due events, at most one per flow: its oldest pending one."""
+        head = webhook_outbox.alias("head")
+        earlier = webhook_outbox.alias("earlier")
+        due = (
+            select(head.c.seq)
+            .where(
+                head.c.status == PENDING,
+                head.c.next_attempt_at <= now,
+                or_(head.c.lease_until.is_(None), head.c.lease_until < now),
+                ~exists().where(
+                    earlier.c.flow_id == head.c.flow_id,
+                    earlier.c.status == PENDING,
+                    earlier.c.seq < head.c.seq,
+                ),
+            )
+            .order_by(head.c.next_attempt_at, head.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=head)
+        )
+        stmt = (
+            update(webhook_outbox)
+            .where(webhook_outbox.c.seq.in_(due.scalar_subquery()))
+            .values(claimed_by=worker_id, lease_until=lease_until)
+            .returning(*_COLUMNS)
+        )
+        async with self.db.write() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return sorted((_event(r) for r in rows), key=lambda e: e.seq)
+
+    async def mark_delivered(self, seq: int, *, attempts: int, now: datetime) -> None:
+        """A 2xx answer. Recorded whoever holds the claim now: a delivery is a delivery."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(webhook_outbox)
+                .where(webhook_outbox.c.seq == seq, webhook_outbox.c.status == PENDING)
+                .values(
+                    status=DELIVERED,
+                    attempts=attempts,
+                    delivered_at=now,
+                    claimed_by=None,
+                    lease_until=None,
+                    last_error=None,
+                )
+            )
+
+    async def mark_failed(
+        self,
+        seq: int,
+        *,
+        worker_id: str,
+        attempts: int,
+        error: str,
+        retry_at: datetime | None,
+    ) -> bool:
+        """A failed attempt: retry at ``retry_at``, or give up (dead) when it is None.
+
+        Only the worker that holds the claim may reschedule (False otherwise: the lease ran out
+        and another worker owns the event now).
+        """
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_error": error[:2000],
+            "claimed_by": None,
+            "lease_until": None,
+        }
+        if retry_at is None:
+            values["status"] = DEAD
+        else:
+            values["next_attempt_at"] = retry_at
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(webhook_outbox)
+                .where(
+                    webhook_outbox.c.seq == seq,
+                    webhook_outbox.c.status == PENDING,
+                    webhook_outbox.c.claimed_by == worker_id,
+                )
+                .values(**values)
+            )
+        return bool(result.rowcount == 1)
+
+    async def disable_endpoint(self, application_id: str, url: str, *, error: str) -> int:
+        """The receiver answered 410 Gone: every pending event for that URL is dead."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(webhook_outbox)
+                .where(
+                    webhook_outbox.c.application_id == application_id,
+                    webhook_outbox.c.url == url,
+                    webhook_outbox.c.status == PENDING,
+                )
+                .values(status=DEAD, last_error=error, claimed_by=None, lease_until=None)
+            )
+        return int(result.rowcount)
+
+    async def events(self, flow_id: str | None = None) -> list[WebhookEvent]:
+        """Stored events in order (one flow's, or all), for operators and tests."""
+        query = select(*_COLUMNS).order_by(webhook_outbox.c.seq)
+        if flow_id is not None:
+            query = query.where(webhook_outbox.c.flow_id == flow_id)
+        async with self.db.read() as conn:
+            return [_event(r) for r in (await conn.execute(query)).all()]
+
+    async def counts(self) -> dict[str, int]:
+        """How many events are pending, delivered and dead."""
+        query = select(webhook_outbox.c.status, func.count()).group_by(webhook_outbox.c.status)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        found = {str(status): int(count) for status, count in rows}
+        return {s: found.get(s, 0) for s in (PENDING, DELIVERED, DEAD)}

@@ -1,0 +1,37 @@
+"""``GET /webhooks/secret``: the key that signs an application's webhooks (docs/webhooks.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from failover_otp.errors import NotFound
+from failover_otp.web.deps import ApplicationId, ServicesDep
+from failover_otp.web.responses import FastJSONResponse
+
+router = APIRouter(prefix="/webhooks", tags=["Webhooks"])
+
+
+class WebhookSecret(BaseModel):
+    applicationId: str
+    webhookSecret: str
+    signatureScheme: str
+
+
+@router.get(
+    "/secret",
+    response_model=WebhookSecret,
+    summary="The secret that signs this application's webhooks (Standard Webhooks, v1)",
+)
+async def webhook_secret(app_id: ApplicationId, services: ServicesDep) -> FastJSONResponse:
+    secret = await services.auth.webhook_secret(app_id)
+    if secret is None:
+        raise NotFound("no such application")
+    return FastJSONResponse(
+        {
+            "applicationId": app_id,
+            "webhookSecret": secret,
+            "signatureScheme": "Standard Webhooks v1 (HMAC-SHA256)",
+        },
+        headers={"Cache-Control": "no-store"},
+    )
