@@ -21,7 +21,7 @@ from failover_otp.webhook_signing import verify
 from tests.support.ports import LOOPBACK, free_port
 
 
-@dataclass(frozen=True)
+@dataclass
 class Received:
     webhook_id: str
     timestamp: str
@@ -29,6 +29,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.monotonic() on arrival
+    status: int = 0  # what the receiver answered
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -62,10 +63,10 @@ class WebhookReceiver:
             body=await request.read(),
             at=time.monotonic(),
         )
-        status = self.respond(received)
+        received.status = self.respond(received)
         with self._lock:
             self.received.append(received)
-        return web.Response(status=status, text="ok" if status < 300 else "no")
+        return web.Response(status=received.status, text="ok" if received.status < 300 else "no")
 
     async def start(self) -> None:
         app = web.Application()
@@ -86,9 +87,7 @@ class WebhookReceiver:
 
     def accepted(self) -> list[Received]:
         """Requests answered 2xx, in arrival order (what the customer processed)."""
-        return [r for r in self.snapshot() if 200 <= self.respond_log.get(id(r), 200) < 300]
-
-    respond_log: dict[int, int] = field(default_factory=dict)
+        return [r for r in self.snapshot() if 200 <= r.status < 300]
 
 
 class ThreadedReceiver:
@@ -118,6 +117,9 @@ class ThreadedReceiver:
 
     def snapshot(self) -> list[Received]:
         return self.receiver.snapshot()
+
+    def accepted(self) -> list[Received]:
+        return self.receiver.accepted()
 
     def close(self) -> None:
         self.stop()
