@@ -12,6 +12,7 @@ from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.flows import FlowService
+from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
@@ -35,6 +36,8 @@ class Services:
     callback_token: str
     clock: Clock
     webhook_store: WebhookStore
+    # Managed codes, Idempotency-Key, abuse and cost control (docs/security.md).
+    security: Security
 
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
@@ -107,6 +110,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         callback_token=callback_token,
         clock=clock,
         webhook_store=WebhookStore(db),
+        security=await build_security(settings, db, apps, flows, clock),
     )
     try:
         yield services

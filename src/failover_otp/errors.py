@@ -8,6 +8,8 @@ from typing import Any
 class ApiError(Exception):
     status_code = 400
     code = "bad_request"
+    # Extra response headers (e.g. Retry-After on 429).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
@@ -28,3 +30,29 @@ class Unauthorized(ApiError):
 class NotFound(ApiError):
     status_code = 404
     code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class TooManyRequests(ApiError):
+    """429 with ``Retry-After``: a send limit or the spend cap (docs/security.md)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+        if code is not None:
+            self.code = code

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from datetime import datetime
+
+from prometheus_client import Counter, Gauge, Histogram
 
 FLOWS_STARTED = Counter("fotp_flows_started_total", "Flows accepted by the API", ["kind"])
 FLOWS_ENDED = Counter("fotp_flows_ended_total", "Flows that reached a final status", ["status"])
@@ -21,3 +23,20 @@ WEBHOOK_ATTEMPTS = Counter(
     "Customer webhook attempts by result (delivered, retry, dead, gone)",
     ["result"],
 )
+
+# Read from the database at each scrape (deployment-wide, so every process reports the same).
+DEADLINES_PENDING = Gauge(
+    "fotp_deadlines_pending",
+    "Flows waiting on a timer (a ttl, a failover wait, a send retry): the flows in progress",
+)
+DEADLINE_LAG = Gauge(
+    "fotp_deadline_lag_seconds",
+    "How long the most overdue deadline has been due (0: none is late); high means the "
+    "workers fall behind or none runs",
+)
+
+
+def set_deadline_gauges(pending: int, earliest_due: datetime | None, now: datetime) -> None:
+    DEADLINES_PENDING.set(pending)
+    lag = (now - earliest_due).total_seconds() if earliest_due is not None else 0.0
+    DEADLINE_LAG.set(max(0.0, lag))

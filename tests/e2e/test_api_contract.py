@@ -102,7 +102,10 @@ INVALID = {
     "two numbers": _broken(lambda b: b["flow"][0].update(to=["+306912345670", "+306912345671"])),
     "short pin": _broken(lambda b: b["flow"][0].update(pin="12")),
     "long pin": _broken(lambda b: b["flow"][0].update(pin="12345678901")),
-    "no pin": _broken(lambda b: b["flow"][0].pop("pin")),
+    # No pin at all is fine (the service generates the code); half a pin is not.
+    "pin on one viber step only": _broken(
+        lambda b: b["flow"].append({**b["flow"][0], "order": 3, "pin": None})
+    ),
     "no template": _broken(lambda b: b["flow"][0].pop("templateId")),
     "no sender info": _broken(lambda b: b["flow"][0].pop("senderInfoTrackingId")),
     "order zero": _broken(lambda b: b["flow"][0].update(order=0)),

@@ -3,7 +3,7 @@
 A Hypothesis state machine builds a random flow (1-3 steps over any channel, random ttls and
 failoverOnStatuses, failoverOnDelivered and expireOnDelivery on Viber), starts it, then throws
 random events at it while time moves forward: accepted and refused sends for any step index,
-reports of any status for any provider message id (and unknown ids), any deadline kind for any
+reports of any status for any known tracking id (and unknown ids), any deadline kind for any
 step, the flow's real deadline once due, cancellation and exact replays of the previous event.
 
 Checked on every transition: statuses only move forward, terminal statuses never change, at most
@@ -12,9 +12,10 @@ notifications follow the visible story. Checked on every state: the shape of the
 status/statusCode pairing, and liveness (a flow that is not over always has a deadline, and firing
 deadlines ends it within a bounded number of events, whether or not sends are answered).
 
-Reports are only made for provider message ids (set by ``SendAccepted``): the provider cannot know
-the placeholder id of a step whose send is unanswered. A QUEUED report on such an id strands the
-flow without a deadline; that core bug is pinned by an xfail test in tests/unit/domain.
+One input is left out: a QUEUED report on the placeholder id of a step whose send is unanswered.
+It keeps the send-retry deadline, but that deadline then finds the step no longer SENDING and
+clears itself, leaving an InProgress flow that waits for nothing (a core bug, pinned by
+``test_bug_queued_report_then_send_retry_keeps_the_flow_alive`` in tests/unit/domain).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -49,7 +50,6 @@ from failover_otp.domain.flow import (
     FlowKind,
     Role,
     StepPlan,
-    step_tracking_id,
 )
 from failover_otp.domain.machine import MAX_SEND_ATTEMPTS, decide
 from failover_otp.domain.statuses import (
@@ -65,16 +65,19 @@ from failover_otp.domain.statuses import (
 FLOW_ID = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
 T0 = datetime(2026, 2, 16, 12, 0, tzinfo=UTC)
 FAILURES = sorted(s for s in StepStatus if s.outcome is Outcome.FAILURE)
+SUCCESSES = sorted(s for s in StepStatus if s.outcome is Outcome.SUCCESS)
 EXPIRED_AS = {
     Channel.VIBER: StepStatus.EXPIRED,
     Channel.SMS: StepStatus.UNDELIVERED,
     Channel.VOICE: StepStatus.NO_ANSWER,
 }
+TTLS = st.sampled_from([30.0, 120.0, 300.0])
 PRICES = st.sampled_from([None, 0.0093, 0.0375, 0.042])
 
 
 @st.composite
-def plans(draw: st.DrawFn) -> tuple[StepPlan, ...]:
+def any_plans(draw: st.DrawFn) -> tuple[StepPlan, ...]:
+    """1-3 steps over any channels, with random ttls and failoverOnStatuses."""
     count = draw(st.integers(min_value=1, max_value=3))
     result = []
     for _ in range(count):
@@ -90,13 +93,38 @@ def plans(draw: st.DrawFn) -> tuple[StepPlan, ...]:
             StepPlan(
                 channel=channel,
                 to="306912345671",
-                ttl_seconds=draw(st.sampled_from([30.0, 120.0, 300.0])),
+                ttl_seconds=draw(TTLS),
                 failover_on=failover_on,
                 failover_on_delivered=is_viber and draw(st.booleans()),
                 expire_on_delivery=is_viber and draw(st.booleans()),
             )
         )
     return tuple(result)
+
+
+@st.composite
+def viber_then_sms(draw: st.DrawFn) -> tuple[StepPlan, ...]:
+    """The product's own shape, with failoverOnDelivered or expireOnDelivery half the time."""
+    return (
+        StepPlan(
+            channel=Channel.VIBER,
+            to="306912345671",
+            ttl_seconds=draw(TTLS),
+            failover_on=DEFAULT_FAILOVER_ON[Channel.VIBER],
+            failover_on_delivered=draw(st.booleans()),
+            expire_on_delivery=draw(st.booleans()),
+        ),
+        StepPlan(
+            channel=Channel.SMS,
+            to="306912345671",
+            ttl_seconds=draw(TTLS),
+            failover_on=DEFAULT_FAILOVER_ON[Channel.SMS],
+        ),
+    )
+
+
+def plans() -> st.SearchStrategy[tuple[StepPlan, ...]]:
+    return st.one_of(viber_then_sms(), any_plans())
 
 
 def story(flow: Flow) -> tuple[object, ...]:
@@ -298,6 +326,12 @@ class FlowMachine(RuleBasedStateMachine):
     def send_accepted(self, index: int, price: float | None) -> None:
         self.apply(SendAccepted(index, f"msg-{next(self.message_ids)}", price=price))
 
+    @precondition(lambda self: self.flow.steps[-1].status is StepStatus.SENDING)
+    @rule(price=PRICES)
+    def newest_send_accepted(self, price: float | None) -> None:
+        index = self.flow.steps[-1].index
+        self.apply(SendAccepted(index, f"msg-{next(self.message_ids)}", price=price))
+
     @rule(index=st.integers(min_value=0, max_value=3), reason=st.sampled_from(list(RejectReason)))
     def send_rejected(self, index: int, reason: RejectReason) -> None:
         self.apply(SendRejected(index, reason, f"refused: {reason}"))
@@ -311,11 +345,29 @@ class FlowMachine(RuleBasedStateMachine):
     def status_reported(
         self, data: st.DataObject, status: StepStatus, price: float | None, detailed: str | None
     ) -> None:
-        placeholders = {step_tracking_id(self.flow.id, s.index) for s in self.flow.steps}
-        known = [s.tracking_id for s in self.flow.steps if s.tracking_id not in placeholders]
+        known = [s.tracking_id for s in self.flow.steps]
         tracking_id = data.draw(st.sampled_from([*known, "unknown-message"]))
         at = data.draw(st.sampled_from([None, self.now - timedelta(seconds=1)]))
-        self.apply(StatusReported(tracking_id, status, detailed, price, at))
+        self.report(StatusReported(tracking_id, status, detailed, price, at))
+
+    @rule(status=st.one_of(st.sampled_from(SUCCESSES), st.sampled_from(FAILURES)))
+    def newest_step_reported(self, status: StepStatus) -> None:
+        self.report(StatusReported(self.flow.steps[-1].tracking_id, status))
+
+    @rule()
+    def newest_step_delivered(self) -> None:
+        # The product's central moment (and failoverOnDelivered's trigger) deserves its own rule.
+        self.report(StatusReported(self.flow.steps[-1].tracking_id, StepStatus.DELIVERED))
+
+    def report(self, event: StatusReported) -> None:
+        step = self.flow.step_by_tracking_id(event.tracking_id)
+        # The known core bug described in the module docstring.
+        assume(
+            step is None
+            or step.status is not StepStatus.SENDING
+            or event.status is not StepStatus.QUEUED
+        )
+        self.apply(event)
 
     @rule(kind=st.sampled_from(list(DeadlineKind)), index=st.integers(min_value=0, max_value=3))
     def any_deadline(self, kind: DeadlineKind, index: int) -> None:
@@ -329,9 +381,11 @@ class FlowMachine(RuleBasedStateMachine):
         self.now = max(self.now, deadline.due_at + timedelta(seconds=late))
         self.apply(DeadlineReached(deadline.kind, deadline.step_index))
 
-    @rule()
-    def cancel(self) -> None:
-        self.apply(Cancel("code verified"))
+    @rule(roll=st.integers(min_value=0, max_value=4))
+    def cancel(self, roll: int) -> None:
+        # Rarer than the other inputs, so most runs reach the flow's own ending.
+        if roll == 0:
+            self.apply(Cancel("code verified"))
 
     @rule()
     def replay(self) -> None:

@@ -38,7 +38,8 @@ class Received:
         verify(secret, self.headers, self.body)
 
 
-Responder = Callable[[Received], int]
+# The status to answer, or the status and extra headers (e.g. Retry-After).
+Responder = Callable[[Received], int | tuple[int, dict[str, str]]]
 
 
 @dataclass
@@ -63,10 +64,12 @@ class WebhookReceiver:
             body=await request.read(),
             at=time.monotonic(),
         )
-        received.status = self.respond(received)
+        answer = self.respond(received)
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
+        received.status = status
         with self._lock:
             self.received.append(received)
-        return web.Response(status=received.status, text="ok" if received.status < 300 else "no")
+        return web.Response(status=status, headers=headers, text="ok" if status < 300 else "no")
 
     async def start(self) -> None:
         app = web.Application()

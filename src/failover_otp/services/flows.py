@@ -54,6 +54,7 @@ _UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
 _MAX_SAVE_CONFLICTS = 20
 
 ChangeListener = Callable[[FlowRecord], Awaitable[None]]
+SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
 
 
 @dataclass
@@ -97,14 +98,26 @@ class FlowService:
         self.webhooks = webhooks
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
+        # Fills in what the stored content leaves out (a managed code) right before a send; it
+        # may refuse the send (SendRefused). Set by the security services (services/codes.py).
+        self.prepare_send: SendPreparer | None = None
 
     async def start_flow(
-        self, *, application_id: str, kind: FlowKind, plans: tuple[StepPlan, ...], meta: FlowMeta
+        self,
+        *,
+        application_id: str,
+        kind: FlowKind,
+        plans: tuple[StepPlan, ...],
+        meta: FlowMeta,
+        flow_id: str | None = None,
     ) -> FlowRecord:
-        """Store a new flow and send its first step (and the next, if the first is refused)."""
+        """Store a new flow and send its first step (and the next, if the first is refused).
+
+        ``flow_id`` is given when the caller fixed it beforehand (an Idempotency-Key record).
+        """
         now = self.clock.now()
         flow = Flow(
-            id=str(uuid.uuid4()),
+            id=flow_id or str(uuid.uuid4()),
             application_id=application_id,
             kind=kind,
             plans=plans,
@@ -159,6 +172,8 @@ class FlowService:
         started = time.perf_counter()
         event: Event
         try:
+            if self.prepare_send is not None:
+                request = await self.prepare_send(record, request)
             receipt: SendReceipt | None = None
             if command.retry:
                 receipt = await self._find_earlier_send(request)

@@ -12,6 +12,7 @@ from typing import Any
 
 from failover_otp.domain.flow import Flow, FlowKind, Step, StepPlan
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
+from failover_otp.phones import describe
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.services.story import iso, latency_ms
 from failover_otp.store.flow_store import FlowMeta, FlowRecord
@@ -88,6 +89,11 @@ def termination_channel(flow: Flow) -> str | None:
     return flow.steps[-1].channel.type_name
 
 
+def country(step: Step) -> str | None:
+    """The provider's country, else the number's own (a refused send has no provider answer)."""
+    return step.country or describe(step.to)[0]
+
+
 def e164(digits: str) -> str:
     return digits if digits.startswith("+") else "+" + digits
 
@@ -159,7 +165,7 @@ def _sms_messages(
             "from": content.get("from"),
             "to": e164(step.to),
             "body": body,
-            "country": step.country,
+            "country": country(step),
             "operator": step.operator,
             "status": status_object(step),
             "part": part,
@@ -189,7 +195,7 @@ def _viber_message(
         "trackingId": step.tracking_id,
         "from": content.get("senderInfoTrackingId"),
         "to": e164(step.to),
-        "country": step.country,
+        "country": country(step),
         "body": body,
         "status": status_object(step),
         "expireOnDelivery": plan.expire_on_delivery,
@@ -208,7 +214,7 @@ def _voice_message(step: Step, plan: StepPlan, content: dict[str, Any]) -> dict[
         "messageId": step.tracking_id,
         "from": content.get("from"),
         "to": e164(step.to),
-        "country": step.country,
+        "country": country(step),
         "status": status_object(step),
         "duration": duration,
         "price": step.price,

@@ -12,6 +12,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from failover_otp.store import sqlite_inline
+
 
 class UnsupportedDatabase(ValueError):
     pass
@@ -36,11 +38,16 @@ def _prepare_sqlite_file(url: URL) -> None:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Transactions are begun by hand (see _begin_immediate), so the driver must not.
     dbapi_connection.isolation_level = None
+    inline = isinstance(
+        getattr(dbapi_connection, "driver_connection", None), sqlite_inline.InlineSqliteConnection
+    )
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     # NORMAL loses at most the last commits on power loss, never on a process crash (WAL).
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # Statements run on the event loop never wait for a lock there: a locked database sends
+    # them to a worker thread that waits up to 30 s (see sqlite_inline).
+    cursor.execute(f"PRAGMA busy_timeout={0 if inline else sqlite_inline.BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -55,12 +62,22 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             _prepare_sqlite_file(self.url)
-            self.writer = create_async_engine(self.url, pool_size=1, max_overflow=0)
-            self.reader = create_async_engine(self.url, poolclass=NullPool)
-            for engine in (self.writer, self.reader):
+            # Point reads and writes take microseconds: they run on the event loop (see
+            # sqlite_inline), over one writer connection and a small pool of readers. Reads
+            # that may scan many rows (list and search pages) keep a thread of their own.
+            inline = sqlite_inline.connector(self.url.database or ":memory:")
+            self.writer = create_async_engine(
+                self.url, async_creator=inline, pool_size=1, max_overflow=0
+            )
+            self.reader = create_async_engine(
+                self.url, async_creator=inline, pool_size=4, max_overflow=16
+            )
+            self.scanner = create_async_engine(self.url, poolclass=NullPool)
+            for engine in (self.writer, self.reader, self.scanner):
                 event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.writer.sync_engine, "begin", _begin_immediate)
-            event.listen(self.reader.sync_engine, "begin", _begin_deferred)
+            for engine in (self.reader, self.scanner):
+                event.listen(engine.sync_engine, "begin", _begin_deferred)
         else:
             self.writer = create_async_engine(
                 self.url,
@@ -69,7 +86,10 @@ class Database:
                 pool_pre_ping=False,
                 connect_args={"server_settings": {"application_name": "failover-otp"}},
             )
-            self.reader = self.writer
+            # Reads run without BEGIN/ROLLBACK round trips. Under PostgreSQL's READ COMMITTED each
+            # statement sees its own snapshot anyway, so a read transaction adds nothing else.
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
+            self.scanner = self.reader
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -77,14 +97,33 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def write_one(self) -> AsyncIterator[AsyncConnection]:
+        """A write that is a single statement: atomic by itself, so on PostgreSQL it runs
+        without the BEGIN and COMMIT round trips (SQLite: the same as :meth:`write`)."""
+        if self.is_sqlite:
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self.reader.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.reader.connect() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def scan(self) -> AsyncIterator[AsyncConnection]:
+        """A read that may visit many rows (list and search pages): on SQLite it runs on a
+        thread of its own, so a long query never holds up the event loop."""
+        async with self.scanner.connect() as conn:
+            yield conn
+
     async def dispose(self) -> None:
         await self.writer.dispose()
-        if self.reader is not self.writer:
+        if self.is_sqlite:
             await self.reader.dispose()
+            await self.scanner.dispose()
 
 
 def _begin_immediate(conn: Any) -> None:

@@ -7,10 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.rows import (
     flow_from_rows,
@@ -63,28 +76,125 @@ class DeliveryFilter:
     kind: FlowKind | None = None
 
 
+# The hot statements, built once: values travel as parameters, so SQLAlchemy neither rebuilds
+# nor re-keys a statement per call (building one cost more than running it on SQLite).
+_INSERT_FLOW = insert(flows)
+_UPDATE_FLOW = update(flows).where(
+    flows.c.id == bindparam("b_id"), flows.c.version == bindparam("b_version")
+)
+_INSERT_STEP = insert(steps)
+_UPDATE_STEP = update(steps).where(
+    steps.c.flow_id == bindparam("b_flow_id"), steps.c.idx == bindparam("b_idx")
+)
+_INSERT_DEADLINE = insert(deadlines)
+_DELETE_DEADLINE = delete(deadlines).where(deadlines.c.flow_id == bindparam("b_flow_id"))
+_STEP_FLOW_ID = select(steps.c.flow_id).where(steps.c.tracking_id == bindparam("tracking_id"))
+# A flow, its steps and its deadline in one query (one row per step).
+_LOAD = (
+    select(flows, steps, deadlines)
+    .select_from(
+        flows.outerjoin(steps, steps.c.flow_id == flows.c.id).outerjoin(
+            deadlines, deadlines.c.flow_id == flows.c.id
+        )
+    )
+    .where(flows.c.id == bindparam("flow_id"))
+    .order_by(steps.c.idx)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+)
+_FLOW_COLUMNS = tuple(c.name for c in flows.c)
+_STEP_COLUMNS = tuple(c.name for c in steps.c)
+_DEADLINE_COLUMNS = tuple(c.name for c in deadlines.c)
+
+# PostgreSQL: a save as one statement (see FlowStore._save_in_one), by shape.
+_SaveShape = tuple[tuple[str, ...], tuple[str, ...], int, int, str]
+_PG_SAVES: dict[_SaveShape, Select[Any]] = {}
+
+
+def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
+    """``WITH u AS (UPDATE flows ... WHERE version = old RETURNING id), <step inserts and
+    updates and the deadline's upsert or delete, each joined to u> SELECT count(*) FROM u``:
+    when the version check fails, ``u`` is empty and nothing else is written either."""
+    cached = _PG_SAVES.get(shape)
+    if cached is not None:
+        return cached
+    flow_columns, step_columns, new_steps, changed_steps, deadline = shape
+    u = (
+        update(flows)
+        .where(flows.c.id == bindparam("b_id"), flows.c.version == bindparam("b_version"))
+        .values({c: bindparam(f"f_{c}", type_=flows.c[c].type) for c in flow_columns})
+        .returning(flows.c.id)
+        .cte("u")
+    )
+    statement = select(func.count()).select_from(u)
+    for i in range(new_steps):
+        row = select(
+            *(bindparam(f"n{i}_{c}", type_=steps.c[c].type) for c in step_columns)
+        ).select_from(u)
+        statement = statement.add_cte(
+            insert(steps).from_select(list(step_columns), row).cte(f"n{i}")
+        )
+    for i in range(changed_steps):
+        changed = (
+            update(steps)
+            .where(steps.c.flow_id == u.c.id, steps.c.idx == bindparam(f"c{i}_b_idx"))
+            .values({c: bindparam(f"c{i}_{c}", type_=steps.c[c].type) for c in step_columns})
+        )
+        statement = statement.add_cte(changed.cte(f"c{i}"))
+    if deadline == "upsert":
+        row = select(
+            u.c.id,
+            bindparam("d_due_at", type_=deadlines.c.due_at.type),
+            bindparam("d_kind", type_=deadlines.c.kind.type),
+            bindparam("d_step_index", type_=deadlines.c.step_index.type),
+        ).select_from(u)
+        upsert = postgresql.insert(deadlines).from_select(
+            ["flow_id", "due_at", "kind", "step_index"], row
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[deadlines.c.flow_id],
+            set_={
+                "due_at": upsert.excluded.due_at,
+                "kind": upsert.excluded.kind,
+                "step_index": upsert.excluded.step_index,
+                "claimed_by": None,
+                "lease_until": None,
+            },
+        )
+        statement = statement.add_cte(upsert.cte("d"))
+    elif deadline == "delete":
+        statement = statement.add_cte(
+            delete(deadlines).where(deadlines.c.flow_id == u.c.id).cte("d")
+        )
+    _PG_SAVES[shape] = statement
+    return statement
+
+
 class FlowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(self, flow: Flow, meta: FlowMeta) -> None:
+        values = {
+            "id": flow.id,
+            "application_id": flow.application_id,
+            "kind": flow.kind.value,
+            "label": meta.label,
+            "phone": meta.phone,
+            "callback_url": meta.callback_url,
+            "callback_strategy": meta.callback_strategy,
+            "request": meta.request,
+            "plans": plans_to_json(flow.plans),
+            "created_at": flow.created_at,
+            "version": flow.version,
+            **flow_state_values(flow),
+        }
+        if not flow.steps and flow.deadline is None:
+            # One statement: no transaction round trips around it.
+            async with self.db.write_one() as conn:
+                await conn.execute(_INSERT_FLOW, values)
+            return
         async with self.db.write() as conn:
-            await conn.execute(
-                insert(flows).values(
-                    id=flow.id,
-                    application_id=flow.application_id,
-                    kind=flow.kind.value,
-                    label=meta.label,
-                    phone=meta.phone,
-                    callback_url=meta.callback_url,
-                    callback_strategy=meta.callback_strategy,
-                    request=meta.request,
-                    plans=plans_to_json(flow.plans),
-                    created_at=flow.created_at,
-                    version=flow.version,
-                    **flow_state_values(flow),
-                )
-            )
+            await conn.execute(_INSERT_FLOW, values)
             await self._write_steps(conn, None, flow, meta)
             await self._write_deadline(conn, None, flow)
 
@@ -100,11 +210,21 @@ class FlowStore:
 
         ``webhooks`` join the outbox in the same transaction: saved with the flow, or not at all.
         """
+        if (
+            not self.db.is_sqlite
+            and not webhooks
+            and not (new.status.is_terminal and not old.status.is_terminal)
+        ):
+            return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
-                update(flows)
-                .where(flows.c.id == new.id, flows.c.version == old.version)
-                .values(version=old.version + 1, **flow_state_values(new))
+                _UPDATE_FLOW,
+                {
+                    "b_id": new.id,
+                    "b_version": old.version,
+                    "version": old.version + 1,
+                    **flow_state_values(new),
+                },
             )
             if result.rowcount != 1:
                 await conn.rollback()
@@ -112,7 +232,45 @@ class FlowStore:
             await self._write_steps(conn, old, new, meta)
             await self._write_deadline(conn, old, new)
             await insert_events(conn, webhooks)
+            await scrub_ended(conn, old, new, meta.request)
         return True
+
+    async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:
+        """PostgreSQL, when the save touches only the flow, its steps and its deadline: one
+        statement, so one round trip instead of BEGIN, three to five statements and COMMIT."""
+        state = {"version": old.version + 1, **flow_state_values(new)}
+        params: dict[str, Any] = {"b_id": new.id, "b_version": old.version}
+        params.update({f"f_{k}": v for k, v in state.items()})
+        before = {s.index: s for s in old.steps}
+        new_steps = changed_steps = 0
+        step_columns: tuple[str, ...] = ()
+        for step in new.steps:
+            previous = before.get(step.index)
+            if previous == step:
+                continue
+            values = step_values(new, step, meta.step_label(step.index))
+            step_columns = tuple(values)
+            if previous is None:
+                params.update({f"n{new_steps}_{k}": v for k, v in values.items()})
+                new_steps += 1
+            else:
+                params[f"c{changed_steps}_b_idx"] = step.index
+                params.update({f"c{changed_steps}_{k}": v for k, v in values.items()})
+                changed_steps += 1
+        deadline = "keep"
+        if old.deadline != new.deadline:
+            if new.deadline is not None:
+                deadline = "upsert"
+                params["d_due_at"] = new.deadline.due_at
+                params["d_kind"] = new.deadline.kind.value
+                params["d_step_index"] = new.deadline.step_index
+            elif old.deadline is not None:
+                deadline = "delete"
+        shape = (tuple(state), step_columns, new_steps, changed_steps, deadline)
+        statement = _pg_save_statement(shape)
+        async with self.db.write_one() as conn:
+            saved = (await conn.execute(statement, params)).scalar_one()
+        return int(saved) == 1
 
     async def _write_steps(
         self, conn: AsyncConnection, old: Flow | None, new: Flow, meta: FlowMeta
@@ -124,27 +282,26 @@ class FlowStore:
                 continue
             values = step_values(new, step, meta.step_label(step.index))
             if previous is None:
-                await conn.execute(insert(steps).values(**values))
+                await conn.execute(_INSERT_STEP, values)
             else:
                 await conn.execute(
-                    update(steps)
-                    .where(steps.c.flow_id == new.id, steps.c.idx == step.index)
-                    .values(**values)
+                    _UPDATE_STEP, {"b_flow_id": new.id, "b_idx": step.index, **values}
                 )
 
     async def _write_deadline(self, conn: AsyncConnection, old: Flow | None, new: Flow) -> None:
         if old is not None and old.deadline == new.deadline:
             return
         if old is not None and old.deadline is not None:
-            await conn.execute(delete(deadlines).where(deadlines.c.flow_id == new.id))
+            await conn.execute(_DELETE_DEADLINE, {"b_flow_id": new.id})
         if new.deadline is not None:
             await conn.execute(
-                insert(deadlines).values(
-                    flow_id=new.id,
-                    due_at=new.deadline.due_at,
-                    kind=new.deadline.kind.value,
-                    step_index=new.deadline.step_index,
-                )
+                _INSERT_DEADLINE,
+                {
+                    "flow_id": new.id,
+                    "due_at": new.deadline.due_at,
+                    "kind": new.deadline.kind.value,
+                    "step_index": new.deadline.step_index,
+                },
             )
 
     async def load(self, flow_id: str) -> FlowRecord | None:
@@ -156,9 +313,7 @@ class FlowStore:
         async with self.db.read() as conn:
             record = await self._load(conn, any_id)
             if record is None:
-                flow_id = (
-                    await conn.execute(select(steps.c.flow_id).where(steps.c.tracking_id == any_id))
-                ).scalar()
+                flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": any_id})).scalar()
                 record = await self._load(conn, flow_id) if flow_id else None
         if record is None or record.flow.application_id != application_id:
             return None
@@ -166,22 +321,26 @@ class FlowStore:
 
     async def flow_id_for_tracking(self, tracking_id: str) -> str | None:
         async with self.db.read() as conn:
-            result = await conn.execute(
-                select(steps.c.flow_id).where(steps.c.tracking_id == tracking_id)
-            )
+            result = await conn.execute(_STEP_FLOW_ID, {"tracking_id": tracking_id})
             return result.scalar()
 
     async def _load(self, conn: AsyncConnection, flow_id: str) -> FlowRecord | None:
-        row = (await conn.execute(select(flows).where(flows.c.id == flow_id))).mappings().first()
-        if row is None:
+        rows = (await conn.execute(_LOAD, {"flow_id": flow_id})).all()
+        if not rows:
             return None
-        step_rows = (
-            (await conn.execute(select(steps).where(steps.c.flow_id == flow_id))).mappings().all()
-        )
+        n_flow, n_step = len(_FLOW_COLUMNS), len(_STEP_COLUMNS)
+        first = tuple(rows[0])
+        row = dict(zip(_FLOW_COLUMNS, first[:n_flow], strict=True))
+        step_rows = [
+            dict(zip(_STEP_COLUMNS, tuple(r)[n_flow : n_flow + n_step], strict=True))
+            for r in rows
+            if r[n_flow] is not None
+        ]
+        deadline_values = first[n_flow + n_step :]
         deadline = (
-            (await conn.execute(select(deadlines).where(deadlines.c.flow_id == flow_id)))
-            .mappings()
-            .first()
+            dict(zip(_DEADLINE_COLUMNS, deadline_values, strict=True))
+            if deadline_values[0] is not None
+            else None
         )
         meta = FlowMeta(
             request=list(row["request"]),

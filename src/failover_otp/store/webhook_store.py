@@ -185,17 +185,32 @@ class WebhookStore:
             )
         return bool(result.rowcount == 1)
 
-    async def disable_endpoint(self, application_id: str, url: str, *, error: str) -> int:
-        """The receiver answered 410 Gone: every pending event for that URL is dead."""
+    async def disable_endpoint(
+        self, event: WebhookEvent, *, attempts: int, error: str, reason: str
+    ) -> int:
+        """The receiver answered ``event`` with 410 Gone: that event and every other pending one
+        for the same URL (and application) are dead, in one transaction, so none of them can be
+        claimed in between. Returns how many others were dropped."""
         async with self.db.write() as conn:
+            await conn.execute(
+                update(webhook_outbox)
+                .where(webhook_outbox.c.seq == event.seq, webhook_outbox.c.status == PENDING)
+                .values(
+                    status=DEAD,
+                    attempts=attempts,
+                    last_error=error,
+                    claimed_by=None,
+                    lease_until=None,
+                )
+            )
             result = await conn.execute(
                 update(webhook_outbox)
                 .where(
-                    webhook_outbox.c.application_id == application_id,
-                    webhook_outbox.c.url == url,
+                    webhook_outbox.c.application_id == event.application_id,
+                    webhook_outbox.c.url == event.url,
                     webhook_outbox.c.status == PENDING,
                 )
-                .values(status=DEAD, last_error=error, claimed_by=None, lease_until=None)
+                .values(status=DEAD, last_error=reason, claimed_by=None, lease_until=None)
             )
         return int(result.rowcount)
 

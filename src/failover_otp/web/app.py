@@ -15,12 +15,15 @@ from failover_otp.settings import Settings
 from failover_otp.web import (
     auth_routes,
     callback_routes,
+    dashboard,
     failover_routes,
     otp_routes,
     system_routes,
+    verify_routes,
     webhook_routes,
 )
 from failover_otp.web.error_handlers import install_error_handlers
+from failover_otp.web.openapi_docs import install_openapi
 from failover_otp.web.responses import FastJSONResponse
 
 
@@ -57,10 +60,13 @@ def create_app(settings: Settings) -> FastAPI:
         default_response_class=FastJSONResponse,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(system_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(otp_routes.router)
+    app.include_router(verify_routes.router)
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
+    dashboard.install(app)  # /dashboard: pages, and its static files mounted
     return app

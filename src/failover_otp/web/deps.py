@@ -18,7 +18,13 @@ def get_services(request: Request) -> Services:
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+async def _services(request: Request) -> Services:
+    # The dependency is async on purpose: FastAPI runs a plain ``def`` dependency in a worker
+    # thread, a thread hop (and GIL hand-off) on every request for an attribute read.
+    return get_services(request)
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
 
 
 async def current_application(

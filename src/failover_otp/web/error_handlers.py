@@ -42,7 +42,7 @@ def _clean(errors: Any) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
         return FastJSONResponse(
             error_body(exc.code, exc.message, exc.details),
             status_code=exc.status_code,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from starlette.responses import Response
 
+from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.errors import NotFound
+from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
 from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.search_store import SearchStore, TrackingQuery
 from failover_otp.web.deps import ApplicationId, ServicesDep
+from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_requests import standard_plans
 from failover_otp.web.failover_schemas import (
     SearchFilter,
@@ -28,6 +32,7 @@ from failover_otp.web.failover_search import (
     parse_filters,
     parse_range,
 )
+from failover_otp.web.idempotency import IdempotencyKey, answer
 from failover_otp.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/failover", tags=["Failover"])
@@ -54,19 +59,44 @@ def send_response(record: FlowRecord) -> dict[str, Any]:
     "",
     response_model=SendStandardFailoverResponse,
     summary="Send a message through an ordered flow of Sms, Viber and Voice steps",
+    responses=error_responses(400, 401, 409, 422, 429),
 )
 async def send_failover(
-    payload: SendStandardFailoverRequest, app_id: ApplicationId, services: ServicesDep
-) -> FastJSONResponse:
-    plans, meta = standard_plans(payload)
-    record = await services.flows.start_flow(
-        application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta
+    payload: SendStandardFailoverRequest,
+    app_id: ApplicationId,
+    services: ServicesDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    async def execute(flow_id: str) -> Reply:
+        plans, meta = standard_plans(payload)
+        await services.security.abuse.admit(app_id, plans, meta.request)
+        record = await services.flows.start_flow(
+            application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta, flow_id=flow_id
+        )
+        return Reply.json(send_response(record))
+
+    async def resume(flow_id: str) -> Reply | None:
+        record = await services.flows.apply(flow_id, Start())
+        return Reply.json(send_response(record)) if record is not None else None
+
+    # Idempotency-Key, abuse and cost control: docs/security.md.
+    return await answer(
+        request,
+        services,
+        application_id=app_id,
+        key=idempotency_key,
+        endpoint="POST /failover",
+        execute=execute,
+        resume=resume,
     )
-    return FastJSONResponse(send_response(record))
 
 
 @router.get(
-    "/tracking/{tracking_id}", response_model=Tracking, summary="One flow's tracking (either API)"
+    "/tracking/{tracking_id}",
+    response_model=Tracking,
+    summary="One flow's tracking (either API)",
+    responses=error_responses(404),
 )
 async def get_tracking(
     tracking_id: str, app_id: ApplicationId, services: ServicesDep

@@ -201,7 +201,8 @@ class SearchFilter(BaseModel):
     """One filter of ``POST /failover/tracking``; values are checked by the route, so every
     mistake gets the same clear 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A number given as a JSON number (``"searchTerm": 306912345671``) is read as its digits.
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     fieldName: str = Field(max_length=64)
     searchOperator: str | None = Field(default=None, max_length=32)

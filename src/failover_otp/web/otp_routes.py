@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
+from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.errors import NotFound, ValidationFailed
+from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
 from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
 from failover_otp.store.rows import step_from_row
 from failover_otp.web.deps import ApplicationId, ServicesDep
+from failover_otp.web.error_schemas import error_responses
+from failover_otp.web.idempotency import IdempotencyKey, answer
+from failover_otp.web.otp_codes import take_code
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import (
     DeliveryPage,
@@ -51,19 +57,50 @@ def send_response(record: FlowRecord) -> dict[str, Any]:
     "/send-failover",
     response_model=SendFailoverResponse,
     summary="Send an OTP through an ordered flow of channels",
+    responses=error_responses(400, 401, 409, 422, 429),
 )
 async def send_failover(
-    payload: SendFailoverRequest, app_id: ApplicationId, services: ServicesDep
-) -> FastJSONResponse:
-    plans, meta = otp_plans(payload)
-    record = await services.flows.start_flow(
-        application_id=app_id, kind=FlowKind.OTP, plans=plans, meta=meta
+    payload: SendFailoverRequest,
+    app_id: ApplicationId,
+    services: ServicesDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    security = services.security
+
+    async def execute(flow_id: str) -> Reply:
+        plans, meta = otp_plans(payload)
+        meta, code = take_code(payload, meta, length=security.code_length)
+        await security.abuse.admit(app_id, plans, meta.request)
+        if code is not None:
+            await security.codes.issue(
+                flow_id=flow_id, application_id=app_id, phone=plans[0].to, code=code
+            )
+        record = await services.flows.start_flow(
+            application_id=app_id, kind=FlowKind.OTP, plans=plans, meta=meta, flow_id=flow_id
+        )
+        return Reply.json(send_response(record))
+
+    async def resume(flow_id: str) -> Reply | None:
+        record = await services.flows.apply(flow_id, Start())
+        return Reply.json(send_response(record)) if record is not None else None
+
+    return await answer(
+        request,
+        services,
+        application_id=app_id,
+        key=idempotency_key,
+        endpoint="POST /otp/send-failover",
+        execute=execute,
+        resume=resume,
     )
-    return FastJSONResponse(send_response(record))
 
 
 @router.get(
-    "/failover/{flow_or_tracking_id}", response_model=FlowStory, summary="A flow's delivery story"
+    "/failover/{flow_or_tracking_id}",
+    response_model=FlowStory,
+    summary="A flow's delivery story",
+    responses=error_responses(404),
 )
 async def get_failover(
     flow_or_tracking_id: str, app_id: ApplicationId, services: ServicesDep

@@ -49,7 +49,15 @@ class ViberOtpStep(_Step):
     senderInfoTrackingId: str = Field(min_length=1, max_length=200)
     templateId: str = Field(min_length=1, max_length=100)
     templateLang: str = Field(default="en", min_length=2, max_length=10)
-    pin: str = Field(pattern=r"^[0-9A-Za-z]{4,10}$", description="the code, 4-10 characters")
+    pin: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Za-z]{4,10}$",
+        description=(
+            "the code, 4-10 letters or digits; omit it (on every ViberOtp step) and the service "
+            "generates one, to be checked with POST /otp/verify; SMS bodies say `{pin}` where "
+            "the code goes"
+        ),
+    )
     templateType: TemplateType | None = None
     businessName: str | None = Field(default=None, max_length=50)
     failoverOnDelivered: bool = False

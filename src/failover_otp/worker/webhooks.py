@@ -96,7 +96,7 @@ class WebhookWorker:
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
         # A claim must outlive the attempt, or another worker would send it alongside.
-        self.lease = timedelta(seconds=max(lease_seconds, timeout_seconds + 5.0))
+        self.lease = timedelta(seconds=max(lease_seconds, timeout_seconds + 2.0))
         self.batch = batch
         self.concurrency = concurrency
         self.worker_id = worker_id or default_worker_id() + ":webhooks"
@@ -205,19 +205,15 @@ class WebhookWorker:
             return
         if answer.status == 410:
             # Standard Webhooks: 410 Gone disables the endpoint. Every pending event for it dies.
-            await self.store.mark_failed(
-                event.seq,
-                worker_id=self.worker_id,
+            dropped = await self.store.disable_endpoint(
+                event,
                 attempts=attempts,
                 error=answer.error,
-                retry_at=None,
-            )
-            dropped = await self.store.disable_endpoint(
-                event.application_id, event.url, error=f"endpoint gone (410) at {event.event_id}"
+                reason=f"endpoint gone (410 to {event.event_id})",
             )
             self.failed += 1
             WEBHOOK_ATTEMPTS.labels("gone").inc()
-            log.warning("webhook endpoint gone", url=event.url, dropped=dropped + 1)
+            log.warning("webhook endpoint gone", url=event.url, dropped=dropped)
             return
         give_up = self.retry.gives_up(attempts, event.created_at, now)
         await self._settle_failure(event, attempts, answer, give_up)

@@ -71,6 +71,13 @@ def test_bad_filters_are_422_naming_the_item(
     assert caught.value.details[0]["loc"] == ["body", 0, where]
 
 
+def test_numeric_terms_are_read_as_digits() -> None:
+    (parsed,) = parse_filters(
+        [SearchFilter.model_validate({"fieldName": "to", "searchTerm": 306912345671})]
+    )
+    assert parsed.term == "306912345671"
+
+
 def test_too_many_filters() -> None:
     with pytest.raises(ValidationFailed):
         parse_filters([SearchFilter(fieldName="type", searchTerm="Sms")] * 21)

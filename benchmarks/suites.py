@@ -1,0 +1,855 @@
+"""The five benchmarks. Each records :class:`~benchmarks.results.Figure` objects with targets.
+
+1. ``send``   POST /otp/send-failover: closed loop at 64 connections, open loop at 500 flows/s.
+2. ``get``    GET /otp/failover/{id}: closed loop at 64 connections, open loop at 1,500 req/s.
+3. ``list``   GET /otp/failover and POST /failover/tracking over 1,000,000 stored flows.
+4. ``timing`` 10,000 Viber ttls expiring within a minute: lateness of the SMS failover, alone
+              and with 100,000 more flows pending.
+5. ``memory`` resident size of ``serve`` with 100,000 pending flows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks import loadgen, monitor
+from benchmarks.harness import BenchDatabase, Databases, Process, Service, ceiling_process
+from benchmarks.loadgen import Client, LoadResult, Request
+from benchmarks.results import Figure, Results, at_least, at_most
+from benchmarks.seed import SeedPlan, clone_id, clone_phone, seed
+from benchmarks.workload import PENDING_ONLY, SEND_PATH, TEMPLATE_MIX, Bodies, create_templates
+
+SEND_RATE_TARGET = 1_000.0
+SEND_P99_TARGET_MS = 50.0
+SEND_OPEN_RATE = 500.0
+GET_RATE_TARGET = 3_000.0
+GET_P99_TARGET_MS = 20.0
+GET_OPEN_RATE = 1_500.0
+LIST_P95_TARGET_MS = 50.0
+LATENESS_P99_TARGET_MS = 500.0
+RSS_TARGET_MB = 150.0
+CONNECTIONS = 64
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    databases: tuple[str, ...] = ("sqlite", "postgres")
+    duration: float = 15.0  # seconds per measured load phase
+    warmup: float = 3.0
+    list_flows: int = 1_000_000
+    list_repeats: int = 20
+    timing_flows: int = 10_000
+    timing_pending: int = 100_000
+    quiet_patience: float = 120.0
+
+    @classmethod
+    def for_mode(cls, quick: bool, databases: tuple[str, ...]) -> Options:
+        if not quick:
+            return cls(databases=databases)
+        return cls(
+            quick=True,
+            databases=databases,
+            duration=6.0,
+            warmup=2.0,
+            list_flows=100_000,
+            list_repeats=8,
+            timing_flows=2_000,
+            timing_pending=20_000,
+            quiet_patience=30.0,
+        )
+
+
+@dataclass
+class Context:
+    options: Options
+    databases: Databases
+    scratch: Path
+    results: Results
+    ceiling: Process | None = None
+    ceiling_cache: dict[str, LoadResult] = field(default_factory=dict)
+
+    def ceiling_url(self) -> str:
+        if self.ceiling is None:
+            self.ceiling = ceiling_process(self.scratch).start()
+        return self.ceiling.url
+
+    def close(self) -> None:
+        if self.ceiling is not None:
+            self.ceiling.stop()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _quiet(ctx: Context, pids: list[int]) -> float:
+    other = monitor.wait_until_quiet(pids, patience=ctx.options.quiet_patience)
+    if other > 0.3:
+        print(f"    note: other processes use {other:.2f} cores (machine not quiet)", flush=True)
+    return other
+
+
+@dataclass
+class Measured:
+    load: LoadResult
+    cpu: dict[str, float]
+    background_before: float
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            **self.load.summary(),
+            "cores": self.cpu,
+            "background_cores_before": self.background_before,
+        }
+
+
+def _measure(
+    ctx: Context,
+    server_pid: int,
+    run: Callable[[], Any],
+) -> Measured:
+    import os
+
+    pids = [server_pid, os.getpid()]
+    background = _quiet(ctx, pids)
+    before = monitor.sample(pids)
+    load: LoadResult = loadgen.run(run())
+    after = monitor.sample(pids)
+    cpu = monitor.usage(before, after, {server_pid: "server", os.getpid(): "load_generator"})
+    return Measured(load, cpu, background)
+
+
+def _closed(
+    ctx: Context, url: str, headers: dict[str, str], make: loadgen.RequestFactory, pid: int
+) -> Measured:
+    async def run() -> LoadResult:
+        async with Client(url, headers, limit=CONNECTIONS) as client:
+            return await loadgen.closed_loop(
+                client,
+                make,
+                connections=CONNECTIONS,
+                duration=ctx.options.duration,
+                warmup=ctx.options.warmup,
+            )
+
+    return _measure(ctx, pid, run)
+
+
+def _open(
+    ctx: Context,
+    url: str,
+    headers: dict[str, str],
+    make: loadgen.RequestFactory,
+    pid: int,
+    rate: float,
+    *,
+    duration: float | None = None,
+) -> Measured:
+    async def run() -> LoadResult:
+        async with Client(url, headers, limit=1_000) as client:
+            return await loadgen.open_loop(
+                client,
+                make,
+                rate=rate,
+                duration=duration or ctx.options.duration,
+                warmup=ctx.options.warmup,
+            )
+
+    return _measure(ctx, pid, run)
+
+
+def _ceiling(ctx: Context, key: str, measure: Callable[[str, int], Measured]) -> LoadResult:
+    """The bare ASGI endpoint under the same load (measured once per run and key)."""
+    if key not in ctx.ceiling_cache:
+        url = ctx.ceiling_url()
+        assert ctx.ceiling is not None
+        measured = measure(url, ctx.ceiling.pid)
+        ctx.ceiling_cache[key] = measured.load
+        ctx.results.extra.setdefault("ceilings", {})[key] = measured.detail()
+        print(
+            f"  [ceiling] {key}: {measured.load.rate:,.0f} req/s, "
+            f"p99 {measured.load.percentile(99):.2f} ms",
+            flush=True,
+        )
+    return ctx.ceiling_cache[key]
+
+
+def _ratio(value: float, ceiling: float) -> float | None:
+    return round(value / ceiling, 3) if ceiling else None
+
+
+@contextmanager
+def _service(
+    ctx: Context, db: BenchDatabase, *, time_scale: float = 1.0, name: str = "serve"
+) -> Iterator[Service]:
+    workdir = ctx.scratch / f"{name}-{db.kind}"
+    workdir.mkdir(exist_ok=True)
+    service = Service(db.url, workdir, time_scale=time_scale)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def _open_db(ctx: Context, kind: str, name: str) -> BenchDatabase | None:
+    if kind == "sqlite":
+        return ctx.databases.sqlite(name)
+    db = ctx.databases.postgres()
+    if db is None:
+        reason = ctx.databases.postgres_problem or "no PostgreSQL"
+        if reason not in ctx.results.skipped:
+            ctx.results.skipped.append(f"PostgreSQL benchmarks skipped: {reason}")
+    return db
+
+
+def _sample_ids(db: BenchDatabase, limit: int) -> list[str]:
+    if db.kind == "sqlite":
+        conn = sqlite3.connect(db.url.removeprefix("sqlite:///"))
+        try:
+            rows = conn.execute(
+                "SELECT id FROM flows WHERE kind = 'otp' ORDER BY random() LIMIT ?", (limit,)
+            ).fetchall()
+        finally:
+            conn.close()
+        return [str(r[0]) for r in rows]
+
+    async def fetch() -> list[str]:
+        import asyncpg
+        from tests.support.postgres import asyncpg_dsn
+
+        conn = await asyncpg.connect(asyncpg_dsn(db.url))
+        try:
+            rows = await conn.fetch(
+                "SELECT id FROM flows WHERE kind = 'otp' ORDER BY random() LIMIT $1", limit
+            )
+        finally:
+            await conn.close()
+        return [str(r["id"]) for r in rows]
+
+    result: list[str] = asyncio.run(fetch())
+    return result
+
+
+async def _pg_fetch(url: str, query: str, *args: Any) -> list[dict[str, Any]]:
+    import asyncpg
+    from tests.support.postgres import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return [dict(r) for r in await conn.fetch(query, *args)]
+    finally:
+        await conn.close()
+
+
+def _query(db: BenchDatabase, sqlite_sql: str, pg_sql: str, *args: Any) -> list[dict[str, Any]]:
+    """A read straight from the database (checks, never the measured path)."""
+    if db.kind == "sqlite":
+        conn = sqlite3.connect(db.url.removeprefix("sqlite:///"))
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sqlite_sql, args).fetchall()]
+        finally:
+            conn.close()
+    rows: list[dict[str, Any]] = asyncio.run(_pg_fetch(db.url, pg_sql, *args))
+    return rows
+
+
+def _parse_time(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- 1 + 2: send, get
+
+
+def bench_send_and_get(ctx: Context, run_send: bool, run_get: bool) -> None:
+    """POST /otp/send-failover then GET /otp/failover/{id}, on each database."""
+    bodies = Bodies(0, salt=random.randrange(1_000_000))
+    post: loadgen.RequestFactory = lambda i: Request("POST", SEND_PATH, bodies(i))  # noqa: E731
+    if run_send:
+        post_ceiling_closed = _ceiling(
+            ctx, "POST closed 64", lambda url, pid: _closed(ctx, url, {}, post, pid)
+        )
+        post_ceiling_open = _ceiling(
+            ctx,
+            f"POST open {SEND_OPEN_RATE:.0f}/s",
+            lambda url, pid: _open(ctx, url, {}, post, pid, SEND_OPEN_RATE),
+        )
+    if run_get:
+        get_ceiling_closed = _ceiling(
+            ctx, "GET closed 64", lambda url, pid: _closed(ctx, url, {}, _get_root, pid)
+        )
+        get_ceiling_open = _ceiling(
+            ctx,
+            f"GET open {GET_OPEN_RATE:.0f}/s",
+            lambda url, pid: _open(ctx, url, {}, _get_root, pid, GET_OPEN_RATE),
+        )
+    for kind in ctx.options.databases:
+        db = _open_db(ctx, kind, "send")
+        if db is None:
+            continue
+        print(f"- send/get on {kind} ({db.note})", flush=True)
+        with _service(ctx, db) as service:
+            pid = service.process.pid if service.process else 0
+            rss_start = service.process.rss_mb() if service.process else 0.0
+            sent = 0
+            if run_send:
+                closed = _closed(ctx, service.url, service.auth, post, pid)
+                sent += closed.load.completed
+                ctx.results.add(
+                    Figure(
+                        "send",
+                        kind,
+                        f"throughput, closed loop {CONNECTIONS} connections",
+                        closed.load.rate,
+                        "flows/s",
+                        f">= {SEND_RATE_TARGET:,.0f}",
+                        at_least(closed.load.rate, SEND_RATE_TARGET) and closed.load.errors == 0,
+                        ceiling=post_ceiling_closed.rate,
+                        ratio=_ratio(closed.load.rate, post_ceiling_closed.rate),
+                        note=f"errors {closed.load.errors}, p50 "
+                        f"{closed.load.percentile(50):.1f} ms, p99 "
+                        f"{closed.load.percentile(99):.1f} ms",
+                        detail=closed.detail(),
+                    )
+                )
+                time.sleep(4.0)  # the last flows' delivery reports (1 s and 3 s) land
+                opened = _open(ctx, service.url, service.auth, post, pid, SEND_OPEN_RATE)
+                sent += opened.load.completed
+                p99 = opened.load.percentile(99)
+                ctx.results.add(
+                    Figure(
+                        "send",
+                        kind,
+                        f"p99 latency, open loop {SEND_OPEN_RATE:.0f} flows/s",
+                        p99,
+                        "ms",
+                        f"<= {SEND_P99_TARGET_MS:.0f}",
+                        at_most(p99, SEND_P99_TARGET_MS) and opened.load.errors == 0,
+                        ceiling=post_ceiling_open.percentile(99),
+                        ratio=_ratio(p99, post_ceiling_open.percentile(99)),
+                        note=f"errors {opened.load.errors}, achieved "
+                        f"{opened.load.rate:.0f}/s, p50 {opened.load.percentile(50):.1f} ms",
+                        detail=opened.detail(),
+                    )
+                )
+                errors = closed.load.errors + opened.load.errors
+                ctx.results.add(
+                    Figure("send", kind, "errors (both phases)", errors, "", "= 0", errors == 0)
+                )
+                time.sleep(4.0)
+            if run_get:
+                ids = _sample_ids(db, 20_000)
+                if len(ids) < 1_000:
+                    _fill(ctx, service, post, 2_000)
+                    ids = _sample_ids(db, 20_000)
+
+                def get(i: int, ids: list[str] = ids) -> Request:
+                    return Request("GET", f"/otp/failover/{ids[i % len(ids)]}")
+
+                closed = _closed(ctx, service.url, service.auth, get, pid)
+                ctx.results.add(
+                    Figure(
+                        "get",
+                        kind,
+                        f"throughput, closed loop {CONNECTIONS} connections",
+                        closed.load.rate,
+                        "req/s",
+                        f">= {GET_RATE_TARGET:,.0f}",
+                        at_least(closed.load.rate, GET_RATE_TARGET) and closed.load.errors == 0,
+                        ceiling=get_ceiling_closed.rate,
+                        ratio=_ratio(closed.load.rate, get_ceiling_closed.rate),
+                        note=f"errors {closed.load.errors}, p50 "
+                        f"{closed.load.percentile(50):.1f} ms, p99 "
+                        f"{closed.load.percentile(99):.1f} ms",
+                        detail=closed.detail(),
+                    )
+                )
+                opened = _open(ctx, service.url, service.auth, get, pid, GET_OPEN_RATE)
+                p99 = opened.load.percentile(99)
+                ctx.results.add(
+                    Figure(
+                        "get",
+                        kind,
+                        f"p99 latency, open loop {GET_OPEN_RATE:,.0f} req/s",
+                        p99,
+                        "ms",
+                        f"<= {GET_P99_TARGET_MS:.0f}",
+                        at_most(p99, GET_P99_TARGET_MS) and opened.load.errors == 0,
+                        ceiling=get_ceiling_open.percentile(99),
+                        ratio=_ratio(p99, get_ceiling_open.percentile(99)),
+                        note=f"errors {opened.load.errors}, achieved "
+                        f"{opened.load.rate:.0f}/s, p50 {opened.load.percentile(50):.1f} ms",
+                        detail=opened.detail(),
+                    )
+                )
+            if service.process is not None:
+                ctx.results.extra.setdefault("rss_after_send_get", {})[kind] = {
+                    "start_mb": round(rss_start, 1),
+                    "end_mb": round(service.process.rss_mb(), 1),
+                    "flows_sent": sent,
+                }
+        ctx.databases.drop(db)
+
+
+def _get_root(_: int) -> Request:
+    return Request("GET", "/")
+
+
+def _fill(ctx: Context, service: Service, make: loadgen.RequestFactory, count: int) -> None:
+    async def run() -> None:
+        async with Client(service.url, service.auth, limit=32) as client:
+            sem = asyncio.Semaphore(32)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    await client.call(make(1_000_000 + i))
+
+            await asyncio.gather(*(one(i) for i in range(count)))
+
+    loadgen.run(run())
+    time.sleep(4.0)
+
+
+# --------------------------------------------------------------------------- 3: list / search
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    name: str
+    method: str
+    path: str
+    body: Any = None
+
+    def request(self) -> Request:
+        data = json.dumps(self.body).encode() if self.body is not None else None
+        return Request(self.method, self.path, data)
+
+
+def _list_queries(
+    app_id: str, any_flow: str, phone: str, day: datetime
+) -> list[tuple[ListQuery, Callable[[dict[str, Any]], ListQuery] | None]]:
+    """Each documented filter: a first-page query and how to build its last page."""
+    del app_id
+
+    def otp(name: str, query: str) -> tuple[ListQuery, Callable[[dict[str, Any]], ListQuery]]:
+        sep = "&" if query else ""
+
+        def last(first: dict[str, Any]) -> ListQuery:
+            offset = max(0, int(first["total"]) - 50)
+            return ListQuery(
+                f"{name}, last page", "GET", f"/otp/failover?{query}{sep}limit=50&offset={offset}"
+            )
+
+        return ListQuery(f"{name}, first page", "GET", f"/otp/failover?{query}{sep}limit=50"), last
+
+    def tracking(
+        name: str, filters: list[dict[str, str]], dates: str = ""
+    ) -> tuple[ListQuery, Callable[[dict[str, Any]], ListQuery]]:
+        def last(first: dict[str, Any]) -> ListQuery:
+            page = max(0, int(first["totalPages"]) - 1)
+            return ListQuery(
+                f"{name}, last page",
+                "POST",
+                f"/failover/tracking?size=50&page={page}{dates}",
+                filters,
+            )
+
+        return (
+            ListQuery(f"{name}, first page", "POST", f"/failover/tracking?size=50{dates}", filters),
+            last,
+        )
+
+    one_day = (
+        f"&dateStart={day.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        f"&dateEnd={(day + timedelta(days=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
+    week = (
+        f"&dateStart={(day - timedelta(days=7)).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        f"&dateEnd={day.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
+    queries: list[tuple[ListQuery, Callable[[dict[str, Any]], ListQuery] | None]] = [
+        otp("GET /otp/failover, no filter", ""),
+        otp("GET /otp/failover, status=Delivered (step)", "status=Delivered"),
+        otp("GET /otp/failover, status=Failed (flow)", "status=Failed"),
+        otp("GET /otp/failover, status=Sent (rare)", "status=Sent"),
+        otp("GET /otp/failover, tag=pay (partial)", "tag=pay"),
+        otp("GET /otp/failover, phone_number=45678 (partial, rare)", "phone_number=45678"),
+        otp("GET /otp/failover, phone_number=123 (partial, common)", "phone_number=123"),
+        otp(f"GET /otp/failover, phone_number={phone} (whole)", f"phone_number={phone}"),
+        (
+            ListQuery(
+                "GET /otp/failover, flow_id", "GET", f"/otp/failover?flow_id={any_flow}&limit=50"
+            ),
+            None,
+        ),
+        tracking("POST /failover/tracking, no filter", []),
+        tracking("POST /failover/tracking, date range 1 day", [], one_day),
+        tracking("POST /failover/tracking, date range 7 days", [], week),
+        tracking(
+            "POST /failover/tracking, to contains 45678",
+            [{"fieldName": "to", "searchOperator": "contains", "searchTerm": "45678"}],
+        ),
+        tracking(
+            "POST /failover/tracking, to starts_with 3069123",
+            [{"fieldName": "to", "searchOperator": "starts_with", "searchTerm": "+3069123"}],
+        ),
+        tracking(
+            "POST /failover/tracking, to ends_with 5678",
+            [{"fieldName": "to", "searchOperator": "ends_with", "searchTerm": "5678"}],
+        ),
+        tracking(
+            "POST /failover/tracking, to is <number>",
+            [{"fieldName": "to", "searchOperator": "is", "searchTerm": "+" + phone}],
+        ),
+        tracking(
+            "POST /failover/tracking, status is Failed",
+            [{"fieldName": "status", "searchOperator": "is", "searchTerm": "Failed"}],
+        ),
+        tracking(
+            "POST /failover/tracking, status is_not Succeeded",
+            [{"fieldName": "status", "searchOperator": "is_not", "searchTerm": "Succeeded"}],
+        ),
+        tracking(
+            "POST /failover/tracking, status is InProgress",
+            [{"fieldName": "status", "searchOperator": "is", "searchTerm": "InProgress"}],
+        ),
+        tracking(
+            "POST /failover/tracking, type is Sms",
+            [{"fieldName": "type", "searchOperator": "is", "searchTerm": "Sms"}],
+        ),
+        tracking(
+            "POST /failover/tracking, type is_not Sms",
+            [{"fieldName": "type", "searchOperator": "is_not", "searchTerm": "Sms"}],
+        ),
+        tracking(
+            "POST /failover/tracking, terminationChannel is Sms",
+            [{"fieldName": "terminationChannel", "searchOperator": "is", "searchTerm": "Sms"}],
+        ),
+        tracking(
+            "POST /failover/tracking, status is Failed + type is Sms + 7 days",
+            [
+                {"fieldName": "status", "searchOperator": "is", "searchTerm": "Failed"},
+                {"fieldName": "type", "searchOperator": "is", "searchTerm": "Sms"},
+            ],
+            week,
+        ),
+    ]
+    return queries
+
+
+async def _timed_requests(
+    url: str, headers: dict[str, str], request: Request, repeats: int
+) -> tuple[list[float], int, Any]:
+    """``repeats`` sequential calls after one warm-up: latencies (ms), errors, last body."""
+    latencies: list[float] = []
+    errors = 0
+    body: Any = None
+    async with Client(url, headers, limit=1) as client:
+        for i in range(repeats + 1):
+            started = time.perf_counter()
+            status, raw = await client.call(request)
+            elapsed = (time.perf_counter() - started) * 1000.0
+            if status != 200:
+                errors += 1
+                body = raw[:300]
+                continue
+            if i > 0:
+                latencies.append(elapsed)
+            body = json.loads(raw)
+    return latencies, errors, body
+
+
+def bench_list(ctx: Context) -> None:
+    options = ctx.options
+    now = datetime.now(UTC)
+    created_from = now - timedelta(days=90)
+    for kind in options.databases:
+        db = _open_db(ctx, kind, "list")
+        if db is None:
+            continue
+        print(f"- list/search over {options.list_flows:,} flows on {kind} ({db.note})", flush=True)
+        with _service(ctx, db, time_scale=120, name="templates") as service:
+            templates = create_templates(service, TEMPLATE_MIX)
+            app_id, secret = service.app_id, service.app_secret
+        plan = SeedPlan(
+            templates,
+            options.list_flows,
+            created_from,
+            now - timedelta(minutes=5),
+            due_from=now + timedelta(days=30),
+        )
+        seeded = seed(kind, db.url, plan)
+        print(f"    seeded {seeded}", flush=True)
+        ctx.results.extra.setdefault("seeding", {})[kind] = seeded
+        workdir = ctx.scratch / f"list-{kind}"
+        workdir.mkdir(exist_ok=True)
+        service = Service(db.url, workdir, app_id=app_id, app_secret=secret)
+        service.start()
+        try:
+            assert service.process is not None
+            pid = service.process.pid
+            n = options.list_flows // 2
+            queries = _list_queries(
+                app_id, clone_id(plan.run, n), clone_phone(n), now - timedelta(days=45)
+            )
+            ceiling = _list_ceiling(ctx)
+            for first, make_last in queries:
+                _quiet(ctx, [pid])
+                latencies, errors, body = loadgen.run(
+                    _timed_requests(
+                        service.url, service.auth, first.request(), options.list_repeats
+                    )
+                )
+                _list_figure(ctx, kind, first.name, latencies, errors, body, ceiling)
+                if make_last is None or errors or not isinstance(body, dict):
+                    continue
+                last = make_last(body)
+                latencies, errors, last_body = loadgen.run(
+                    _timed_requests(service.url, service.auth, last.request(), options.list_repeats)
+                )
+                _list_figure(ctx, kind, last.name, latencies, errors, last_body, ceiling)
+        finally:
+            service.stop()
+        ctx.databases.drop(db)
+
+
+def _list_ceiling(ctx: Context) -> float:
+    key = "GET sequential (1 connection)"
+    if key not in ctx.ceiling_cache:
+        url = ctx.ceiling_url()
+        latencies, _, _ = loadgen.run(_timed_requests(url, {}, _get_root(0), 200))
+        result = LoadResult("closed", 1, None, 1.0, len(latencies), 0, latencies)
+        ctx.ceiling_cache[key] = result
+        ctx.results.extra.setdefault("ceilings", {})[key] = result.summary()
+    return ctx.ceiling_cache[key].percentile(95)
+
+
+def _list_figure(
+    ctx: Context,
+    kind: str,
+    name: str,
+    latencies: list[float],
+    errors: int,
+    body: Any,
+    ceiling: float,
+) -> None:
+    p95 = loadgen.percentile(latencies, 95)
+    total = None
+    if isinstance(body, dict):
+        total = body.get("total", body.get("totalElements"))
+    ok = errors == 0 and bool(latencies) and p95 <= LIST_P95_TARGET_MS
+    ctx.results.add(
+        Figure(
+            "list",
+            kind,
+            name,
+            p95,
+            "ms p95",
+            f"<= {LIST_P95_TARGET_MS:.0f}",
+            ok,
+            ceiling=round(ceiling, 3),
+            ratio=_ratio(p95, ceiling),
+            note=f"p50 {loadgen.percentile(latencies, 50):.1f} ms, {total} matches"
+            + (f", {errors} errors: {body!r}" if errors else ""),
+            detail={
+                "p50_ms": round(loadgen.percentile(latencies, 50), 2),
+                "max_ms": round(max(latencies, default=0.0), 2),
+                "matches": total,
+                "errors": errors,
+            },
+        )
+    )
+
+
+# --------------------------------------------------------------------------- 4 + 5: timing, RSS
+
+
+def bench_timing(ctx: Context, run_timing: bool, run_memory: bool) -> None:
+    """Viber ttls of ``timing_flows`` flows expire within a minute; measure each SMS failover's
+    lateness. Run twice per database: alone, then with ``timing_pending`` more flows pending."""
+    options = ctx.options
+    for kind in options.databases:
+        db = _open_db(ctx, kind, "timing")
+        if db is None:
+            continue
+        print(f"- failover timing on {kind} ({db.note})", flush=True)
+        app_id = secret = ""
+        rounds = ([0] if run_timing else []) + [options.timing_pending]
+        for round_no, pending in enumerate(rounds):
+            if pending:
+                with _service(ctx, db, time_scale=120, name="templates") as service:
+                    templates = create_templates(service, PENDING_ONLY)
+                    app_id, secret = service.app_id, service.app_secret
+                now = datetime.now(UTC)
+                plan = SeedPlan(
+                    templates,
+                    pending,
+                    now - timedelta(hours=1),
+                    now,
+                    due_from=now + timedelta(days=1),
+                    run=2,
+                )
+                seeded = seed(kind, db.url, plan)
+                print(f"    seeded {pending:,} pending flows: {seeded}", flush=True)
+            workdir = ctx.scratch / f"timing-{kind}-{round_no}"
+            workdir.mkdir(exist_ok=True)
+            service = Service(db.url, workdir, app_id=app_id, app_secret=secret)
+            service.start()
+            try:
+                _timing_round(ctx, db, service, pending, run_timing, run_memory)
+                app_id, secret = service.app_id, service.app_secret
+            finally:
+                service.stop()
+        ctx.databases.drop(db)
+
+
+def _timing_round(
+    ctx: Context,
+    db: BenchDatabase,
+    service: Service,
+    pending: int,
+    run_timing: bool,
+    run_memory: bool,
+) -> None:
+    options = ctx.options
+    kind = db.kind
+    assert service.process is not None
+    pid = service.process.pid
+    label = f"{options.timing_flows:,} flows" + (f" + {pending:,} pending" if pending else "")
+    rss_idle = service.process.rss_mb()
+    # Deadlines spread over `spread` seconds: flows are created at a fixed rate for that long,
+    # all with the same Viber ttl, so their ttls expire over the same span (within a minute).
+    spread = 20.0
+    rate = options.timing_flows / spread
+    ttl = 25 if not options.quick else 12
+    salt = random.randrange(1_000_000)
+    bodies = Bodies(1, viber_ttl=ttl, sms_ttl=300, salt=salt)
+    sms_before = service.metric("fotp_provider_sends_total", {"channel": "sms"})
+    started = datetime.now(UTC)
+    created = _open(
+        ctx,
+        service.url,
+        service.auth,
+        lambda i: Request("POST", SEND_PATH, bodies(i)),
+        pid,
+        rate,
+        duration=spread,
+    )
+    _ = created
+    # Every deadline as stored, before any is due.
+    due_rows = _query(
+        db,
+        "SELECT d.flow_id, d.due_at FROM deadlines d JOIN flows f ON f.id = d.flow_id "
+        "WHERE f.created_at >= ?",
+        "SELECT d.flow_id, d.due_at FROM deadlines d JOIN flows f ON f.id = d.flow_id "
+        "WHERE f.created_at >= $1",
+        _db_time(kind, started),
+    )
+    due = {str(r["flow_id"]): _parse_time(r["due_at"]) for r in due_rows}
+    first_due = min(due.values(), default=datetime.now(UTC))
+    last_due = max(due.values(), default=datetime.now(UTC))
+    window_s = (last_due - first_due).total_seconds()
+    # Wait for the last deadline, plus time to fail over the stragglers.
+    pids = [pid]
+    before = monitor.sample(pids)
+    rss_peak = service.process.rss_mb()
+    while datetime.now(UTC) < last_due + timedelta(seconds=8):
+        time.sleep(0.5)
+        rss_peak = max(rss_peak, service.process.rss_mb())
+    after = monitor.sample(pids)
+    cpu = monitor.usage(before, after, {pid: "server"})
+    sms_rows = _query(
+        db,
+        "SELECT flow_id, created_at, sent_at FROM steps WHERE idx = 1 AND created_at >= ?",
+        "SELECT flow_id, created_at, sent_at FROM steps WHERE idx = 1 AND created_at >= $1",
+        _db_time(kind, started),
+    )
+    sms = {str(r["flow_id"]): r for r in sms_rows}
+    lateness: list[float] = []
+    decided: list[float] = []
+    missed = 0
+    for flow_id, due_at in due.items():
+        row = sms.get(flow_id)
+        if row is None or row["sent_at"] is None:
+            missed += 1
+            continue
+        lateness.append((_parse_time(row["sent_at"]) - due_at).total_seconds() * 1000.0)
+        decided.append((_parse_time(row["created_at"]) - due_at).total_seconds() * 1000.0)
+    sms_sent = service.metric("fotp_provider_sends_total", {"channel": "sms"}) - sms_before
+    doubled = max(0, int(sms_sent) - len(lateness))
+    p99 = loadgen.percentile(lateness, 99)
+    detail = {
+        "flows": len(due),
+        "deadline_window_s": round(window_s, 1),
+        "created_rate": round(rate, 1),
+        "viber_ttl_s": ttl,
+        "p50_ms": round(loadgen.percentile(lateness, 50), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(max(lateness, default=0.0), 1),
+        "decision_p99_ms": round(loadgen.percentile(decided, 99), 1),
+        "min_ms": round(min(lateness, default=0.0), 1),
+        "missed": missed,
+        "sms_sends": int(sms_sent),
+        "doubled": doubled,
+        "cores": cpu,
+        "create_phase": created.detail(),
+    }
+    ok = p99 <= LATENESS_P99_TARGET_MS and missed == 0 and doubled == 0 and len(due) > 0
+    if not run_timing:
+        ctx.results.extra.setdefault("timing_for_memory", {})[kind] = detail
+    else:
+        ctx.results.add(
+            Figure(
+                "timing",
+                kind,
+                f"SMS lateness p99, {label}",
+                p99,
+                "ms",
+                f"<= {LATENESS_P99_TARGET_MS:.0f}, 0 missed, 0 doubled",
+                ok,
+                note=f"p50 {detail['p50_ms']} ms, max {detail['max_ms']} ms, "
+                f"{len(due):,} deadlines over {window_s:.0f} s, missed {missed}, doubled {doubled}",
+                detail=detail,
+            )
+        )
+    if pending and run_memory:
+        ctx.results.add(
+            _rss_figure(
+                kind,
+                f"RSS peak, {pending:,} pending + {options.timing_flows:,} failing over",
+                rss_peak,
+                {"idle_at_start_mb": round(rss_idle, 1)},
+            )
+        )
+
+
+def _rss_figure(kind: str, name: str, value: float, detail: dict[str, Any] | None = None) -> Figure:
+    return Figure(
+        "memory",
+        kind,
+        name,
+        value,
+        "MB",
+        f"<= {RSS_TARGET_MB:.0f}",
+        value <= RSS_TARGET_MB,
+        detail=detail or {},
+    )
+
+
+def _db_time(kind: str, moment: datetime) -> Any:
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    if kind == "sqlite":
+        return naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return naive

@@ -1,0 +1,244 @@
+"""Abuse and cost control in front of every send (both send endpoints).
+
+In order, before anything is stored or sent:
+
+1. number types: premium-rate, shared-cost, toll-free, UAN, pager, personal, voicemail (and VoIP
+   unless allowed) numbers are refused (422 ``number_type_not_allowed``); SMS and Viber want a
+   mobile, Voice may also call a fixed line;
+2. the country allow-list (422 ``country_not_allowed``);
+3. the daily spend cap per application (429 ``spend_cap_reached``);
+4. the send limits, counted in the database in fixed windows (429 ``rate_limited``): per number,
+   per number prefix (the number without its last digits: adjacent-range SMS pumping), per
+   application and per application and country. Counting is all-or-nothing: a refused send uses
+   up none of the windows.
+
+``docs/security.md`` lists every default.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+import structlog
+
+from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.statuses import Channel
+from failover_otp.errors import ApiError, TooManyRequests
+from failover_otp.phones import describe, number_type
+from failover_otp.providers.sms_parts import sms_parts
+from failover_otp.security_settings import SecuritySettings
+from failover_otp.services.clock import Clock
+from failover_otp.store.code_store import CodeStore
+from failover_otp.store.counter_store import CounterStore, Window
+from failover_otp.store.spend_store import SpendStore
+
+log = structlog.get_logger(__name__)
+
+PNT = phonenumbers.PhoneNumberType
+_MESSAGING_TYPES = frozenset({PNT.MOBILE, PNT.FIXED_LINE_OR_MOBILE})
+_VOICE_TYPES = _MESSAGING_TYPES | {PNT.FIXED_LINE}
+TYPE_NAMES = {
+    PNT.FIXED_LINE: "fixed-line",
+    PNT.MOBILE: "mobile",
+    PNT.FIXED_LINE_OR_MOBILE: "fixed-line-or-mobile",
+    PNT.TOLL_FREE: "toll-free",
+    PNT.PREMIUM_RATE: "premium-rate",
+    PNT.SHARED_COST: "shared-cost",
+    PNT.VOIP: "VoIP",
+    PNT.PERSONAL_NUMBER: "personal",
+    PNT.PAGER: "pager",
+    PNT.UAN: "UAN",
+    PNT.VOICEMAIL: "voicemail",
+    PNT.UNKNOWN: "unknown-type",
+}
+_PURGE_CHANCE = 0.002
+_SPEND_WARNING = 0.8
+
+
+class NumberTypeNotAllowed(ApiError):
+    status_code = 422
+    code = "number_type_not_allowed"
+
+
+class CountryNotAllowed(ApiError):
+    status_code = 422
+    code = "country_not_allowed"
+
+
+def allowed_types(channel: Channel, *, allow_voip: bool) -> frozenset[int]:
+    base = _VOICE_TYPES if channel is Channel.VOICE else _MESSAGING_TYPES
+    return base | {PNT.VOIP} if allow_voip else base
+
+
+def prefix_of(number: str, drop_digits: int) -> str:
+    return number[: max(1, len(number) - drop_digits)]
+
+
+def _next_utc_midnight(now: datetime) -> datetime:
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + timedelta(days=1)
+
+
+class AbuseGuard:
+    def __init__(
+        self,
+        settings: SecuritySettings,
+        counters: CounterStore,
+        spend: SpendStore,
+        clock: Clock,
+        *,
+        codes: CodeStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = counters
+        self.spend = spend
+        self.clock = clock
+        self.codes = codes
+        self.countries = frozenset(
+            c.strip().upper() for c in settings.allowed_countries.split(",") if c.strip()
+        )
+
+    async def admit(
+        self,
+        application_id: str,
+        plans: Sequence[StepPlan],
+        contents: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Let a flow through, or raise the error that says why not (nothing counted then)."""
+        self.check_destinations(plans)
+        now = self.clock.now()
+        await self.check_spend(application_id, plans, contents, now)
+        if self.settings.rate_limit_enabled:
+            exceeded = await self.counters.take(self.windows(application_id, plans), now)
+            if exceeded is not None:
+                window = exceeded.window
+                log.warning("send limit reached", limit=window.name, application=application_id)
+                raise TooManyRequests(
+                    f"too many sends ({window.name}): at most {window.limit} per "
+                    f"{window.seconds} s; retry in {exceeded.retry_after} s",
+                    retry_after=exceeded.retry_after,
+                    details=[
+                        {
+                            "limit": window.name,
+                            "max": window.limit,
+                            "windowSeconds": window.seconds,
+                            "retryAfterSeconds": exceeded.retry_after,
+                        }
+                    ],
+                )
+        if random.random() < _PURGE_CHANCE:
+            await self.purge(now)
+
+    def check_destinations(self, plans: Sequence[StepPlan]) -> None:
+        for index, plan in enumerate(plans):
+            kind = number_type(plan.to)
+            allowed = allowed_types(plan.channel, allow_voip=self.settings.allow_voip_numbers)
+            if kind not in allowed:
+                name = TYPE_NAMES.get(kind, "unknown-type")
+                raise NumberTypeNotAllowed(
+                    f"step {index + 1}: {name} numbers are not accepted for "
+                    f"{plan.channel.type_name}",
+                    details=[{"step": index + 1, "numberType": name}],
+                )
+            if self.countries:
+                country = describe(plan.to)[0]
+                if country not in self.countries:
+                    raise CountryNotAllowed(
+                        f"step {index + 1}: numbers of {country or 'this region'} are not "
+                        "accepted by this deployment",
+                        details=[{"step": index + 1, "country": country}],
+                    )
+
+    def estimated_cost(
+        self, plans: Sequence[StepPlan], contents: Sequence[dict[str, Any]] = ()
+    ) -> float:
+        """The most the flow can cost: every step sent, SMS priced per part."""
+        s = self.settings
+        total = 0.0
+        for index, plan in enumerate(plans):
+            if plan.channel is Channel.SMS:
+                content = contents[index] if index < len(contents) else {}
+                message = content.get("message")
+                body = message.get("body") if isinstance(message, dict) else None
+                total += s.price_sms * (sms_parts(body) if isinstance(body, str) else 1)
+            elif plan.channel is Channel.VIBER:
+                total += s.price_viber
+            else:
+                total += s.price_voice
+        return total
+
+    async def check_spend(
+        self,
+        application_id: str,
+        plans: Sequence[StepPlan],
+        contents: Sequence[dict[str, Any]],
+        now: datetime,
+    ) -> None:
+        cap = self.settings.spend_cap_per_day
+        if not cap:
+            return
+        midnight = _next_utc_midnight(now)
+        spent = await self.spend.spent_since(application_id, midnight - timedelta(days=1))
+        cost = self.estimated_cost(plans, contents)
+        if spent + cost > cap:
+            retry = max(1, math.ceil((midnight - now).total_seconds()))
+            log.warning("daily spend cap reached", application=application_id, cap=cap)
+            raise TooManyRequests(
+                f"daily spend cap reached: {spent:.4f} spent today, this flow may cost "
+                f"{cost:.4f}, the cap is {cap:.4f}",
+                retry_after=retry,
+                code="spend_cap_reached",
+                details=[{"spent": round(spent, 6), "estimate": round(cost, 6), "cap": cap}],
+            )
+        if spent + cost > _SPEND_WARNING * cap:
+            # The alert before the cap: operators watch for this line (or the 429s after it).
+            log.warning(
+                "daily spend above 80% of the cap", application=application_id, spent=spent, cap=cap
+            )
+
+    def windows(self, application_id: str, plans: Sequence[StepPlan]) -> list[Window]:
+        s = self.settings
+        numbers = sorted({p.to for p in plans})
+        wanted: list[tuple[str, str, int, int]] = []
+        for number in numbers:
+            wanted.append(("number_per_10min", f"n:{number}", 600, s.rate_limit_number_per_10min))
+            wanted.append(("number_per_day", f"n:{number}", 86_400, s.rate_limit_number_per_day))
+        prefixes = sorted({prefix_of(n, s.rate_limit_prefix_drop_digits) for n in numbers})
+        for prefix in prefixes:
+            wanted.append(("prefix_per_hour", f"p:{prefix}", 3_600, s.rate_limit_prefix_per_hour))
+        countries = sorted({describe(n)[0] or "ZZ" for n in numbers})
+        for country in countries:
+            wanted.append(
+                (
+                    "country_per_hour",
+                    f"c:{application_id}:{country}",
+                    3_600,
+                    s.rate_limit_country_per_hour,
+                )
+            )
+        wanted.append(
+            (
+                "application_per_minute",
+                f"a:{application_id}",
+                60,
+                s.rate_limit_application_per_minute,
+            )
+        )
+        wanted.append(
+            ("application_per_day", f"a:{application_id}", 86_400, s.rate_limit_application_per_day)
+        )
+        return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
+
+    async def purge(self, now: datetime) -> None:
+        """Old counter windows and long-expired codes go (now and then, from any process)."""
+        try:
+            await self.counters.purge(now)
+            if self.codes is not None:
+                await self.codes.purge(now)
+        except Exception as exc:  # housekeeping must never fail a send
+            log.warning("purge failed", error=str(exc))

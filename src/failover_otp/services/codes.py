@@ -1,0 +1,215 @@
+"""One-time codes the service manages: generation, keyed storage, sending and verification.
+
+- A code is ``secrets.randbelow(10**n)`` zero-padded to ``n`` digits: uniform over all ``10**n``
+  values, leading zeros included.
+- The database holds ``HMAC-SHA256(server key, flow_id || code)`` for verification, and, while a
+  step may still be sent, the code XOR a keystream ``HMAC-SHA256(K_enc, flow_id)`` (a one-time
+  pad: one flow id, one code). Both go when the flow ends or the code is used.
+- The plaintext exists only in memory, in the provider request (Routee needs it) and in the
+  message on the user's phone: never in logs, responses, webhooks or stored rows.
+- Verification takes an attempt with one conditional ``UPDATE`` before it compares, and spends the
+  code with another: 50 simultaneous right answers give exactly one ``approved``; 200
+  simultaneous guesses are evaluated at most ``max_attempts`` times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.statuses import Channel, RejectReason
+from failover_otp.errors import NotFound
+from failover_otp.providers.base import SendRefused, SendRequest
+from failover_otp.services.clock import Clock
+from failover_otp.services.flows import FlowService
+from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeRow, CodeStore, failure_key
+from failover_otp.store.counter_store import CounterStore
+from failover_otp.store.flow_store import FlowRecord
+
+log = structlog.get_logger(__name__)
+
+_DAY = 86_400
+_FRESH_MAX = 10_000
+
+
+def generate_code(length: int) -> str:
+    """A uniform random code of ``length`` digits (``000000`` to ``999999`` for 6)."""
+    if not 4 <= length <= 10:
+        raise ValueError("code length must be 4 to 10 digits")
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+class VerifyStatus(StrEnum):
+    APPROVED = "approved"
+    WRONG_CODE = "wrong_code"
+    EXPIRED = "expired"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    ALREADY_USED = "already_used"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    flow_id: str
+    status: VerifyStatus
+
+    @property
+    def valid(self) -> bool:
+        return self.status is VerifyStatus.APPROVED
+
+    def body(self) -> dict[str, Any]:
+        return {"flowId": self.flow_id, "valid": self.valid, "status": self.status.value}
+
+
+class CodeKeys:
+    """The server key's two uses: the verification hash and the in-flight encryption."""
+
+    def __init__(self, server_key: bytes) -> None:
+        if len(server_key) < 16:
+            raise ValueError("the code HMAC key needs at least 16 bytes")
+        self._key = server_key
+        self._enc_key = hmac.new(
+            server_key, b"failover-otp code cipher v1", hashlib.sha256
+        ).digest()
+
+    def digest(self, flow_id: str, code: str) -> str:
+        """``HMAC-SHA256(server key, flow_id || code)`` in hex (flow ids have a fixed length)."""
+        return hmac.new(self._key, (flow_id + code).encode(), hashlib.sha256).hexdigest()
+
+    def _pad(self, flow_id: str) -> bytes:
+        return hmac.new(self._enc_key, flow_id.encode(), hashlib.sha256).digest()
+
+    def encrypt(self, flow_id: str, code: str) -> str:
+        data = code.encode()
+        if len(data) > 32:
+            raise ValueError("code too long")
+        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).hex()
+
+    def decrypt(self, flow_id: str, cipher: str) -> str:
+        data = bytes.fromhex(cipher)
+        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).decode()
+
+
+def with_code(content: Mapping[str, Any], channel: Channel, code: str) -> dict[str, Any]:
+    """A step's stored content with the code put in: ``pin`` of a Viber OTP step (and its
+    ``templateParams``), ``{pin}`` in an SMS body."""
+    filled = dict(content)
+    if channel is Channel.VIBER:
+        filled["pin"] = code
+        params = filled.get("templateParams")
+        if isinstance(params, Mapping):
+            filled["templateParams"] = {**params, "pin": code}
+    message = filled.get("message")
+    if isinstance(message, Mapping) and isinstance(message.get("body"), str):
+        filled["message"] = {**message, "body": message["body"].replace(PIN_PLACEHOLDER, code)}
+    return filled
+
+
+class CodeService:
+    def __init__(
+        self,
+        store: CodeStore,
+        counters: CounterStore,
+        flows: FlowService,
+        clock: Clock,
+        keys: CodeKeys,
+        *,
+        ttl_seconds: float,
+        max_attempts: int,
+        failures_per_number_per_day: int,
+    ) -> None:
+        self.store = store
+        self.counters = counters
+        self.flows = flows
+        self.clock = clock
+        self.keys = keys
+        # Wall-clock time, never scaled by --time-scale: a security limit, not a delivery wait.
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.max_attempts = max_attempts
+        self.failures_per_number_per_day = failures_per_number_per_day
+        # Codes issued by this process whose flow's first send has not happened yet: that send
+        # needs no database read (nobody can have verified a code not yet delivered).
+        self._fresh: dict[str, str] = {}
+
+    async def issue(self, *, flow_id: str, application_id: str, phone: str, code: str) -> None:
+        """Remember ``code`` for the flow about to start (before its first send)."""
+        now = self.clock.now()
+        if len(self._fresh) >= _FRESH_MAX:  # only flows whose start failed linger here
+            self._fresh.clear()
+        self._fresh[flow_id] = code
+        await self.store.put(
+            CodeRow(
+                flow_id=flow_id,
+                application_id=application_id,
+                phone=phone,
+                code_hmac=self.keys.digest(flow_id, code),
+                code_cipher=self.keys.encrypt(flow_id, code),
+                created_at=now,
+                expires_at=now + self.ttl,
+                attempts=0,
+                max_attempts=self.max_attempts,
+            )
+        )
+
+    async def prepare_send(self, record: FlowRecord, request: SendRequest) -> SendRequest:
+        """Put the code into a step's content just before the provider gets it.
+
+        A step due after the code was used or expired is not sent at all (refused, so nothing is
+        paid for a code nobody can use any more).
+        """
+        if record.flow.kind is not FlowKind.OTP:
+            return request
+        fresh = self._fresh.pop(record.flow.id, None)
+        if fresh is not None and request.step_index == 0:
+            return replace(request, content=with_code(request.content, request.channel, fresh))
+        row = await self.store.get(record.flow.id)
+        if row is None:
+            return request
+        if row.used_at is not None:
+            raise SendRefused(
+                RejectReason.INVALID_REQUEST, "not sent: the code was already verified"
+            )
+        if row.expires_at <= self.clock.now() or row.code_cipher is None:
+            raise SendRefused(
+                RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
+            )
+        code = self.keys.decrypt(record.flow.id, row.code_cipher)
+        return replace(request, content=with_code(request.content, request.channel, code))
+
+    async def verify(self, application_id: str, flow_id: str, code: str) -> VerifyResult:
+        now = self.clock.now()
+        budget = self.failures_per_number_per_day
+        row, taken = await self.store.take_attempt(
+            flow_id, application_id, now, failure_budget=budget
+        )
+        if row is None or row.application_id != application_id:
+            raise NotFound(f"no code to verify for flow {flow_id!r}")
+        if not taken:
+            return VerifyResult(flow_id, self._blocked(row, now) or VerifyStatus.TOO_MANY_ATTEMPTS)
+        if not hmac.compare_digest(self.keys.digest(flow_id, code), row.code_hmac):
+            if budget:
+                await self.counters.add(failure_key(row.phone), _DAY, now)
+            return VerifyResult(flow_id, VerifyStatus.WRONG_CODE)
+        if not await self.store.mark_used(flow_id, now):
+            return VerifyResult(flow_id, VerifyStatus.ALREADY_USED)
+        # The user has the code: a failover still pending would be paid for nothing.
+        await self.flows.cancel(flow_id, "code verified")
+        log.info("code verified", flow_id=flow_id)
+        return VerifyResult(flow_id, VerifyStatus.APPROVED)
+
+    def _blocked(self, row: CodeRow, now: datetime) -> VerifyStatus | None:
+        if row.used_at is not None:
+            return VerifyStatus.ALREADY_USED
+        if row.expires_at <= now:
+            return VerifyStatus.EXPIRED
+        if row.attempts >= row.max_attempts:
+            return VerifyStatus.TOO_MANY_ATTEMPTS
+        return None

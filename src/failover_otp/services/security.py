@@ -1,0 +1,70 @@
+"""The security services, built together: managed codes, idempotency keys, abuse control."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from failover_otp.security_settings import SecuritySettings
+from failover_otp.services.abuse import AbuseGuard
+from failover_otp.services.clock import Clock
+from failover_otp.services.codes import CodeKeys, CodeService
+from failover_otp.services.flows import FlowService
+from failover_otp.services.idempotency import IdempotencyService
+from failover_otp.store.app_store import AppStore
+from failover_otp.store.code_store import CodeStore
+from failover_otp.store.counter_store import CounterStore
+from failover_otp.store.database import Database
+from failover_otp.store.idempotency_store import IdempotencyStore
+from failover_otp.store.spend_store import SpendStore
+
+CODE_KEY_STATE = "code_hmac_key"
+
+
+@dataclass
+class Security:
+    codes: CodeService
+    idempotency: IdempotencyService
+    abuse: AbuseGuard
+    code_length: int
+
+
+async def code_keys(settings: SecuritySettings, apps: AppStore) -> CodeKeys:
+    """``FOTP_CODE_HMAC_KEY``, else a 256-bit key generated once and kept in ``service_state``
+    (every process of a deployment then uses the same key)."""
+    configured = settings.code_hmac_key.get_secret_value()
+    key = configured or await apps.state_value(CODE_KEY_STATE, secrets.token_hex(32))
+    return CodeKeys(key.encode())
+
+
+async def build_security(
+    settings: SecuritySettings,
+    db: Database,
+    apps: AppStore,
+    flows: FlowService,
+    clock: Clock,
+) -> Security:
+    counters = CounterStore(db)
+    code_store = CodeStore(db)
+    codes = CodeService(
+        code_store,
+        counters,
+        flows,
+        clock,
+        await code_keys(settings, apps),
+        ttl_seconds=settings.code_ttl_seconds,
+        max_attempts=settings.code_max_attempts,
+        failures_per_number_per_day=settings.code_failures_per_number_per_day,
+    )
+    flows.prepare_send = codes.prepare_send
+    return Security(
+        codes=codes,
+        idempotency=IdempotencyService(
+            IdempotencyStore(db),
+            clock,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+            lease_seconds=settings.idempotency_lease_seconds,
+        ),
+        abuse=AbuseGuard(settings, counters, SpendStore(db), clock, codes=code_store),
+        code_length=settings.code_length,
+    )

@@ -1,0 +1,173 @@
+"""Managed codes: keyed hashes, the encrypted code for sends still to come, verification state.
+
+Every change of verification state is one conditional ``UPDATE`` whose row count says whether it
+happened, so concurrent verifications can neither reuse a code nor exceed the attempt limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.store.counter_store import stored_key, window_start
+from failover_otp.store.database import Database
+from failover_otp.store.tables import flows, otp_codes, rate_counters
+from failover_otp.store.upsert import insert_for
+
+PIN_PLACEHOLDER = "{pin}"
+_DAY = 86_400
+REDACTED = "[redacted]"
+
+
+def failure_key(phone: str) -> str:
+    """The counter of a number's wrong codes (per UTC day)."""
+    return f"vf:{phone}"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    flow_id: str
+    application_id: str
+    phone: str
+    code_hmac: str
+    code_cipher: str | None
+    created_at: datetime
+    expires_at: datetime
+    attempts: int
+    max_attempts: int
+    used_at: datetime | None = None
+
+
+class CodeStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def put(self, row: CodeRow) -> None:
+        """Store a flow's code, in one statement. A row left by an attempt that died before its
+        flow was created is replaced: no message ever carried that code."""
+        values = {
+            "flow_id": row.flow_id,
+            "application_id": row.application_id,
+            "phone": row.phone,
+            "code_hmac": row.code_hmac,
+            "code_cipher": row.code_cipher,
+            "created_at": row.created_at,
+            "expires_at": row.expires_at,
+            "attempts": row.attempts,
+            "max_attempts": row.max_attempts,
+            "used_at": row.used_at,
+        }
+        async with self.db.write_one() as conn:
+            stmt = insert_for(conn, otp_codes).values(**values)
+            replace = {k: v for k, v in values.items() if k != "flow_id"}
+            await conn.execute(
+                stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
+            )
+
+    async def get(self, flow_id: str) -> CodeRow | None:
+        async with self.db.read() as conn:
+            row = (
+                (await conn.execute(select(otp_codes).where(otp_codes.c.flow_id == flow_id)))
+                .mappings()
+                .first()
+            )
+        return CodeRow(**row) if row else None
+
+    async def take_attempt(
+        self, flow_id: str, application_id: str, now: datetime, *, failure_budget: int = 0
+    ) -> tuple[CodeRow | None, bool]:
+        """Take one of the flow's attempts, if the flow is the application's, its code unused,
+        unexpired, with an attempt left, and (``failure_budget`` > 0) the number has had fewer
+        wrong codes than that today.
+
+        One write transaction: (the row as it was, whether an attempt was taken).
+        """
+        query = select(otp_codes).where(otp_codes.c.flow_id == flow_id)
+        async with self.db.write() as conn:
+            found = (await conn.execute(query)).mappings().first()
+            if found is None:
+                return None, False
+            row = CodeRow(**found)
+            if row.application_id != application_id:
+                return row, False
+            if failure_budget:
+                used = (
+                    await conn.execute(
+                        select(rate_counters.c.count).where(
+                            rate_counters.c.key == stored_key(failure_key(row.phone), _DAY),
+                            rate_counters.c.window_start == window_start(now, _DAY),
+                        )
+                    )
+                ).scalar()
+                if (used or 0) >= failure_budget:
+                    return row, False
+            result = await conn.execute(
+                update(otp_codes)
+                .where(
+                    otp_codes.c.flow_id == flow_id,
+                    otp_codes.c.used_at.is_(None),
+                    otp_codes.c.expires_at > now,
+                    otp_codes.c.attempts < otp_codes.c.max_attempts,
+                )
+                .values(attempts=otp_codes.c.attempts + 1)
+            )
+            if result.rowcount == 1:
+                return row, True
+            latest = (await conn.execute(query)).mappings().first()
+        return (CodeRow(**latest) if latest else row), False
+
+    async def mark_used(self, flow_id: str, now: datetime) -> bool:
+        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(otp_codes)
+                .where(otp_codes.c.flow_id == flow_id, otp_codes.c.used_at.is_(None))
+                .values(used_at=now, code_cipher=None)
+            )
+        return bool(result.rowcount == 1)
+
+    async def purge(self, now: datetime, *, keep: timedelta = timedelta(days=1)) -> int:
+        """Forget codes that expired more than ``keep`` ago."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(otp_codes).where(otp_codes.c.expires_at < now - keep)
+            )
+        return int(result.rowcount)
+
+
+def redact_request(request: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored echo of an ended OTP flow: no ``pin`` anywhere, and SMS bodies that could hold
+    a literal code (those without the ``{pin}`` placeholder) replaced by ``[redacted]``."""
+    redacted: list[dict[str, Any]] = []
+    for step in request:
+        item = {k: v for k, v in step.items() if k != "pin"}
+        params = item.get("templateParams")
+        if isinstance(params, dict) and "pin" in params:
+            item["templateParams"] = {k: v for k, v in params.items() if k != "pin"}
+        message = item.get("message")
+        if isinstance(message, dict):
+            body = message.get("body")
+            if isinstance(body, str) and PIN_PLACEHOLDER not in body:
+                item["message"] = {**message, "body": REDACTED}
+        redacted.append(item)
+    return redacted
+
+
+async def scrub_ended(
+    conn: AsyncConnection, old: Flow, new: Flow, request: list[dict[str, Any]]
+) -> None:
+    """When an OTP flow ends (in the transaction that saves it): nothing is left to send, so the
+    encrypted code is dropped and the stored echo loses anything that could be a code."""
+    if new.kind is not FlowKind.OTP or old.status.is_terminal or not new.status.is_terminal:
+        return
+    await conn.execute(
+        update(otp_codes).where(otp_codes.c.flow_id == new.id).values(code_cipher=None)
+    )
+    redacted = redact_request(request)
+    if redacted != request:
+        await conn.execute(update(flows).where(flows.c.id == new.id).values(request=redacted))

@@ -1,0 +1,109 @@
+"""Fixed-window counters in the database, so every API process shares the same limits.
+
+An increment is one ``INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count``:
+atomic on SQLite (one writer) and PostgreSQL (row lock) alike, with no read-then-write.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from failover_otp.store.database import Database
+from failover_otp.store.tables import rate_counters
+from failover_otp.store.upsert import insert_for
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most ``limit`` events per ``seconds`` (fixed windows aligned on the epoch) for ``key``."""
+
+    name: str  # what the limit is called in errors and docs, e.g. "number_per_10min"
+    key: str  # what is counted, e.g. "n:306912345670"
+    seconds: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exceeded:
+    window: Window
+    count: int
+    retry_after: int  # whole seconds until the window ends
+
+
+def _epoch(now: datetime) -> int:
+    return math.floor(now.timestamp())
+
+
+def stored_key(key: str, seconds: int) -> str:
+    """A window's row key: what is counted, and over how long."""
+    return f"{key}/{seconds}"
+
+
+def window_start(now: datetime, seconds: int) -> int:
+    epoch = _epoch(now)
+    return epoch - epoch % seconds
+
+
+async def _increment(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> int:
+    start = window_start(now, seconds)
+    expires_at = datetime.fromtimestamp(start + seconds, UTC)
+    stmt = insert_for(conn, rate_counters).values(
+        key=stored_key(key, seconds), window_start=start, count=1, expires_at=expires_at
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_counters.c.key, rate_counters.c.window_start],
+        set_={"count": rate_counters.c.count + 1},
+    ).returning(rate_counters.c.count)
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+class CounterStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def take(self, windows: Sequence[Window], now: datetime) -> Exceeded | None:
+        """Count one event in every window, or in none: if any window would go over its limit,
+        nothing is counted and the window that frees up last is returned."""
+        if not windows:
+            return None
+        exceeded: list[Exceeded] = []
+        # One lock order for every transaction (sorted keys), so concurrent ones never deadlock.
+        ordered = sorted(windows, key=lambda w: (w.key, w.seconds))
+        async with self.db.write() as conn:
+            for window in ordered:
+                count = await _increment(conn, window.key, window.seconds, now)
+                if count > window.limit:
+                    end = window_start(now, window.seconds) + window.seconds
+                    retry = max(1, math.ceil(end - now.timestamp()))
+                    exceeded.append(Exceeded(window, count, retry))
+            if exceeded:
+                await conn.rollback()
+        return max(exceeded, key=lambda e: e.retry_after) if exceeded else None
+
+    async def add(self, key: str, seconds: int, now: datetime) -> int:
+        """Count one event with no limit; returns the window's count."""
+        async with self.db.write() as conn:
+            return await _increment(conn, key, seconds, now)
+
+    async def current(self, key: str, seconds: int, now: datetime) -> int:
+        query = select(rate_counters.c.count).where(
+            rate_counters.c.key == stored_key(key, seconds),
+            rate_counters.c.window_start == window_start(now, seconds),
+        )
+        async with self.db.read() as conn:
+            value = (await conn.execute(query)).scalar()
+        return int(value or 0)
+
+    async def purge(self, now: datetime, *, grace: timedelta = timedelta(hours=1)) -> int:
+        """Delete windows that ended more than ``grace`` ago."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                delete(rate_counters).where(rate_counters.c.expires_at < now - grace)
+            )
+        return int(result.rowcount)

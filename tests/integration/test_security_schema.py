@@ -1,0 +1,47 @@
+"""Migration 0004 builds exactly the tables ``store/tables.py`` declares for the security work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection
+
+from failover_otp.store.database import engine_for
+from failover_otp.store.migrate import upgrade
+from failover_otp.store.tables import metadata
+
+OURS = {"idempotency_keys", "otp_codes", "rate_counters"}
+
+
+def _table_of(diff: Any) -> str | None:
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item[1:]:
+        name = getattr(part, "name", None)
+        table = getattr(part, "table", None)
+        if table is not None and getattr(table, "name", None):
+            return str(table.name)
+        if isinstance(part, str) and part in OURS:
+            return part
+        if name in OURS:
+            return str(name)
+    return None
+
+
+async def test_migration_matches_the_tables(database_url: str) -> None:
+    await upgrade(database_url)
+    engine = engine_for(database_url)
+    try:
+        async with engine.connect() as conn:
+
+            def diffs(sync: Connection) -> list[Any]:
+                context = MigrationContext.configure(sync, opts={"compare_type": True})
+                return list(compare_metadata(context, metadata))
+
+            found = await conn.run_sync(diffs)
+            names = await conn.run_sync(lambda sync: sync.dialect.get_table_names(sync))
+    finally:
+        await engine.dispose()
+    assert set(names) >= OURS
+    assert [d for d in found if _table_of(d) in OURS] == []

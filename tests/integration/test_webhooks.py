@@ -1,0 +1,459 @@
+"""Customer webhooks over a real database (SQLite and PostgreSQL) and a loopback receiver: the
+outbox, the delivery loop, signatures, retries with backoff, ordering and crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from tests.support.payloads import viber_sms_flow
+from tests.support.webhook_receiver import WebhookReceiver
+
+from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.statuses import FlowStatus
+from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.services.auth import AuthService
+from failover_otp.services.clock import SystemClock
+from failover_otp.services.flows import FlowService
+from failover_otp.services.webhooks import WebhookEvents, event_id
+from failover_otp.store.app_store import AppStore
+from failover_otp.store.database import Database
+from failover_otp.store.flow_store import FlowRecord, FlowStore
+from failover_otp.store.migrate import upgrade
+from failover_otp.store.webhook_store import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    NewWebhookEvent,
+    WebhookEvent,
+    WebhookStore,
+)
+from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_schemas import SendFailoverRequest
+from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@dataclass
+class Env:
+    db: Database
+    store: WebhookStore
+    auth: AuthService
+    app_id: str
+    secret: str
+
+    def worker(
+        self,
+        *,
+        base: float = 0.05,
+        cap: float = 0.4,
+        max_attempts: int = 150,
+        lease: float = 5.0,
+        worker_id: str | None = None,
+        store: WebhookStore | None = None,
+    ) -> WebhookWorker:
+        return WebhookWorker(
+            store or self.store,
+            self.auth.webhook_secret,
+            SystemClock(),
+            retry=RetryPolicy(base_seconds=base, cap_seconds=cap, max_attempts=max_attempts),
+            poll_seconds=0.02,
+            lease_seconds=lease,
+            timeout_seconds=2.0,
+            worker_id=worker_id or f"test-{uuid.uuid4().hex[:8]}",
+        )
+
+    def events(self, flow_id: str, count: int, url: str) -> list[NewWebhookEvent]:
+        now = datetime.now(UTC)
+        return [
+            NewWebhookEvent(
+                event_id=event_id(flow_id, n),
+                flow_id=flow_id,
+                application_id=self.app_id,
+                url=url,
+                body=orjson.dumps({"flowId": flow_id, "n": n}).decode(),
+                created_at=now,
+            )
+            for n in range(1, count + 1)
+        ]
+
+
+@pytest.fixture
+async def env(database_url: str) -> AsyncIterator[Env]:
+    await upgrade(database_url)
+    db = Database(database_url)
+    auth = AuthService(AppStore(db), SystemClock())
+    creds = await auth.create_application("webhooks")
+    secret = await auth.webhook_secret(creds.application_id)
+    assert secret is not None
+    yield Env(db, WebhookStore(db), auth, creds.application_id, secret)
+    await db.dispose()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    hook = WebhookReceiver()
+    yield hook
+    await hook.stop()
+
+
+async def run_until(
+    workers: list[WebhookWorker], done: Callable[[], object], timeout: float = 20.0
+) -> None:
+    """Run the delivery loops until ``done()`` (an awaitable or a value) is truthy."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = done()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+def settled(store: WebhookStore, total: int) -> Callable[[], object]:
+    async def check() -> bool:
+        counts = await store.counts()
+        return counts[PENDING] == 0 and counts[DELIVERED] + counts[DEAD] == total
+
+    return check
+
+
+def by_id(events: list[WebhookEvent]) -> dict[str, WebhookEvent]:
+    return {e.event_id: e for e in events}
+
+
+# The outbox itself.
+
+
+async def test_only_each_flows_oldest_pending_event_is_claimable(env: Env) -> None:
+    a = env.events("flow-a", 3, "http://127.0.0.1:9/a")
+    b = env.events("flow-b", 1, "http://127.0.0.1:9/b")
+    await env.store.enqueue([a[0], b[0], a[1], a[2]])
+    now = datetime.now(UTC)
+
+    async def claim(at: datetime) -> list[WebhookEvent]:
+        return await env.store.claim_due(
+            now=at, worker_id="w1", lease_until=at + timedelta(seconds=30), limit=10
+        )
+
+    first = await claim(now)
+    assert [e.event_id for e in first] == [a[0].event_id, b[0].event_id]
+    assert await claim(now) == []  # leased
+    for event in first:
+        await env.store.mark_delivered(event.seq, attempts=1, now=now)
+    second = await claim(now)
+    assert [e.event_id for e in second] == [a[1].event_id]
+
+    # A failed attempt waits for its retry time, and holds the flow's later events back.
+    retry_at = now + timedelta(hours=1)
+    assert await env.store.mark_failed(
+        second[0].seq, worker_id="w1", attempts=1, error="HTTP 500", retry_at=retry_at
+    )
+    assert await claim(now) == []
+    later = await claim(retry_at)
+    assert [e.event_id for e in later] == [a[1].event_id]
+    assert later[0].attempts == 1
+    # Only the claim holder may settle a failure; a dead event lets the next one through.
+    assert not await env.store.mark_failed(
+        later[0].seq, worker_id="someone-else", attempts=2, error="x", retry_at=None
+    )
+    assert await env.store.mark_failed(
+        later[0].seq, worker_id="w1", attempts=2, error="gave up", retry_at=None
+    )
+    assert [e.event_id for e in await claim(retry_at)] == [a[2].event_id]
+    assert await env.store.counts() == {PENDING: 1, DELIVERED: 2, DEAD: 1}
+
+
+async def test_an_expired_lease_hands_the_event_to_another_worker(env: Env) -> None:
+    [event] = env.events("flow-a", 1, "http://127.0.0.1:9/a")
+    await env.store.enqueue([event])
+    now = datetime.now(UTC)
+    lease = now + timedelta(seconds=1)
+    [mine] = await env.store.claim_due(now=now, worker_id="w1", lease_until=lease, limit=5)
+    assert await env.store.claim_due(now=now, worker_id="w2", lease_until=lease, limit=5) == []
+    after = now + timedelta(seconds=2)
+    [theirs] = await env.store.claim_due(
+        now=after, worker_id="w2", lease_until=after + timedelta(seconds=30), limit=5
+    )
+    assert theirs.event_id == mine.event_id
+    assert not await env.store.mark_failed(
+        mine.seq, worker_id="w1", attempts=1, error="late", retry_at=after
+    )
+
+
+async def test_flow_save_and_its_webhook_share_one_transaction(env: Env) -> None:
+    flows = FlowStore(env.db)
+    now = datetime.now(UTC)
+    record = _otp_record(env.app_id, "http://127.0.0.1:9/hook", now)
+    await flows.create(record.flow, record.meta)
+    changed = replace(record.flow, status=FlowStatus.FAILED, updated_at=now)
+    event = WebhookEvents(time_scale=1.0).for_change(
+        replace(record, flow=changed), version=1, now=now
+    )
+    assert await flows.save(record.flow, changed, record.meta, webhooks=event)
+    # A conflicting save (stale version) stores neither the flow nor its webhook.
+    stale = WebhookEvents(time_scale=1.0).for_change(
+        replace(record, flow=changed), version=99, now=now
+    )
+    assert not await flows.save(record.flow, changed, record.meta, webhooks=stale)
+    stored = await env.store.events(record.flow.id)
+    assert [e.event_id for e in stored] == [event_id(record.flow.id, 1)]
+    assert orjson.loads(stored[0].body)["status"] == "Failed"
+
+
+# Delivery.
+
+
+async def test_events_arrive_signed_in_order(env: Env, receiver: WebhookReceiver) -> None:
+    await receiver.start()
+    events = env.events("flow-a", 3, receiver.url)
+    await env.store.enqueue(events)
+    await run_until([env.worker()], settled(env.store, 3))
+
+    got = receiver.accepted()
+    assert [r.webhook_id for r in got] == [e.event_id for e in events]
+    for received, event in zip(got, events, strict=True):
+        received.verify(env.secret)
+        assert received.body == event.body.encode()
+        assert received.headers["Content-Type"] == "application/json"
+        assert received.signature.startswith("v1,")
+        assert abs(int(received.timestamp) - time.time()) < 30
+    stored = await env.store.events("flow-a")
+    assert all(e.status == DELIVERED and e.attempts == 1 for e in stored)
+    assert all(e.delivered_at is not None for e in stored)
+
+
+async def test_receiver_down_then_up_gets_every_event_once_in_order(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    flows = [f"flow-{n}" for n in range(4)]
+    events = [e for f in flows for e in env.events(f, 5, receiver.url)]
+    await env.store.enqueue(events)
+    stop = asyncio.Event()
+    task = asyncio.create_task(env.worker().run(stop))
+    try:
+        await asyncio.sleep(1.0)  # connection refused meanwhile: only flow heads are tried
+        assert receiver.snapshot() == []
+        tried = await env.store.events()
+        assert {e.event_id for e in tried if e.attempts > 0} == {
+            env.events(f, 1, receiver.url)[0].event_id for f in flows
+        }
+        await receiver.start()
+        deadline = time.monotonic() + 20
+        while (await env.store.counts())[DELIVERED] < len(events):
+            assert time.monotonic() < deadline, await env.store.counts()
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+
+    got = receiver.accepted()
+    assert sorted(r.webhook_id for r in got) == sorted(e.event_id for e in events)  # once each
+    for flow in flows:
+        arrived = [r.json()["n"] for r in got if r.json()["flowId"] == flow]
+        assert arrived == [1, 2, 3, 4, 5]
+    for event in await env.store.events():
+        first = orjson.loads(event.body)["n"] == 1
+        assert event.attempts > 1 if first else event.attempts == 1
+        assert event.status == DELIVERED
+        assert event.last_error is None
+
+
+async def test_failures_back_off_exponentially_then_die(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    [doomed, follower] = env.events("flow-a", 2, receiver.url)
+    receiver.respond = lambda r: 500 if r.webhook_id == doomed.event_id else 200
+    await receiver.start()
+    await env.store.enqueue([doomed, follower])
+    base = 0.1
+    await run_until([env.worker(base=base, cap=10, max_attempts=5)], settled(env.store, 2))
+
+    arrivals = receiver.snapshot()
+    attempts = [r for r in arrivals if r.webhook_id == doomed.event_id]
+    assert len(attempts) == 5
+    gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
+    for n, gap in enumerate(gaps, start=1):
+        nominal = base * 2 ** (n - 1)
+        assert 0.8 * nominal - 0.01 <= gap <= 1.2 * nominal + 0.3, (n, gaps)
+    # The flow's next event waited for the dead one.
+    assert arrivals[-1].webhook_id == follower.event_id
+    assert arrivals[-1].at > attempts[-1].at
+    stored = by_id(await env.store.events())
+    assert stored[doomed.event_id].status == DEAD
+    assert stored[doomed.event_id].attempts == 5
+    assert stored[doomed.event_id].last_error == "HTTP 500"
+    assert stored[follower.event_id].status == DELIVERED
+    for received in attempts:
+        received.verify(env.secret)  # each attempt signed afresh, same id
+
+
+async def test_redirects_are_failures(env: Env, receiver: WebhookReceiver) -> None:
+    receiver.respond = lambda _r: 307
+    await receiver.start()
+    await env.store.enqueue(env.events("flow-a", 1, receiver.url))
+    await run_until([env.worker(max_attempts=2)], settled(env.store, 1))
+    [event] = await env.store.events()
+    assert (event.status, event.attempts, event.last_error) == (DEAD, 2, "HTTP 307")
+
+
+async def test_gone_disables_the_endpoint(env: Env, receiver: WebhookReceiver) -> None:
+    receiver.respond = lambda _r: 410
+    await receiver.start()
+    other = WebhookReceiver()
+    await other.start()
+    try:
+        gone = env.events("flow-a", 3, receiver.url) + env.events("flow-b", 2, receiver.url)
+        alive = env.events("flow-c", 2, other.url)
+        await env.store.enqueue(gone + alive)
+        await run_until([env.worker()], settled(env.store, 7))
+        stored = by_id(await env.store.events())
+        assert all(stored[e.event_id].status == DEAD for e in gone)
+        assert all(stored[e.event_id].status == DELIVERED for e in alive)
+        assert len(receiver.snapshot()) <= 2  # at most each flow's head was tried
+        assert [r.webhook_id for r in other.accepted()] == [e.event_id for e in alive]
+    finally:
+        await other.stop()
+
+
+async def test_retry_after_is_honoured(env: Env, receiver: WebhookReceiver) -> None:
+    receiver.respond = lambda _r: (429, {"Retry-After": "30"})
+    await receiver.start()
+    await env.store.enqueue(env.events("flow-a", 1, receiver.url))
+    started = datetime.now(UTC)
+    await run_until([env.worker(base=0.05, cap=600)], lambda: receiver.snapshot())
+    await asyncio.sleep(0.2)
+    [event] = await env.store.events()
+    assert event.status == PENDING
+    assert event.next_attempt_at >= started + timedelta(seconds=29)
+
+
+class _CrashAfterSend(WebhookStore):
+    """A worker that dies between the receiver's 2xx and recording it."""
+
+    async def mark_delivered(self, seq: int, *, attempts: int, now: datetime) -> None:
+        raise RuntimeError("killed before the delivery was recorded")
+
+
+async def test_a_crash_mid_attempt_resends_the_same_id(env: Env, receiver: WebhookReceiver) -> None:
+    await receiver.start()
+    [event] = env.events("flow-a", 1, receiver.url)
+    await env.store.enqueue([event])
+    crashing = env.worker(store=_CrashAfterSend(env.db))
+    crashing.lease = timedelta(seconds=0.5)  # shorter than any real lease, for the test
+    await crashing.run_once()
+    await crashing.aclose()
+    assert [r.webhook_id for r in receiver.accepted()] == [event.event_id]
+    assert (await env.store.counts())[PENDING] == 1  # still leased to the dead worker
+
+    await run_until([env.worker()], settled(env.store, 1))
+    got = receiver.accepted()
+    assert [r.webhook_id for r in got] == [event.event_id, event.event_id]  # at least once
+    assert got[0].body == got[1].body
+    for received in got:
+        received.verify(env.secret)
+
+
+async def test_concurrent_workers_share_the_outbox(env: Env, receiver: WebhookReceiver) -> None:
+    """Several loops over one database: no event twice, each flow still in order."""
+    await receiver.start()
+    flows = [f"flow-{n}" for n in range(10)]
+    events = [e for f in flows for e in env.events(f, 6, receiver.url)]
+    await env.store.enqueue(events)
+    workers = [env.worker(worker_id=f"w{n}") for n in range(3)]
+    await run_until(workers, settled(env.store, len(events)))
+    got = receiver.accepted()
+    assert sorted(r.webhook_id for r in got) == sorted(e.event_id for e in events)
+    for flow in flows:
+        assert [r.json()["n"] for r in got if r.json()["flowId"] == flow] == [1, 2, 3, 4, 5, 6]
+    if env.db.is_sqlite:
+        return
+    assert sum(w.delivered for w in workers) == len(events)
+
+
+async def test_unknown_application_events_die(env: Env, receiver: WebhookReceiver) -> None:
+    await receiver.start()
+    [event] = env.events("flow-a", 1, receiver.url)
+    await env.store.enqueue([replace(event, application_id="no-such-app")])
+    await run_until([env.worker()], settled(env.store, 1))
+    [stored] = await env.store.events()
+    assert (stored.status, stored.last_error) == (DEAD, "unknown application")
+    assert receiver.snapshot() == []
+
+
+# The whole path: a flow's changes through FlowService into the outbox and out to the receiver.
+
+
+async def test_every_change_of_a_flow_reaches_its_callback(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    await receiver.start()
+    provider = EmbeddedSandboxProvider(time_scale=60)
+    flows = FlowService(
+        FlowStore(env.db),
+        provider,
+        SystemClock(),
+        time_scale=60,
+        webhooks=WebhookEvents(time_scale=60),
+    )
+    await provider.start(flows.report)
+    try:
+        # Digit 2: Viber UNDELIVERED after 1 s, then SMS Delivered after 2 s.
+        request = SendFailoverRequest.model_validate(viber_sms_flow(2, callback_url=receiver.url))
+        plans, meta = otp_plans(request)
+        record = await flows.start_flow(
+            application_id=env.app_id, kind=FlowKind.OTP, plans=plans, meta=meta
+        )
+
+        def finished() -> bool:
+            got = receiver.accepted()
+            return bool(got) and got[-1].json()["status"] == "Succeeded"
+
+        await run_until([env.worker()], finished)
+    finally:
+        await flows.aclose()
+        await provider.aclose()
+
+    got = receiver.accepted()
+    stored = await env.store.events(record.flow.id)
+    assert [r.webhook_id for r in got] == [e.event_id for e in stored]
+    assert len({r.webhook_id for r in got}) == len(got)
+    stories = [r.json() for r in got]
+    assert all(s["flowId"] == record.flow.id for s in stories)
+    assert [s["status"] for s in stories[:-1]] == ["InProgress"] * (len(stories) - 1)
+    final = stories[-1]
+    assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert final["status"] == "Succeeded"
+    for received in got:
+        received.verify(env.secret)
+
+
+def _otp_record(app_id: str, url: str, now: datetime) -> FlowRecord:
+    request = SendFailoverRequest.model_validate(viber_sms_flow(1, callback_url=url))
+    plans, meta = otp_plans(request)
+    flow = Flow(
+        id=str(uuid.uuid4()),
+        application_id=app_id,
+        kind=FlowKind.OTP,
+        plans=plans,
+        created_at=now,
+        updated_at=now,
+    )
+    return FlowRecord(flow, meta)

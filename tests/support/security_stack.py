@@ -1,0 +1,156 @@
+"""The service layer with the security services, in-process, on a real database: a clock the
+test moves, and a provider that records every request (content included)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
+from failover_otp.services.flows import FlowService
+from failover_otp.services.security import Security, build_security
+from failover_otp.settings import Settings
+from failover_otp.store.app_store import AppStore
+from failover_otp.store.database import Database
+from failover_otp.store.flow_store import FlowRecord, FlowStore
+from failover_otp.store.migrate import upgrade
+from failover_otp.web.otp_codes import take_code
+from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_schemas import SendFailoverRequest
+
+PRICES = {Channel.VIBER: 0.0093, Channel.SMS: 0.0375, Channel.VOICE: 0.042}
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@dataclass
+class RecordingProvider:
+    """Accepts everything; remembers each request as the provider got it."""
+
+    sent: list[SendRequest] = field(default_factory=list)
+    sink: ReportSink | None = None
+
+    async def start(self, sink: ReportSink) -> None:
+        self.sink = sink
+
+    async def send(self, request: SendRequest) -> SendReceipt:
+        self.sent.append(request)
+        return SendReceipt(message_id=str(uuid.uuid4()), price=PRICES[request.channel])
+
+    async def lookup(self, channel: Channel, message_id: str) -> DeliveryReport | None:
+        return None
+
+    async def find_sent(self, request: SendRequest) -> SendReceipt | None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    db: Database
+    clock: FakeClock
+    provider: RecordingProvider
+    flows: FlowService
+    flow_store: FlowStore
+    apps: AppStore
+    security: Security
+
+    async def send_otp(
+        self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
+    ) -> tuple[FlowRecord, str | None]:
+        """What POST /otp/send-failover does after validation: (the flow, its code)."""
+        payload = SendFailoverRequest.model_validate(body)
+        plans, meta = otp_plans(payload)
+        meta, code = take_code(payload, meta, length=self.security.code_length)
+        await self.security.abuse.admit(application_id, plans, meta.request)
+        flow_id = flow_id or str(uuid.uuid4())
+        if code is not None:
+            await self.security.codes.issue(
+                flow_id=flow_id, application_id=application_id, phone=plans[0].to, code=code
+            )
+        record = await self.flows.start_flow(
+            application_id=application_id,
+            kind=FlowKind.OTP,
+            plans=plans,
+            meta=meta,
+            flow_id=flow_id,
+        )
+        return record, code
+
+    async def report(self, message_id: str, status: StepStatus) -> None:
+        await self.flows.report(DeliveryReport(message_id, status))
+
+    def sent_to(self, flow_id: str) -> list[SendRequest]:
+        return [r for r in self.provider.sent if r.flow_id == flow_id]
+
+
+@asynccontextmanager
+async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    settings = Settings(database_url=database_url, **overrides)
+    await upgrade(database_url)
+    db = Database(database_url)
+    clock = FakeClock()
+    provider = RecordingProvider()
+    flow_store = FlowStore(db)
+    flows = FlowService(flow_store, provider, clock, time_scale=settings.time_scale)
+    await provider.start(flows.report)
+    apps = AppStore(db)
+    security = await build_security(settings, db, apps, flows, clock)
+    try:
+        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security)
+    finally:
+        await flows.aclose()
+        await db.dispose()
+
+
+def otp_body(
+    number: str = "+306912345671",
+    *,
+    pin: str | None = None,
+    sms_body: str = "Your code is {pin}",
+    viber_ttl: int = 120,
+    label: str = "login",
+) -> dict[str, Any]:
+    viber: dict[str, Any] = {
+        "type": "ViberOtp",
+        "to": number,
+        "order": 1,
+        "ttl": viber_ttl,
+        "senderInfoTrackingId": "sender-1",
+        "templateId": "0aac888f-2ee2-4112-9659-1755a951966a",
+        "label": label,
+    }
+    if pin is not None:
+        viber["pin"] = pin
+    return {
+        "flow": [
+            viber,
+            {
+                "type": "Sms",
+                "to": number.lstrip("+"),
+                "order": 2,
+                "ttl": 300,
+                "from": "MyBrand",
+                "message": {"body": sms_body},
+                "label": label,
+            },
+        ]
+    }
