@@ -66,7 +66,7 @@ def _awaiting_delivery_verdict(flow: Flow, last: Step) -> bool:
 
 
 def _failure_code(flow: Flow, last: Step) -> StatusCode:
-    if last.reject_reason is RejectReason.INSUFFICIENT_BALANCE:
+    if last.reject_reason is RejectReason.INSUFFICIENT_BALANCE or last.status is StepStatus.UNSENT:
         return StatusCode.INSUFFICIENT_BALANCE
     if last.reject_reason is RejectReason.SERVER_ERROR:
         return StatusCode.SERVER_ERROR

@@ -173,7 +173,9 @@ class _Context:
 
     def reported(self, flow: Flow, event: StatusReported) -> tuple[Flow, list[Command]]:
         step = flow.step_by_tracking_id(event.tracking_id)
-        if step is None:
+        if step is None or step.status is StepStatus.SENDING:
+            # A SENDING step still carries our own placeholder id, which no provider knows: a
+            # report on it is not about a real message and must not pre-empt the send's answer.
             return flow, []
         if not can_move(step.status, event.status):
             if event.price is not None and step.price is None:

@@ -24,6 +24,7 @@ FAILED = FlowStatus.FAILED
 
 VIBER_SMS = (viber(), sms())
 FOD = (viber(failover_on_delivered=True), sms())
+EOD = (viber(expire_on_delivery=True), sms())
 
 
 def _deadline(kind: DeadlineKind, index: int = 0) -> Deadline:
@@ -67,6 +68,12 @@ FLOW_STATUS_ROWS = [
         IN_PROGRESS,
         None,
         id="case1-first-step-delivered-failover-on-delivered-still-due",
+    ),
+    pytest.param(
+        flow_with(EOD, _v(S.DELIVERED), deadline=STEP_TTL),
+        IN_PROGRESS,
+        None,
+        id="case1-expire-on-delivery-delivered-not-seen-yet",
     ),
     # --- InProgress (2): only the first step exists, it failed, a next channel will be tried.
     *(
@@ -153,6 +160,9 @@ FLOW_STATUS_ROWS = [
         None,
         id="ok-failover-on-delivered-single-step",
     ),
+    pytest.param(
+        flow_with(EOD, _v(S.SEEN)), SUCCEEDED, None, id="ok-expire-on-delivery-seen-in-time"
+    ),
     # --- Succeeded, failoverOnDelivered true and both steps exist: once the failover is final.
     pytest.param(
         flow_with(FOD, _v(S.DELIVERED), _s(S.DELIVERED)),
@@ -209,8 +219,8 @@ FLOW_STATUS_ROWS = [
     pytest.param(
         flow_with(VIBER_SMS, _v(S.UNSENT)),
         FAILED,
-        StatusCode.NOT_FAILOVER_TRIGGERED,
-        id="failed-reported-unsent-not-in-default-viber-set",
+        StatusCode.INSUFFICIENT_BALANCE,  # UNSENT is Routee's word for "no balance"
+        id="failed-reported-unsent-means-insufficient-balance",
     ),
     pytest.param(
         flow_with((voice(), viber()), make_step(0, S.TERMINATED, channel=Channel.VOICE)),

@@ -69,6 +69,7 @@ Timed = tuple[float, Event]
 
 VIBER_SMS = (viber(120), sms(300))
 FOD = (viber(120, failover_on_delivered=True), sms(300))
+EOD = (viber(120, expire_on_delivery=True), sms(300))
 
 # --- Event shorthands: (seconds after creation, event).
 START: Timed = (0, Start())
@@ -453,6 +454,46 @@ FLOW_STATUS_STORIES = [
         None,
         (S.SEEN,),
         id="ok-fod-seen-before-the-wait-ends",
+    ),
+    # expireOnDelivery (standard Viber): an unseen delivery expires at the ttl and fails over.
+    pytest.param(
+        EOD,
+        [START, VIBER_ACCEPTED, on_viber(1, S.DELIVERED)],
+        IN_PROGRESS,
+        None,
+        (S.DELIVERED,),
+        id="case1-eod-delivered-awaiting-seen",
+    ),
+    pytest.param(
+        EOD,
+        [START, VIBER_ACCEPTED, on_viber(1, S.DELIVERED), on_viber(60, S.SEEN), due(120, STEP_TTL)],
+        SUCCEEDED,
+        None,
+        (S.SEEN,),
+        id="ok-eod-seen-in-time",
+    ),
+    pytest.param(
+        EOD,
+        [
+            START,
+            VIBER_ACCEPTED,
+            on_viber(1, S.DELIVERED),
+            due(120, STEP_TTL),
+            sms_accepted(120),
+            on_sms(122, S.DELIVERED),
+        ],
+        SUCCEEDED,
+        None,
+        (S.EXPIRED, S.DELIVERED),
+        id="ok-eod-unseen-expired-then-sms",
+    ),
+    pytest.param(
+        (viber(expire_on_delivery=True),),
+        [START, VIBER_ACCEPTED, on_viber(1, S.DELIVERED), due(120, STEP_TTL)],
+        FAILED,
+        StatusCode.NO_NEXT_STEP,
+        (S.EXPIRED,),
+        id="code2-eod-single-step-unseen",
     ),
     # Failed: every step failed.
     pytest.param(
@@ -1179,6 +1220,17 @@ def test_bug_queued_report_on_a_sending_step_keeps_the_flow_alive() -> None:
     script.at(1, StatusReported(step_tracking_id(FLOW_ID, 0), S.QUEUED))
     assert script.flow.status is IN_PROGRESS
     assert script.flow.deadline is not None
+
+
+def test_bug_queued_report_then_send_retry_keeps_the_flow_alive() -> None:
+    # Found by the property test's liveness check: reports on a SENDING step's placeholder id
+    # are now ignored, so the send-retry deadline and the late answer still work.
+    placeholder = step_tracking_id(FLOW_ID, 0)
+    script = play(VIBER_SMS, [START, (1, StatusReported(placeholder, S.QUEUED))])
+    assert script.flow.deadline == Deadline(T0 + SEND_ANSWER_TIMEOUT, SEND_RETRY, 0)
+    script.at(30, DeadlineReached(SEND_RETRY, 0))
+    script.at(31, SendAccepted(0, VIBER_ID))
+    assert script.flow.status.is_terminal or script.flow.deadline is not None
 
 
 def test_bug_send_accepted_with_a_failure_status_fails_over() -> None:
