@@ -12,13 +12,19 @@ from typing import Any
 
 import pytest
 import structlog
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, inspect, select, text
 from tests.support.security_stack import Stack, otp_body, security_stack
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
 from failover_otp.errors import NotFound
-from failover_otp.services.codes import CodeKeys, VerifyStatus, generate_code, with_code
+from failover_otp.services.codes import (
+    CodeKeys,
+    VerifyStatus,
+    generate_code,
+    needs_code,
+    with_code,
+)
 from failover_otp.services.security import CODE_KEY_STATE
 from failover_otp.store.tables import otp_codes
 
@@ -361,3 +367,23 @@ async def test_no_code_in_logs(database_url: str, caplog: pytest.LogCaptureFixtu
     everything = repr(logged)
     assert code not in everything
     assert row.code_hmac not in everything
+
+
+async def test_a_step_whose_code_was_purged_is_not_sent(database_url: str) -> None:
+    async with security_stack(database_url) as stack:
+        record, code = await stack.send_otp(otp_body())
+        assert code is not None
+        async with stack.db.write() as conn:
+            await conn.execute(delete(otp_codes).where(otp_codes.c.flow_id == record.flow.id))
+        await stack.report(record.flow.steps[0].tracking_id, StepStatus.UNDELIVERED)
+        assert [r.channel for r in stack.sent_to(record.flow.id)] == [Channel.VIBER]
+        flow = await stack.flow_store.load(record.flow.id)
+        assert flow is not None
+        assert "expired" in (flow.flow.steps[-1].error_message or "")
+
+
+def test_needs_code() -> None:
+    assert needs_code({"type": "ViberOtp", "templateId": "t"}, Channel.VIBER)
+    assert not needs_code({"type": "ViberOtp", "pin": "1234"}, Channel.VIBER)
+    assert needs_code({"message": {"body": "Code {pin}"}}, Channel.SMS)
+    assert not needs_code({"message": {"body": "Code 1234"}}, Channel.SMS)

@@ -19,7 +19,13 @@ COMMAND = str(Path(sys.executable).with_name("failover-otp"))
 
 # Test servers send hundreds of flows to a few numbers within seconds: the abuse limits (on by
 # default, docs/security.md) are switched off unless a test's own env turns them back on.
-RELAXED_LIMITS_ENV = {"FOTP_RATE_LIMIT_ENABLED": "false", "FOTP_SPEND_CAP_PER_DAY": "0"}
+RELAXED_LIMITS_ENV = {
+    "FOTP_RATE_LIMIT_ENABLED": "false",
+    "FOTP_SPEND_CAP_PER_DAY": "0",
+    # Test fleets run up to six server processes on one PostgreSQL (100 connections by
+    # default): small pools keep them well inside it.
+    "FOTP_DB_POOL_SIZE": "4",
+}
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:

@@ -113,6 +113,15 @@ def with_code(content: Mapping[str, Any], channel: Channel, code: str) -> dict[s
     return filled
 
 
+def needs_code(content: Mapping[str, Any], channel: Channel) -> bool:
+    """Whether a step's stored content waits for a managed code."""
+    if channel is Channel.VIBER and content.get("type") == "ViberOtp" and not content.get("pin"):
+        return True
+    message = content.get("message")
+    body = message.get("body") if isinstance(message, Mapping) else None
+    return isinstance(body, str) and PIN_PLACEHOLDER in body
+
+
 class CodeService:
     def __init__(
         self,
@@ -172,7 +181,12 @@ class CodeService:
             return replace(request, content=with_code(request.content, request.channel, fresh))
         row = await self.store.get(record.flow.id)
         if row is None:
-            return request
+            if not needs_code(request.content, request.channel):
+                return request  # a flow whose content carries no code of ours
+            # The code's row was purged (a flow that outlived its code by a day).
+            raise SendRefused(
+                RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
+            )
         if row.used_at is not None:
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code was already verified"

@@ -150,7 +150,7 @@ class SearchStore:
             .limit(query.size)
             .offset(query.page * query.size)
         )
-        async with self.db.read() as conn:
+        async with self.db.scan() as conn:
             total = int((await conn.execute(count)).scalar_one())
             ids = [row.id for row in (await conn.execute(page)).all()]
             if not ids:

@@ -129,13 +129,14 @@ class WebhookStore:
             .values(claimed_by=worker_id, lease_until=lease_until)
             .returning(*_COLUMNS)
         )
-        async with self.db.write() as conn:
+        # One statement: on PostgreSQL it needs no BEGIN and COMMIT round trips around it.
+        async with self.db.write_one() as conn:
             rows = (await conn.execute(stmt)).all()
         return sorted((_event(r) for r in rows), key=lambda e: e.seq)
 
     async def mark_delivered(self, seq: int, *, attempts: int, now: datetime) -> None:
         """A 2xx answer. Recorded whoever holds the claim now: a delivery is a delivery."""
-        async with self.db.write() as conn:
+        async with self.db.write_one() as conn:
             await conn.execute(
                 update(webhook_outbox)
                 .where(webhook_outbox.c.seq == seq, webhook_outbox.c.status == PENDING)
@@ -173,7 +174,7 @@ class WebhookStore:
             values["status"] = DEAD
         else:
             values["next_attempt_at"] = retry_at
-        async with self.db.write() as conn:
+        async with self.db.write_one() as conn:
             result = await conn.execute(
                 update(webhook_outbox)
                 .where(

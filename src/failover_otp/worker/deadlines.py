@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -46,28 +47,72 @@ class DeadlineWorker:
         self.lease = timedelta(seconds=lease_seconds)
         self.batch = batch
         self.worker_id = worker_id or default_worker_id()
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self.fired = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Claim and fire due deadlines until ``stop`` is set.
+
+        Claiming goes on while earlier claims are still firing (up to ``concurrency`` fires at
+        once), so a deadline that falls due behind a batch waits for a free slot, not for the
+        whole batch. An idle loop sleeps until the next deadline falls due, or at most
+        ``poll_seconds`` (another process may add an earlier one meanwhile).
+        """
         log.info("deadline worker started", worker_id=self.worker_id)
-        while not stop.is_set():
-            try:
-                claimed = await self.claim_once()
-            except Exception:
-                log.exception("claiming deadlines failed")
-                claimed = []
-            if claimed:
-                await asyncio.gather(*(self._fire(c) for c in claimed))
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        firing: set[asyncio.Task[None]] = set()
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                room = self.concurrency - len(firing)
+                claimed: list[ClaimedDeadline] = []
+                if room > 0:
+                    try:
+                        claimed = await self.claim_once(limit=min(self.batch, room))
+                    except Exception:
+                        log.exception("claiming deadlines failed")
+                for item in claimed:
+                    task = asyncio.create_task(self._fire(item))
+                    firing.add(task)
+                    task.add_done_callback(firing.discard)
+                if claimed and len(claimed) == min(self.batch, room):
+                    await asyncio.sleep(0)  # more may be due: let these start, then claim again
+                    continue
+                waits: set[asyncio.Future[Any]] = {stopping}
+                if room <= len(claimed):
+                    waits |= firing  # full: wake up when a slot frees up
+                    timeout = self.poll_seconds
+                else:
+                    timeout = await self._idle_seconds()
+                if timeout > 0:
+                    await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if firing:
+                await asyncio.gather(*firing, return_exceptions=True)
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
         log.info("deadline worker stopped", worker_id=self.worker_id, fired=self.fired)
 
-    async def claim_once(self) -> list[ClaimedDeadline]:
+    async def _idle_seconds(self) -> float:
+        """How long an idle loop may sleep: until the next claimable deadline, at most a poll."""
+        now = self.clock.now()
+        try:
+            due = await self.store.next_claimable_at(now)
+        except Exception:
+            log.exception("looking up the next deadline failed")
+            return self.poll_seconds
+        if due is None:
+            return self.poll_seconds
+        return min(self.poll_seconds, max(0.0, (due - now).total_seconds()))
+
+    async def claim_once(self, limit: int | None = None) -> list[ClaimedDeadline]:
         now = self.clock.now()
         return await self.store.claim_due(
-            now=now, worker_id=self.worker_id, lease_until=now + self.lease, limit=self.batch
+            now=now,
+            worker_id=self.worker_id,
+            lease_until=now + self.lease,
+            limit=self.batch if limit is None else limit,
         )
 
     async def _fire(self, claimed: ClaimedDeadline) -> None:
