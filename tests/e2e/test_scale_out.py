@@ -18,7 +18,8 @@ from tests.e2e.fleet import TIME_SCALE, fleet, send_flows, wait_for_outcomes
 from tests.e2e.test_otp_sandbox_digits import EXPECTED
 from tests.support.server import create_application
 
-pytestmark = pytest.mark.e2e
+# Thousands of flows through real processes: minutes, not the default per-test limit.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 VIBER_TTL = 120  # seconds, as the payload helper sends it
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
