@@ -61,9 +61,12 @@ class SeedPlan:
     count: int
     created_from: datetime
     created_to: datetime
-    # Pending clones' deadlines: from this instant, one second apart per clone.
+    # Pending clones' deadlines: from this instant, ``due_spacing`` seconds apart per clone.
     due_from: datetime
     run: int = 1  # distinguishes the ids of separate seedings of one database
+    due_spacing: float = 1.0
+    # Every clone's number ends in this digit (the sandbox's outcome key), else any digit.
+    last_digit: int | None = None
 
 
 def clone_id(run: int, n: int) -> str:
@@ -71,8 +74,9 @@ def clone_id(run: int, n: int) -> str:
     return f"{run:08x}-0000-4000-8000-{n:012x}"
 
 
-def clone_phone(n: int) -> str:
-    return f"3069{(n * PHONE_MULTIPLIER) % 100_000_000:08d}"
+def clone_phone(n: int, last_digit: int | None = None) -> str:
+    digits = f"3069{(n * PHONE_MULTIPLIER) % 100_000_000:08d}"
+    return digits if last_digit is None else digits[:-1] + str(last_digit)
 
 
 def _buckets(templates: Sequence[Template]) -> list[tuple[int, str]]:
@@ -119,7 +123,9 @@ def _sqlite_indexes(conn: sqlite3.Connection, tables: Sequence[str]) -> list[tup
     return [(str(name), str(sql)) for name, sql in rows]
 
 
-def seed_sqlite(path: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str, Any]:
+def seed_sqlite(
+    path: str, plan: SeedPlan, *, chunk: int = 200_000, rebuild_indexes: bool = True
+) -> dict[str, Any]:
     started = time.perf_counter()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -139,6 +145,8 @@ def seed_sqlite(path: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str,
     due_us = _epoch_us(plan.due_from)
     created = f"({start_us} + g.n * {spacing_us})"
     phone = f"printf('3069%08d', (g.n * {PHONE_MULTIPLIER}) % 100000000)"
+    if plan.last_digit is not None:
+        phone = f"(substr({phone}, 1, 11) || '{plan.last_digit}')"
     new_id = f"printf('%08x-0000-4000-8000-%012x', {plan.run}, g.n)"
 
     template_created = _sqlite_us("tf.created_at")
@@ -168,7 +176,7 @@ def seed_sqlite(path: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str,
     }
     deadline_over = {
         "flow_id": new_id,
-        "due_at": _sqlite_ts(f"{due_us} + g.n * 1000000"),
+        "due_at": _sqlite_ts(f"{due_us} + g.n * {int(plan.due_spacing * 1_000_000)}"),
         "claimed_by": "NULL",
         "lease_until": "NULL",
     }
@@ -200,7 +208,7 @@ def seed_sqlite(path: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str,
             "WITH RECURSIVE g(n) AS (SELECT ? UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
             f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} {source[table]}"
         )
-    indexes = _sqlite_indexes(conn, ("flows", "steps", "deadlines"))
+    indexes = _sqlite_indexes(conn, ("flows", "steps", "deadlines")) if rebuild_indexes else []
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
     loaded = time.perf_counter()
@@ -227,7 +235,9 @@ def seed_sqlite(path: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str,
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]:
+async def _seed_postgres(
+    url: str, plan: SeedPlan, chunk: int, rebuild_indexes: bool
+) -> dict[str, Any]:
     import asyncpg
     from tests.support.postgres import asyncpg_dsn
 
@@ -250,6 +260,8 @@ async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]
         due = plan.due_from.astimezone(UTC).replace(tzinfo=None)
         created = f"('{base.isoformat()}'::timestamp + make_interval(secs => g.n * {spacing}))"
         phone = f"'3069' || lpad(((g.n::bigint * {PHONE_MULTIPLIER}) % 100000000)::text, 8, '0')"
+        if plan.last_digit is not None:
+            phone = f"(left({phone}, 11) || '{plan.last_digit}')"
         new_id = (
             f"lpad(to_hex({plan.run}), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(g.n), 12, '0')"
         )
@@ -279,7 +291,8 @@ async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]
             },
             "deadlines": {
                 "flow_id": new_id,
-                "due_at": f"'{due.isoformat()}'::timestamp + make_interval(secs => g.n)",
+                "due_at": f"'{due.isoformat()}'::timestamp "
+                f"+ make_interval(secs => g.n * {plan.due_spacing})",
                 "claimed_by": "NULL",
                 "lease_until": "NULL",
             },
@@ -319,13 +332,17 @@ async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]
             statements[table] = (
                 f"INSERT INTO {table} ({names}) SELECT {', '.join(exprs)} {source[table]}"
             )
-        indexes = await conn.fetch(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-            "JOIN pg_class c ON c.relname = i.indexname "
-            "JOIN pg_index x ON x.indexrelid = c.oid "
-            "WHERE i.schemaname = current_schema() "
-            "AND i.tablename IN ('flows', 'steps', 'deadlines') "
-            "AND NOT x.indisprimary AND NOT x.indisunique"
+        indexes = (
+            []
+            if not rebuild_indexes
+            else await conn.fetch(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                "JOIN pg_class c ON c.relname = i.indexname "
+                "JOIN pg_index x ON x.indexrelid = c.oid "
+                "WHERE i.schemaname = current_schema() "
+                "AND i.tablename IN ('flows', 'steps', 'deadlines') "
+                "AND NOT x.indisprimary AND NOT x.indisunique"
+            )
         )
         for row in indexes:
             await conn.execute(f'DROP INDEX "{row["indexname"]}"')
@@ -338,9 +355,10 @@ async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]
         inserted = time.perf_counter()
         for row in indexes:
             await conn.execute(row["indexdef"])
-        await conn.execute("VACUUM ANALYZE flows")
-        await conn.execute("VACUUM ANALYZE steps")
-        await conn.execute("VACUUM ANALYZE deadlines")
+        if rebuild_indexes:
+            await conn.execute("VACUUM ANALYZE flows")
+            await conn.execute("VACUUM ANALYZE steps")
+            await conn.execute("VACUUM ANALYZE deadlines")
         counts = {
             t: int(await conn.fetchval(f"SELECT count(*) FROM {t}"))
             for t in ("flows", "steps", "deadlines")
@@ -355,11 +373,14 @@ async def _seed_postgres(url: str, plan: SeedPlan, chunk: int) -> dict[str, Any]
     }
 
 
-def seed_postgres(url: str, plan: SeedPlan, *, chunk: int = 200_000) -> dict[str, Any]:
-    return asyncio.run(_seed_postgres(url, plan, chunk))
+def seed_postgres(
+    url: str, plan: SeedPlan, *, chunk: int = 200_000, rebuild_indexes: bool = True
+) -> dict[str, Any]:
+    return asyncio.run(_seed_postgres(url, plan, chunk, rebuild_indexes))
 
 
-def seed(kind: str, url: str, plan: SeedPlan) -> dict[str, Any]:
+def seed(kind: str, url: str, plan: SeedPlan, *, live: bool = False) -> dict[str, Any]:
+    """Clone ``plan``; ``live``: the service is running, so its indexes stay in place."""
     if kind == "sqlite":
-        return seed_sqlite(url.removeprefix("sqlite:///"), plan)
-    return seed_postgres(url, plan)
+        return seed_sqlite(url.removeprefix("sqlite:///"), plan, rebuild_indexes=not live)
+    return seed_postgres(url, plan, rebuild_indexes=not live)

@@ -238,6 +238,8 @@ def test_receipt_from_search_and_paging() -> None:
     assert wire.receipt_from_search(item) == SendReceipt(
         "m", StepStatus.DELIVERED, parts=2, country="GR"
     )
+    priced = search_item(parts=2, price=0.0375, status={"status": "Queued"})
+    assert wire.receipt_from_search(priced).price == pytest.approx(0.075)
     assert wire.is_last_page({"last": True})
     assert not wire.is_last_page({"last": False})
     assert wire.is_last_page([])

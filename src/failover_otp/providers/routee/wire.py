@@ -232,11 +232,14 @@ def match_sms(payload: Any, *, to: str, body: str, label: str | None) -> Mapping
 
 def receipt_from_search(item: Mapping[str, Any]) -> SendReceipt:
     """What a search hit tells us about a message whose send answer we never read."""
-    parts = item.get("parts")
+    raw_parts = item.get("parts")
+    parts = raw_parts if isinstance(raw_parts, int) and raw_parts >= 1 else 1
+    part_price = _float(item.get("price"))  # a hit is one part, carrying that part's price
     return SendReceipt(
         message_id=str(item["messageId"]),
         status=read_status(item).status or StepStatus.QUEUED,
-        parts=parts if isinstance(parts, int) and parts >= 1 else 1,
+        price=round(part_price * parts, 6) if part_price is not None else None,
+        parts=parts,
         country=_text(item.get("country")),
         operator=_text(item.get("operator")),
     )
