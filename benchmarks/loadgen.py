@@ -87,10 +87,13 @@ def percentile(values: list[float], p: float) -> float:
 class Client:
     """One aiohttp session against ``base_url`` with the given default headers."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], *, limit: int) -> None:
+    def __init__(
+        self, base_url: str, headers: dict[str, str], *, limit: int, timeout: float = 60.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = {**JSON_HEADERS, **headers}
         self.limit = limit
+        self.timeout = timeout
         self.session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Client:
@@ -98,7 +101,7 @@ class Client:
         self.session = aiohttp.ClientSession(
             connector=connector,
             headers=self.headers,
-            timeout=aiohttp.ClientTimeout(total=60),
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
         )
         return self
 

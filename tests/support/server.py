@@ -25,6 +25,8 @@ RELAXED_LIMITS_ENV = {
     # Test fleets run up to six server processes on one PostgreSQL (100 connections by
     # default): small pools keep them well inside it.
     "FOTP_DB_POOL_SIZE": "4",
+    # Known, so tests can post delivery reports the way Routee does.
+    "FOTP_CALLBACK_TOKEN": "tests-callback-token",
 }
 
 

@@ -150,9 +150,17 @@ def _begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def engine_for(url: str) -> AsyncEngine:
-    """A plain engine, for one-off work such as migrations."""
+def engine_for(url: str, *, exclusive: bool = False) -> AsyncEngine:
+    """A plain engine, for one-off work such as migrations.
+
+    ``exclusive`` makes SQLite transactions take the write lock when they begin, so that
+    concurrent processes (several ``migrate`` runs) queue instead of acting on a stale read.
+    """
     parsed = async_url(url)
+    engine = create_async_engine(parsed, poolclass=NullPool)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_file(parsed)
-    return create_async_engine(parsed, poolclass=NullPool)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        begin = _begin_immediate if exclusive else _begin_deferred
+        event.listen(engine.sync_engine, "begin", begin)
+    return engine

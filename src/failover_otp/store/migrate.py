@@ -30,11 +30,11 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade(database_url: str) -> None:
-    engine = engine_for(database_url)
+    # On SQLite the transaction holds the write lock from its start, so a second concurrent
+    # `migrate` waits and then finds the schema already at head.
+    engine = engine_for(database_url, exclusive=True)
     try:
         async with engine.begin() as conn:
-            if engine.dialect.name == "sqlite":
-                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             await conn.run_sync(_upgrade)
     finally:
         await engine.dispose()
