@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.harness import ROOT, Databases, git_revision, machine_facts, scratch_dir
+from benchmarks.harness import (
+    OTHER_SRC,
+    ROOT,
+    Databases,
+    git_revision,
+    machine_facts,
+    scratch_dir,
+)
 from benchmarks.results import Results
 from benchmarks.suites import (
     Context,
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "make bench" + (f' ARGS="{shlex.join(sys.argv[1:])}"' if sys.argv[1:] else ""),
         "benchmarks": list(args.only),
         "databases": list(args.db),
+        "service_source": OTHER_SRC or str(ROOT / "src"),
     }
     block = report.render(results)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

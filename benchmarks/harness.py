@@ -30,6 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVE = str(BIN / "failover-otp")
 LOOPBACK = "127.0.0.1"
+# FOTP_BENCH_SRC=/path/to/other/checkout/src runs that tree's service instead (before/after
+# comparisons with the same load generator, e.g. a `git archive` of an older commit).
+OTHER_SRC = os.environ.get("FOTP_BENCH_SRC", "")
+
+
+def service_command() -> tuple[list[str], dict[str, str]]:
+    """How to start ``failover-otp`` (and the environment it needs)."""
+    if not OTHER_SRC:
+        return [SERVE], {}
+    launcher = "import sys; from failover_otp.cli.main import main; sys.exit(main())"
+    return [sys.executable, "-c", launcher], {"PYTHONPATH": OTHER_SRC}
+
 
 # Abuse and cost controls are switched off: a benchmark sends thousands of codes a second
 # from one application (docs/security.md lists them). Unknown names are ignored by Settings.
@@ -219,12 +231,13 @@ class Service:
         return self.process.url
 
     def create_app(self, name: str = "bench") -> None:
+        command, env = service_command()
         out = subprocess.run(
-            [SERVE, "apps", "create", name, "--json", "--database-url", self.database_url],
+            [*command, "apps", "create", name, "--json", "--database-url", self.database_url],
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, **BENCH_ENV},
+            env={**os.environ, **BENCH_ENV, **env},
             cwd=self.workdir,
         ).stdout
         creds = json.loads(out)
@@ -233,8 +246,9 @@ class Service:
     def start(self) -> Service:
         if not self.app_id:
             self.create_app()
+        command, env = service_command()
         argv = [
-            SERVE,
+            *command,
             "serve",
             "--host",
             LOOPBACK,
@@ -248,7 +262,12 @@ class Service:
         self.process = Process(
             argv,
             self.workdir / "serve.log",
-            env={**BENCH_ENV, **self.extra_env, "FOTP_DATA_DIR": str(self.workdir / "data")},
+            env={
+                **BENCH_ENV,
+                **env,
+                **self.extra_env,
+                "FOTP_DATA_DIR": str(self.workdir / "data"),
+            },
         ).start()
         basic = base64.b64encode(f"{self.app_id}:{self.app_secret}".encode()).decode()
         status, body = http_json(

@@ -58,6 +58,9 @@ def render(results: Results) -> str:
         f"{run.get('minutes', '?')} min), revision {run.get('revision', '?')}, "
         f"command `{run.get('command', 'python -m benchmarks')}`."
     )
+    source = run.get("service_source")
+    if source and not str(source).startswith(str(Path(__file__).resolve().parent.parent)):
+        out.append(f"Service code under test: `{source}` (FOTP_BENCH_SRC).")
     out.append("")
     machine = facts.get("machine", {})
     if machine:

@@ -43,6 +43,10 @@ LABELS = (
     "newsletter",
 )
 TEMPLATE_LABEL = "bench-template"
+# A stored SMS body waits for the service's managed code ("{pin}", kept encrypted per flow in
+# otp_codes); a clone carries a literal code in its body instead, as a customer's own text would.
+PIN = "{pin}"
+CODE = "482913"
 # Clone n's number: "3069" + 8 digits from a multiplicative hash of n (spread, repeatable).
 PHONE_MULTIPLIER = 2654435761
 
@@ -157,8 +161,8 @@ def seed_sqlite(
 
     def swap_text(column: str) -> str:
         return (
-            f"replace(replace({column}, tf.phone, {phone}), "
-            f"'\"{TEMPLATE_LABEL}\"', '\"' || l.label || '\"')"
+            f"replace(replace(replace({column}, tf.phone, {phone}), "
+            f"'\"{TEMPLATE_LABEL}\"', '\"' || l.label || '\"'), '{PIN}', '{CODE}')"
         )
 
     def tracking(index: str) -> str:
@@ -269,8 +273,8 @@ async def _seed_postgres(
 
         def swap_text(column: str, kind: str) -> str:
             return (
-                f"replace(replace({column}::text, tf.phone, {phone}), "
-                f"'\"{TEMPLATE_LABEL}\"', '\"' || {label} || '\"')::{kind}"
+                f"replace(replace(replace({column}::text, tf.phone, {phone}), "
+                f"'\"{TEMPLATE_LABEL}\"', '\"' || {label} || '\"'), '{PIN}', '{CODE}')::{kind}"
             )
 
         def tracking(index: str) -> str:

@@ -412,6 +412,13 @@ class FlowStore:
     ) -> tuple[int, Sequence[Any]]:
         """Steps (deliveries) newest first, with their flow's status, and the total count."""
         step_conditions: list[Any] = [steps.c.application_id == where.application_id]
+        if where.flow_id:
+            # One flow's steps: through the primary key. As a bare column the application would
+            # lead SQLite to its (application_id, ...) indexes, i.e. to every step it has.
+            step_conditions = [
+                steps.c.flow_id == where.flow_id,
+                func.coalesce(steps.c.application_id, "") == where.application_id,
+            ]
         if where.step_status is not None:
             step_conditions.append(steps.c.status == where.step_status)
         if where.tag:
@@ -420,8 +427,6 @@ class FlowStore:
             step_conditions.append(
                 steps.c.phone.like(f"%{_escape_like(where.phone)}%", escape="\\")
             )
-        if where.flow_id:
-            step_conditions.append(steps.c.flow_id == where.flow_id)
         flow_conditions: list[Any] = []
         if where.flow_status is not None:
             flow_conditions.append(flows.c.status == where.flow_status)
@@ -459,30 +464,62 @@ class FlowStore:
         step_conditions: list[Any],
         flow_conditions: list[Any],
     ) -> int:
-        joined = steps.join(flows, flows.c.id == steps.c.flow_id)
-        if where.flow_status is not None or where.kind is None:
-            query = select(func.count()).select_from(joined if flow_conditions else steps)
-            return int(
-                (await conn.execute(query.where(*step_conditions, *flow_conditions))).scalar_one()
+        # A flow's steps share its application: counted per flow, they are found through the
+        # primary key alone (given the application too, SQLite would take an (application_id,
+        # ...) index and visit all of the application's steps for every flow).
+        per_flow = step_conditions[1:] if not where.flow_id else step_conditions
+        if where.flow_status is not None:
+            # Start from the flows in that status (their own index), not from every step.
+            query = self._count_from_flows(
+                where.application_id, step_conditions, per_flow, flow_conditions
             )
-        # Only the kind needs the flow: count the application's matching steps without the
-        # join, then take away those of its flows of the other kinds (found by their own index,
-        # usually few or none). Same number, without a flow lookup per step.
+            return int((await conn.execute(query)).scalar_one())
         everything = select(func.count()).select_from(steps).where(*step_conditions)
-        others = [k.value for k in FlowKind if k is not where.kind]
-        other_kinds = (
-            select(func.count())
-            .select_from(joined)
-            .where(
-                flows.c.application_id == where.application_id,
-                flows.c.kind.in_(others),
-                *step_conditions,
-            )
-        )
         total = int((await conn.execute(everything)).scalar_one())
-        if total and others:
+        if where.kind is None or not total:
+            return total
+        # Only the kind needs the flow: count the application's matching steps without the
+        # join, then take away those of its flows of the other kinds (found through the
+        # flows (application_id, kind) index, usually few or none). Same number, without a flow
+        # lookup per step.
+        others = [k.value for k in FlowKind if k is not where.kind]
+        if others:
+            other_kinds = self._count_from_flows(
+                where.application_id, step_conditions, per_flow, [flows.c.kind.in_(others)]
+            )
             total -= int((await conn.execute(other_kinds)).scalar_one())
         return total
+
+    def _count_from_flows(
+        self,
+        application_id: str,
+        step_conditions: list[Any],
+        per_flow_conditions: list[Any],
+        flow_conditions: list[Any],
+    ) -> Any:
+        """The matching steps of the application's flows that meet ``flow_conditions``, the
+        flows found first. PostgreSQL's planner picks the join itself; SQLite's would start
+        from every step of the application, so there each flow counts its own steps (those
+        meeting ``per_flow_conditions``: ``step_conditions`` less the application)."""
+        if not self.db.is_sqlite:
+            joined = steps.join(flows, flows.c.id == steps.c.flow_id)
+            return (
+                select(func.count())
+                .select_from(joined)
+                .where(flows.c.application_id == application_id, *flow_conditions)
+                .where(*step_conditions)
+            )
+        per_flow = (
+            select(func.count())
+            .select_from(steps)
+            .where(steps.c.flow_id == flows.c.id, *per_flow_conditions)
+            .scalar_subquery()
+        )
+        return (
+            select(func.coalesce(func.sum(per_flow), 0))
+            .select_from(flows)
+            .where(flows.c.application_id == application_id, *flow_conditions)
+        )
 
 
 def _escape_like(text: str) -> str:

@@ -65,7 +65,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _step_exists(application_id: str, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+def _step_exists(
+    application_id: str, condition: ColumnElement[bool], *, sqlite: bool = False
+) -> ColumnElement[bool]:
+    if sqlite:
+        # SQLite runs a correlated EXISTS once per flow, through whichever index it likes best:
+        # with (application_id, ...) it would scan all of the application's steps for every
+        # flow (minutes on 100,000 flows). Its steps are found once instead, and the flows by
+        # their primary key (the same set: a step belongs to its flow's application).
+        return flows.c.id.in_(
+            select(steps.c.flow_id).where(steps.c.application_id == application_id, condition)
+        )
     return exists(
         select(steps.c.idx).where(
             steps.c.flow_id == flows.c.id, steps.c.application_id == application_id, condition
@@ -73,14 +83,16 @@ def _step_exists(application_id: str, condition: ColumnElement[bool]) -> ColumnE
     )
 
 
-def _positive(application_id: str, where: TrackingFilter) -> ColumnElement[bool]:
+def _positive(
+    application_id: str, where: TrackingFilter, *, sqlite: bool = False
+) -> ColumnElement[bool]:
     """The filter's condition with the operator's negation left out."""
     if where.field is SearchField.TYPE:
-        return _step_exists(application_id, steps.c.channel == where.term)
+        return _step_exists(application_id, steps.c.channel == where.term, sqlite=sqlite)
     if where.field is SearchField.TERMINATION_CHANNEL:
         return flows.c.termination_channel == where.term
     if where.field is SearchField.STATUS:
-        return _status_condition(application_id, where.term)
+        return _status_condition(application_id, where.term, sqlite=sqlite)
     pattern = _escape_like(where.term)
     phone: ColumnElement[bool]
     match where.operator:
@@ -92,14 +104,26 @@ def _positive(application_id: str, where: TrackingFilter) -> ColumnElement[bool]
             phone = steps.c.phone.like(f"%{pattern}", escape="\\")
         case _:
             phone = steps.c.phone == where.term
-    return _step_exists(application_id, phone)
+    return _step_exists(application_id, phone, sqlite=sqlite)
 
 
-def _status_condition(application_id: str, term: str) -> ColumnElement[bool]:
+def _status_condition(
+    application_id: str, term: str, *, sqlite: bool = False
+) -> ColumnElement[bool]:
     """Flow status as tracking renders it: ``Queued`` is an InProgress flow none of whose steps
     the provider has accepted or refused yet (see ``services.tracking.display_status``)."""
     in_progress = flows.c.status == FlowStatus.IN_PROGRESS.value
-    answered = _step_exists(application_id, steps.c.status != StepStatus.SENDING.value)
+    answered: ColumnElement[bool]
+    if sqlite:
+        # Few flows are in progress: each one's own steps are checked (primary key), not every
+        # answered step of the application first.
+        answered = exists(
+            select(steps.c.idx).where(
+                steps.c.flow_id == flows.c.id, steps.c.status != StepStatus.SENDING.value
+            )
+        )
+    else:
+        answered = _step_exists(application_id, steps.c.status != StepStatus.SENDING.value)
     if term == FlowStatus.QUEUED.value:
         return and_(in_progress, not_(answered))
     if term == FlowStatus.IN_PROGRESS.value:
@@ -109,8 +133,11 @@ def _status_condition(application_id: str, term: str) -> ColumnElement[bool]:
     return false()
 
 
-def condition_for(application_id: str, where: TrackingFilter) -> ColumnElement[bool]:
-    positive = _positive(application_id, where)
+def condition_for(
+    application_id: str, where: TrackingFilter, *, sqlite: bool = False
+) -> ColumnElement[bool]:
+    """``where`` as SQL; ``sqlite`` picks the shapes SQLite's planner runs well (same rows)."""
+    positive = _positive(application_id, where, sqlite=sqlite)
     if where.operator is not SearchOperator.IS_NOT:
         return positive
     if where.field is SearchField.TERMINATION_CHANNEL:
@@ -140,19 +167,31 @@ class SearchStore:
             conditions.append(flows.c.created_at >= query.date_start)
         if query.date_end is not None:
             conditions.append(flows.c.created_at < query.date_end)
-        conditions += [condition_for(query.application_id, f) for f in query.filters]
+        conditions += [
+            condition_for(query.application_id, f, sqlite=self.db.is_sqlite) for f in query.filters
+        ]
         where = and_(*conditions)
         count = select(func.count()).select_from(flows).where(where)
-        page = (
-            select(flows.c.id)
-            .where(where)
-            .order_by(flows.c.created_at.desc(), flows.c.id.desc())
-            .limit(query.size)
-            .offset(query.page * query.size)
-        )
+        offset = query.page * query.size
         async with self.db.scan() as conn:
             total = int((await conn.execute(count)).scalar_one())
+            if offset >= total:
+                return total, []
+            # A page past the middle is read from the other end (same rows, reversed), so the
+            # last page costs what the first does instead of skipping every row before it.
+            from_end = offset > total - offset - query.size
+            size = min(query.size, total - offset) if from_end else query.size
+            order = (flows.c.created_at, flows.c.id)
+            page = (
+                select(flows.c.id)
+                .where(where)
+                .order_by(*(c.asc() if from_end else c.desc() for c in order))
+                .limit(size)
+                .offset(total - offset - size if from_end else offset)
+            )
             ids = [row.id for row in (await conn.execute(page)).all()]
+            if from_end:
+                ids.reverse()
             if not ids:
                 return total, []
             flow_rows = (

@@ -19,6 +19,8 @@ import sqlite3
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
+from sqlalchemy.util import await_
+
 T = TypeVar("T")
 
 # How long a statement may wait for another process's lock (on a worker thread).
@@ -49,6 +51,16 @@ class InlineSqliteConnection:
             if not _is_busy(error):
                 raise
         return await asyncio.to_thread(self._call_waiting, function, *args)
+
+    def execute_now(self, sql: str) -> None:
+        """Run ``sql`` from synchronous SQLAlchemy code (an event handler, inside the async
+        engine's greenlet): at once, or on a worker thread if the database is locked."""
+        try:
+            self._conn.execute(sql)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            await_(asyncio.to_thread(self._call_waiting, self._conn.execute, sql))
 
     def _call_waiting(self, function: Callable[..., T], *args: Any) -> T:
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

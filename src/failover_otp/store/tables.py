@@ -102,6 +102,8 @@ flows = Table(
     Index(None, "application_id", "status", "created_at", "id"),
     # Tracking search by terminationChannel (migration 0002).
     Index(None, "application_id", "termination_channel", "created_at", "id"),
+    # Listing one kind of flow (migration 0009).
+    Index(None, "application_id", "kind", "created_at", "id"),
 )
 
 steps = Table(
