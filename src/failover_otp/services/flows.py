@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -52,6 +52,10 @@ log = structlog.get_logger(__name__)
 # dropped (the step's deadline still looks the message up, so nothing is lost for good).
 _UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
 _MAX_SAVE_CONFLICTS = 20
+_LOOKUP_INTERVAL_SECONDS = 1.0
+_LOOKUP_MEMORY = 100_000
+# The look-up throttle's clock (a name of its own, so a test can move it without moving asyncio's).
+monotonic = time.monotonic
 
 ChangeListener = Callable[[FlowRecord], Awaitable[None]]
 SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
@@ -98,6 +102,8 @@ class FlowService:
         self.webhooks = webhooks
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
+        # tracking id -> when a read last asked the provider about it (monotonic seconds)
+        self._looked_up: dict[str, float] = {}
         # Fills in what the stored content leaves out (a managed code) right before a send; it
         # may refuse the send (SendRefused). Set by the security services (services/codes.py).
         self.prepare_send: SendPreparer | None = None
@@ -124,17 +130,34 @@ class FlowService:
             created_at=now,
             updated_at=now,
         )
-        await self.store.create(flow, meta)
+        # The flow is stored already started (its first step about to be sent): one write
+        # instead of storing it new, reading it back and saving the start.
+        decision = decide(flow, Start(), now=now, time_scale=self.time_scale)
+        if decision.flow is flow:
+            await self.store.create(flow, meta)
+            FLOWS_STARTED.labels(kind.value).inc()
+            return FlowRecord(flow, meta)
+        # Version 1, as if stored new (version 0) and then saved started.
+        started = FlowRecord(replace(decision.flow, version=1), meta)
+        webhooks = self._webhook_events(FlowRecord(flow, meta), decision)
+        await self.store.create(started.flow, meta, webhooks=webhooks)
         FLOWS_STARTED.labels(kind.value).inc()
-        record = await self.apply(flow.id, Start())
-        assert record is not None
-        return record
+        _count_transition(flow, decision.flow)
+        return await self._run(started, decision)
 
-    async def apply(self, flow_id: str, event: Event) -> FlowRecord | None:
-        """Apply ``event`` to the flow, save the result, then run what the core asked for."""
+    async def apply(
+        self, flow_id: str, event: Event, *, current: FlowRecord | None = None
+    ) -> FlowRecord | None:
+        """Apply ``event`` to the flow, save the result, then run what the core asked for.
+
+        ``current`` is the flow as this process last saved it: the event is decided on it without
+        reading the flow back. If anyone saved the flow since, the save finds a newer version
+        and the event is decided again on what the database holds.
+        """
         async with self._locks.hold(flow_id):
             for _ in range(_MAX_SAVE_CONFLICTS):
-                record = await self.store.load(flow_id)
+                record = current or await self.store.load(flow_id)
+                current = None
                 if record is None:
                     return None
                 decision = decide(
@@ -149,7 +172,11 @@ class FlowService:
                 # Another process saved this flow in between: decide again on its state.
             else:
                 raise RuntimeError(f"flow {flow_id}: too many concurrent updates")
-        record = FlowRecord(decision.flow, record.meta)
+        saved = replace(decision.flow, version=record.flow.version + 1)
+        return await self._run(FlowRecord(saved, record.meta), decision)
+
+    async def _run(self, record: FlowRecord, decision: Decision) -> FlowRecord:
+        """Carry out the commands of a saved decision (``record`` is the saved flow)."""
         for command in decision.commands:
             if isinstance(command, SendStep):
                 record = await self._send(record, command) or record
@@ -209,7 +236,7 @@ class FlowService:
             event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
         finally:
             PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
-        return await self.apply(record.flow.id, event)
+        return await self.apply(record.flow.id, event, current=record)
 
     async def _find_earlier_send(self, request: SendRequest) -> SendReceipt | None:
         """The message an unanswered earlier attempt may have created: never send twice.
@@ -252,7 +279,9 @@ class FlowService:
         """A due deadline claimed by the worker."""
         if claimed.kind == DeadlineKind.STEP_TTL.value:
             # The provider may know a final status we were never told (no callback).
-            await self._refresh_step(claimed.flow_id, claimed.step_index)
+            record = await self.store.load(claimed.flow_id)
+            if record is not None:
+                await self._refresh_step(record, claimed.step_index)
         await self.apply(
             claimed.flow_id, DeadlineReached(DeadlineKind(claimed.kind), claimed.step_index)
         )
@@ -264,18 +293,35 @@ class FlowService:
             return None
         refreshed = False
         for step in record.flow.steps:
-            if step.status.outcome is Outcome.PENDING and step.status is not StepStatus.SENDING:
-                refreshed = await self._refresh_step(record.flow.id, step.index) or refreshed
+            if (
+                step.status.outcome is Outcome.PENDING
+                and step.status is not StepStatus.SENDING
+                and self._lookup_due(step.tracking_id)
+            ):
+                refreshed = await self._refresh_step(record, step.index) or refreshed
         if refreshed:
             record = await self.store.load(record.flow.id) or record
         return record
 
+    def _lookup_due(self, tracking_id: str) -> bool:
+        """Whether a read may ask the provider about this message again: at most once a
+        (scaled) second per message, so clients polling a flow do not turn every read into a
+        provider call (reports are pushed anyway; the look-up only covers a lost one)."""
+        now = monotonic()
+        last = self._looked_up.get(tracking_id)
+        if last is not None and now - last < _LOOKUP_INTERVAL_SECONDS / self.time_scale:
+            return False
+        if len(self._looked_up) >= _LOOKUP_MEMORY:
+            self._looked_up.clear()
+        self._looked_up[tracking_id] = now
+        return True
+
     async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:
         return await self.apply(flow_id, Cancel(reason))
 
-    async def _refresh_step(self, flow_id: str, index: int) -> bool:
-        record = await self.store.load(flow_id)
-        step = record.flow.step_for(index) if record else None
+    async def _refresh_step(self, record: FlowRecord, index: int) -> bool:
+        flow_id = record.flow.id
+        step = record.flow.step_for(index)
         if step is None or step.status is StepStatus.SENDING:
             return False
         try:
@@ -285,7 +331,7 @@ class FlowService:
             return False
         if report is None or report.status is step.status:
             return False
-        await self.apply(flow_id, _reported(report))
+        await self.apply(flow_id, _reported(report), current=record)
         return True
 
     def _later(self, delay: float, work: Awaitable[None]) -> None:

@@ -43,6 +43,21 @@ class CodeRow:
     used_at: datetime | None = None
 
 
+# One upsert per dialect, built once: building it per call (values bound as literals) cost more
+# than running it (docs/benchmarks.md).
+_PUT_STATEMENTS: dict[str, Any] = {}
+
+
+def _put_statement(conn: AsyncConnection) -> Any:
+    statement = _PUT_STATEMENTS.get(conn.dialect.name)
+    if statement is None:
+        stmt = insert_for(conn, otp_codes)
+        replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
+        statement = stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
+        _PUT_STATEMENTS[conn.dialect.name] = statement
+    return statement
+
+
 class CodeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -63,11 +78,7 @@ class CodeStore:
             "used_at": row.used_at,
         }
         async with self.db.write_one() as conn:
-            stmt = insert_for(conn, otp_codes).values(**values)
-            replace = {k: v for k, v in values.items() if k != "flow_id"}
-            await conn.execute(
-                stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
-            )
+            await conn.execute(_put_statement(conn), values)
 
     async def get(self, flow_id: str) -> CodeRow | None:
         async with self.db.read() as conn:

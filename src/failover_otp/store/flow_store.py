@@ -32,6 +32,7 @@ from failover_otp.store.rows import (
     step_values,
 )
 from failover_otp.store.tables import deadlines, flows, steps
+from failover_otp.store.upsert import insert_for
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
 
 
@@ -88,6 +89,32 @@ _UPDATE_STEP = update(steps).where(
 )
 _INSERT_DEADLINE = insert(deadlines)
 _DELETE_DEADLINE = delete(deadlines).where(deadlines.c.flow_id == bindparam("b_flow_id"))
+_UPSERT_DEADLINES: dict[str, Any] = {}
+
+
+def _replacing_deadline(stmt: Any) -> Any:
+    """``stmt`` (a dialect's deadline insert) replacing the flow's deadline: a new deadline is
+    due afresh, unclaimed."""
+    return stmt.on_conflict_do_update(
+        index_elements=[deadlines.c.flow_id],
+        set_={
+            "due_at": stmt.excluded.due_at,
+            "kind": stmt.excluded.kind,
+            "step_index": stmt.excluded.step_index,
+            "claimed_by": None,
+            "lease_until": None,
+        },
+    )
+
+
+def _upsert_deadline(conn: AsyncConnection) -> Any:
+    statement = _UPSERT_DEADLINES.get(conn.dialect.name)
+    if statement is None:
+        statement = _replacing_deadline(insert_for(conn, deadlines))
+        _UPSERT_DEADLINES[conn.dialect.name] = statement
+    return statement
+
+
 _STEP_FLOW_ID = select(steps.c.flow_id).where(steps.c.tracking_id == bindparam("tracking_id"))
 # A flow, its steps and its deadline in one query (one row per step).
 _LOAD = (
@@ -110,6 +137,34 @@ _SaveShape = tuple[tuple[str, ...], tuple[str, ...], int, int, str]
 _PG_SAVES: dict[_SaveShape, Select[Any]] = {}
 
 
+def _add_step_inserts(
+    statement: Select[Any], source: Any, step_columns: tuple[str, ...], count: int
+) -> Select[Any]:
+    """``count`` step rows (parameters ``n<i>_<column>``) inserted as CTEs, each selected from
+    ``source`` (a CTE that is empty when the flow was not written)."""
+    for i in range(count):
+        row = select(
+            *(bindparam(f"n{i}_{c}", type_=steps.c[c].type) for c in step_columns)
+        ).select_from(source)
+        statement = statement.add_cte(
+            insert(steps).from_select(list(step_columns), row).cte(f"n{i}")
+        )
+    return statement
+
+
+def _deadline_row(source: Any) -> Select[Any]:
+    """The deadline (parameters ``d_<column>``) of the flow in ``source``."""
+    return select(
+        source.c.id,
+        bindparam("d_due_at", type_=deadlines.c.due_at.type),
+        bindparam("d_kind", type_=deadlines.c.kind.type),
+        bindparam("d_step_index", type_=deadlines.c.step_index.type),
+    ).select_from(source)
+
+
+_DEADLINE_INSERT_COLUMNS = ["flow_id", "due_at", "kind", "step_index"]
+
+
 def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
     """``WITH u AS (UPDATE flows ... WHERE version = old RETURNING id), <step inserts and
     updates and the deadline's upsert or delete, each joined to u> SELECT count(*) FROM u``:
@@ -125,14 +180,7 @@ def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
         .returning(flows.c.id)
         .cte("u")
     )
-    statement = select(func.count()).select_from(u)
-    for i in range(new_steps):
-        row = select(
-            *(bindparam(f"n{i}_{c}", type_=steps.c[c].type) for c in step_columns)
-        ).select_from(u)
-        statement = statement.add_cte(
-            insert(steps).from_select(list(step_columns), row).cte(f"n{i}")
-        )
+    statement = _add_step_inserts(select(func.count()).select_from(u), u, step_columns, new_steps)
     for i in range(changed_steps):
         changed = (
             update(steps)
@@ -141,26 +189,10 @@ def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
         )
         statement = statement.add_cte(changed.cte(f"c{i}"))
     if deadline == "upsert":
-        row = select(
-            u.c.id,
-            bindparam("d_due_at", type_=deadlines.c.due_at.type),
-            bindparam("d_kind", type_=deadlines.c.kind.type),
-            bindparam("d_step_index", type_=deadlines.c.step_index.type),
-        ).select_from(u)
         upsert = postgresql.insert(deadlines).from_select(
-            ["flow_id", "due_at", "kind", "step_index"], row
+            _DEADLINE_INSERT_COLUMNS, _deadline_row(u)
         )
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[deadlines.c.flow_id],
-            set_={
-                "due_at": upsert.excluded.due_at,
-                "kind": upsert.excluded.kind,
-                "step_index": upsert.excluded.step_index,
-                "claimed_by": None,
-                "lease_until": None,
-            },
-        )
-        statement = statement.add_cte(upsert.cte("d"))
+        statement = statement.add_cte(_replacing_deadline(upsert).cte("d"))
     elif deadline == "delete":
         statement = statement.add_cte(
             delete(deadlines).where(deadlines.c.flow_id == u.c.id).cte("d")
@@ -169,11 +201,40 @@ def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
     return statement
 
 
+_CreateShape = tuple[tuple[str, ...], tuple[str, ...], int, bool]
+_PG_CREATES: dict[_CreateShape, Select[Any]] = {}
+
+
+def _pg_create_statement(shape: _CreateShape) -> Select[Any]:
+    """``WITH f AS (INSERT INTO flows ... RETURNING id), <its steps and its deadline, each
+    inserted from f> SELECT count(*) FROM f``: a new flow in one round trip (the foreign keys
+    are checked at the end of the statement, when the flow row is there)."""
+    cached = _PG_CREATES.get(shape)
+    if cached is not None:
+        return cached
+    flow_columns, step_columns, n_steps, has_deadline = shape
+    f = (
+        insert(flows)
+        .values({c: bindparam(f"f_{c}", type_=flows.c[c].type) for c in flow_columns})
+        .returning(flows.c.id)
+        .cte("f")
+    )
+    statement = _add_step_inserts(select(func.count()).select_from(f), f, step_columns, n_steps)
+    if has_deadline:
+        insert_deadline = insert(deadlines).from_select(_DEADLINE_INSERT_COLUMNS, _deadline_row(f))
+        statement = statement.add_cte(insert_deadline.cte("d"))
+    _PG_CREATES[shape] = statement
+    return statement
+
+
 class FlowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, flow: Flow, meta: FlowMeta) -> None:
+    async def create(
+        self, flow: Flow, meta: FlowMeta, *, webhooks: Sequence[NewWebhookEvent] = ()
+    ) -> None:
+        """Store a new flow, its steps and deadline (and ``webhooks``) in one transaction."""
         values = {
             "id": flow.id,
             "application_id": flow.application_id,
@@ -188,7 +249,10 @@ class FlowStore:
             "version": flow.version,
             **flow_state_values(flow),
         }
-        if not flow.steps and flow.deadline is None:
+        if not self.db.is_sqlite and not webhooks:
+            await self._create_in_one(flow, meta, values)
+            return
+        if not flow.steps and flow.deadline is None and not webhooks:
             # One statement: no transaction round trips around it.
             async with self.db.write_one() as conn:
                 await conn.execute(_INSERT_FLOW, values)
@@ -197,6 +261,23 @@ class FlowStore:
             await conn.execute(_INSERT_FLOW, values)
             await self._write_steps(conn, None, flow, meta)
             await self._write_deadline(conn, None, flow)
+            await insert_events(conn, webhooks)
+
+    async def _create_in_one(self, flow: Flow, meta: FlowMeta, values: dict[str, Any]) -> None:
+        """PostgreSQL: the flow, its steps and its deadline in one statement."""
+        params: dict[str, Any] = {f"f_{k}": v for k, v in values.items()}
+        step_columns: tuple[str, ...] = ()
+        for i, step in enumerate(flow.steps):
+            step_row = step_values(flow, step, meta.step_label(step.index))
+            step_columns = tuple(step_row)
+            params.update({f"n{i}_{k}": v for k, v in step_row.items()})
+        if flow.deadline is not None:
+            params["d_due_at"] = flow.deadline.due_at
+            params["d_kind"] = flow.deadline.kind.value
+            params["d_step_index"] = flow.deadline.step_index
+        shape = (tuple(values), step_columns, len(flow.steps), flow.deadline is not None)
+        async with self.db.write_one() as conn:
+            await conn.execute(_pg_create_statement(shape), params)
 
     async def save(
         self,
@@ -291,18 +372,21 @@ class FlowStore:
     async def _write_deadline(self, conn: AsyncConnection, old: Flow | None, new: Flow) -> None:
         if old is not None and old.deadline == new.deadline:
             return
-        if old is not None and old.deadline is not None:
-            await conn.execute(_DELETE_DEADLINE, {"b_flow_id": new.id})
-        if new.deadline is not None:
-            await conn.execute(
-                _INSERT_DEADLINE,
-                {
-                    "flow_id": new.id,
-                    "due_at": new.deadline.due_at,
-                    "kind": new.deadline.kind.value,
-                    "step_index": new.deadline.step_index,
-                },
-            )
+        if new.deadline is None:
+            if old is not None and old.deadline is not None:
+                await conn.execute(_DELETE_DEADLINE, {"b_flow_id": new.id})
+            return
+        # An upsert (a new deadline is unclaimed): one statement where a delete and an insert
+        # took two.
+        await conn.execute(
+            _INSERT_DEADLINE if old is None else _upsert_deadline(conn),
+            {
+                "flow_id": new.id,
+                "due_at": new.deadline.due_at,
+                "kind": new.deadline.kind.value,
+                "step_index": new.deadline.step_index,
+            },
+        )
 
     async def load(self, flow_id: str) -> FlowRecord | None:
         async with self.db.read() as conn:
