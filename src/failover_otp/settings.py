@@ -58,6 +58,9 @@ class Settings(SecuritySettings):
     webhook_concurrency: int = Field(default=64, ge=1)
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
+    # List and search results are counted up to this many matches, and only these can be paged
+    # through (narrow the filters for more); 0 counts every match (slow on big tables).
+    list_count_limit: int = Field(default=10_000, ge=0)
     log_level: str = "info"
     log_json: bool = False
     data_dir: str = "./data"

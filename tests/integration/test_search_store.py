@@ -21,7 +21,7 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowMeta, FlowStore
+from failover_otp.store.flow_store import DeliveryFilter, FlowMeta, FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.search_store import (
     SearchField,
@@ -340,3 +340,61 @@ async def test_migration_0002_creates_the_search_indexes(database_url: str) -> N
         "ix_steps_application_id_phone_flow_id",
     } <= indexes
     assert "callback_strategy" in columns
+
+
+async def test_a_bounded_count_stops_past_its_limit_and_pages_stay_within_it(
+    data: Fixture,
+) -> None:
+    async def page(number: int, size: int, limit: int) -> tuple[int, list[str]]:
+        query = TrackingQuery(application_id=APP, page=number, size=size, count_limit=limit)
+        total, records = await data.search.search(query)
+        by_id = {v: k for k, v in data.ids.items()}
+        return total, [by_id[r.flow.id] for r in records]
+
+    # Five flows, counted up to 3: the count says "more than 3" (4), and only the first three
+    # can be paged through.
+    assert await page(0, 2, 3) == (4, ["f5", "f4"])
+    assert await page(1, 2, 3) == (4, ["f3"])
+    assert await page(2, 2, 3) == (4, [])
+    # At or under the limit the count is exact, and the last page is read from the far end.
+    assert await page(0, 2, 5) == (5, ["f5", "f4"])
+    assert await page(2, 2, 5) == (5, ["f1"])
+    assert await page(1, 2, 10) == (5, ["f3", "f2"])
+
+
+async def test_deliveries_are_counted_up_to_the_limit(database_url: str) -> None:
+    await upgrade(database_url)
+    db = Database(database_url)
+    store = FlowStore(db)
+    try:
+        for minute in range(5):
+            number = f"3069123456{70 + minute}"
+            flow, meta = _flow(
+                APP,
+                minute,
+                FlowKind.OTP,
+                [StepSpec(Channel.VIBER, number, StepStatus.DELIVERED)],
+                FlowStatus.SUCCEEDED,
+            )
+            await store.create(flow, meta)
+        where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
+        total, rows = await store.list_deliveries(where, limit=2, offset=0, count_limit=3)
+        assert total == 4  # more than 3
+        assert [r["phone"] for r in rows] == ["306912345674", "306912345673"]
+        total, rows = await store.list_deliveries(where, limit=2, offset=2, count_limit=3)
+        assert [r["phone"] for r in rows] == ["306912345672"]
+        total, rows = await store.list_deliveries(where, limit=2, offset=3, count_limit=3)
+        assert rows == []
+        total, rows = await store.list_deliveries(where, limit=2, offset=4, count_limit=0)
+        assert (total, [r["phone"] for r in rows]) == (5, ["306912345670"])
+        # A whole number is matched as such; digits of one as a part of any.
+        whole = DeliveryFilter(
+            application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
+        )
+        total, rows = await store.list_deliveries(whole, limit=10, offset=0, count_limit=3)
+        assert (total, [r["phone"] for r in rows]) == (1, ["306912345672"])
+        part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
+        total, rows = await store.list_deliveries(part, limit=10, offset=0, count_limit=10)
+        assert total == 5
+    finally:
+        await db.dispose()

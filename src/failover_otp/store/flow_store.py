@@ -24,6 +24,7 @@ from sqlalchemy.sql import Select
 
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.code_store import scrub_ended
+from failover_otp.store.counting import bounded_count
 from failover_otp.store.database import Database
 from failover_otp.store.rows import (
     flow_from_rows,
@@ -73,6 +74,8 @@ class DeliveryFilter:
     flow_status: str | None = None
     tag: str | None = None
     phone: str | None = None
+    # The phone is a whole number: matched as such (through an index), not as a part.
+    phone_whole: bool = False
     flow_id: str | None = None
     kind: FlowKind | None = None
 
@@ -492,9 +495,14 @@ class FlowStore:
             )
 
     async def list_deliveries(
-        self, where: DeliveryFilter, *, limit: int, offset: int
+        self, where: DeliveryFilter, *, limit: int, offset: int, count_limit: int = 0
     ) -> tuple[int, Sequence[Any]]:
-        """Steps (deliveries) newest first, with their flow's status, and the total count."""
+        """Steps (deliveries) newest first, with their flow's status, and the total count.
+
+        With ``count_limit`` the count stops after ``count_limit + 1`` matches (a total above
+        the limit means "more than that") and only the first ``count_limit`` can be paged
+        through, as in ``SearchStore.search``.
+        """
         step_conditions: list[Any] = [steps.c.application_id == where.application_id]
         if where.flow_id:
             # One flow's steps: through the primary key. As a bare column the application would
@@ -507,7 +515,9 @@ class FlowStore:
             step_conditions.append(steps.c.status == where.step_status)
         if where.tag:
             step_conditions.append(steps.c.label.ilike(f"%{_escape_like(where.tag)}%", escape="\\"))
-        if where.phone:
+        if where.phone and where.phone_whole:
+            step_conditions.append(steps.c.phone == where.phone)
+        elif where.phone:
             step_conditions.append(
                 steps.c.phone.like(f"%{_escape_like(where.phone)}%", escape="\\")
             )
@@ -519,13 +529,18 @@ class FlowStore:
         joined = steps.join(flows, flows.c.id == steps.c.flow_id)
         condition = and_(*step_conditions, *flow_conditions)
         async with self.db.scan() as conn:
-            total = await self._count_deliveries(conn, where, step_conditions, flow_conditions)
-            if offset >= total or limit <= 0:
+            if count_limit:
+                matching = select(steps.c.flow_id).select_from(joined).where(condition)
+                total = int((await conn.execute(bounded_count(matching, count_limit))).scalar_one())
+            else:
+                total = await self._count_deliveries(conn, where, step_conditions, flow_conditions)
+            reachable = min(total, count_limit) if count_limit else total
+            if offset >= reachable or limit <= 0:
                 return total, []
             # A page past the middle is read from the other end (same rows, reversed), so the
             # last page costs what the first does instead of skipping every row before it.
-            from_end = offset > total - offset - limit
-            size = min(limit, total - offset) if from_end else limit
+            from_end = total == reachable and offset > total - offset - limit
+            size = min(limit, reachable - offset)
             skip = total - offset - size if from_end else offset
             order = (steps.c.created_at, steps.c.flow_id, steps.c.idx)
             page = (

@@ -14,11 +14,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select
+from sqlalchemy import and_, exists, false, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.statuses import FlowStatus, StepStatus
+from failover_otp.store.counting import bounded_count
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowMeta, FlowRecord
 from failover_otp.store.rows import flow_from_rows
@@ -59,6 +60,8 @@ class TrackingQuery:
     filters: tuple[TrackingFilter, ...] = field(default_factory=tuple)
     page: int = 0
     size: int = 10
+    # Matches are counted up to this many (0: all); see SearchStore.search.
+    count_limit: int = 0
 
 
 def _escape_like(text: str) -> str:
@@ -161,7 +164,13 @@ class SearchStore:
         self.db = db
 
     async def search(self, query: TrackingQuery) -> tuple[int, list[FlowRecord]]:
-        """(total matching flows, the requested page of them), newest first."""
+        """(total matching flows, the requested page of them), newest first.
+
+        With ``query.count_limit`` the count stops after ``count_limit + 1`` matches: a total
+        above the limit means "more than ``count_limit``", and only the first ``count_limit``
+        matches can be paged through (an exact count of a million rows costs hundreds of
+        milliseconds, a bounded one a few; docs/benchmarks.md).
+        """
         conditions: list[ColumnElement[bool]] = [flows.c.application_id == query.application_id]
         if query.date_start is not None:
             conditions.append(flows.c.created_at >= query.date_start)
@@ -171,16 +180,17 @@ class SearchStore:
             condition_for(query.application_id, f, sqlite=self.db.is_sqlite) for f in query.filters
         ]
         where = and_(*conditions)
-        count = select(func.count()).select_from(flows).where(where)
+        count = bounded_count(select(flows.c.id).where(where), query.count_limit)
         offset = query.page * query.size
         async with self.db.scan() as conn:
             total = int((await conn.execute(count)).scalar_one())
-            if offset >= total:
+            reachable = min(total, query.count_limit) if query.count_limit else total
+            if offset >= reachable:
                 return total, []
             # A page past the middle is read from the other end (same rows, reversed), so the
             # last page costs what the first does instead of skipping every row before it.
-            from_end = offset > total - offset - query.size
-            size = min(query.size, total - offset) if from_end else query.size
+            from_end = total == reachable and offset > total - offset - query.size
+            size = min(query.size, reachable - offset)
             order = (flows.c.created_at, flows.c.id)
             page = (
                 select(flows.c.id)

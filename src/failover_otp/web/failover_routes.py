@@ -133,8 +133,9 @@ async def search_trackings(
         filters=parse_filters(filters or []),
         page=page,
         size=size,
+        count_limit=services.settings.list_count_limit,
     )
     total, records = await SearchStore(services.db).search(query)
     scale = services.settings.time_scale
     content = [tracking(r.flow, r.meta, scale) for r in records]
-    return FastJSONResponse(page_object(content, total, page, size))
+    return FastJSONResponse(page_object(content, total, page, size, count_limit=query.count_limit))

@@ -249,6 +249,10 @@ class TrackingPage(BaseModel):
     content: list[Tracking]
     totalPages: int
     totalElements: int
+    totalElementsExact: bool = Field(
+        description="false when there were more matches than FOTP_LIST_COUNT_LIMIT: the count "
+        "stopped there, and totalElements/totalPages cover the matches that can be paged through"
+    )
     number: int
     size: int
     numberOfElements: int

@@ -116,13 +116,20 @@ def parse_filters(raw: Sequence[SearchFilter]) -> tuple[TrackingFilter, ...]:
     return tuple(parsed)
 
 
-def page_object(content: list[dict[str, Any]], total: int, page: int, size: int) -> dict[str, Any]:
-    """The seed's Spring Data page."""
+def page_object(
+    content: list[dict[str, Any]], total: int, page: int, size: int, *, count_limit: int = 0
+) -> dict[str, Any]:
+    """The seed's Spring Data page. Past ``count_limit`` matches the count stopped
+    (``totalElementsExact`` false): ``totalElements`` and ``totalPages`` then cover the matches
+    that can be paged through, the first ``count_limit``."""
+    exact = not count_limit or total <= count_limit
+    total = total if exact else count_limit
     total_pages = -(-total // size)
     return {
         "content": content,
         "totalPages": total_pages,
         "totalElements": total,
+        "totalElementsExact": exact,
         "number": page,
         "size": size,
         "numberOfElements": len(content),

@@ -11,6 +11,7 @@ from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.errors import NotFound, ValidationFailed
+from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
 from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
@@ -111,6 +112,15 @@ async def get_failover(
     return FastJSONResponse(flow_story(record.flow, record.meta, services.settings.time_scale))
 
 
+def _is_whole_number(digits: str) -> bool:
+    """A complete, valid number (E.164 digits): listed by that number, not as a part of others
+    (no valid number is part of another one in practice, and the whole match uses an index)."""
+    try:
+        return normalize(digits) == digits
+    except InvalidPhoneNumber:
+        return False
+
+
 def status_filter(status: str | None) -> tuple[str | None, str | None]:
     """A step status in any casing (``Delivered``, ``DELIVERED``), or a flow status."""
     if status is None or not status.strip():
@@ -149,10 +159,15 @@ async def list_failovers(
         flow_status=flow_status,
         tag=tag or None,
         phone=phone or None,
+        phone_whole=bool(phone) and _is_whole_number(phone or ""),
         flow_id=flow_id or None,
         kind=FlowKind.OTP,
     )
-    total, rows = await services.flow_store.list_deliveries(where, limit=limit, offset=offset)
+    count_limit = services.settings.list_count_limit
+    total, rows = await services.flow_store.list_deliveries(
+        where, limit=limit, offset=offset, count_limit=count_limit
+    )
+    exact = not count_limit or total <= count_limit
     scale = services.settings.time_scale
     results = []
     for row in rows:
@@ -160,4 +175,12 @@ async def list_failovers(
         item = step_story(step, row["label"], row["flow_id"], scale)
         item["flow_status"] = row["flow_status"]
         results.append(item)
-    return FastJSONResponse({"total": total, "limit": limit, "offset": offset, "results": results})
+    return FastJSONResponse(
+        {
+            "total": total if exact else count_limit,
+            "totalExact": exact,
+            "limit": limit,
+            "offset": offset,
+            "results": results,
+        }
+    )

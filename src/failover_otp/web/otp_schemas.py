@@ -137,6 +137,10 @@ class Delivery(StepStory):
 
 class DeliveryPage(BaseModel):
     total: int
+    totalExact: bool = Field(
+        description="false when there were more matches than FOTP_LIST_COUNT_LIMIT: the count "
+        "stopped there, total is that limit, and only those deliveries can be paged through"
+    )
     limit: int
     offset: int
     results: list[Delivery]

@@ -133,9 +133,24 @@ def test_page_object(
         "content": content,
         "totalPages": pages,
         "totalElements": total,
+        "totalElementsExact": True,
         "number": page,
         "size": size,
         "numberOfElements": count,
         "first": first,
         "last": last,
     }
+
+
+def test_a_page_past_the_count_limit_covers_the_reachable_matches() -> None:
+    # The store counted "more than 4" (5): four matches can be paged through, two pages of 2.
+    body = page_object([{"i": 0}, {"i": 1}], 5, 1, 2, count_limit=4)
+    assert body["totalElements"] == 4
+    assert body["totalElementsExact"] is False
+    assert (body["totalPages"], body["last"]) == (2, True)
+    exact = page_object([{"i": 0}], 4, 1, 3, count_limit=4)
+    assert (exact["totalElements"], exact["totalElementsExact"], exact["totalPages"]) == (
+        4,
+        True,
+        2,
+    )
