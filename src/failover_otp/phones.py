@@ -12,6 +12,13 @@ class InvalidPhoneNumber(ValueError):
     pass
 
 
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> phonenumbers.PhoneNumber:
+    """``text`` ("+" and digits) parsed, once for the checks a send makes of its number (the
+    parsed object is not changed by any of them)."""
+    return phonenumbers.parse(text, None)
+
+
 # Parsing a number costs ~0.1 ms and a send parses each of its steps' numbers (and the abuse
 # checks again): the same numbers recur, so results are kept (a refused one raises: not kept).
 @lru_cache(maxsize=65536)
@@ -25,7 +32,7 @@ def normalize(raw: str) -> str:
         raise InvalidPhoneNumber("phone number is empty")
     candidate = text if text.startswith("+") else "+" + text
     try:
-        number = phonenumbers.parse(candidate, None)
+        number = _parse(candidate)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhoneNumber(f"{raw!r} is not an E.164 phone number: {exc}") from None
     if not phonenumbers.is_valid_number(number):
@@ -37,7 +44,7 @@ def normalize(raw: str) -> str:
 def describe(digits: str) -> tuple[str | None, str | None]:
     """(ISO country code, operator name) of an E.164 number, where known."""
     try:
-        number = phonenumbers.parse("+" + digits, None)
+        number = _parse("+" + digits)
     except phonenumbers.NumberParseException:
         return None, None
     region = phonenumbers.region_code_for_number(number)
@@ -48,5 +55,5 @@ def describe(digits: str) -> tuple[str | None, str | None]:
 @lru_cache(maxsize=65536)
 def number_type(digits: str) -> int:
     """The number's ``phonenumbers.PhoneNumberType`` (mobile, fixed line, premium rate...)."""
-    kind: int = phonenumbers.number_type(phonenumbers.parse("+" + digits, None))
+    kind: int = phonenumbers.number_type(_parse("+" + digits))
     return kind
