@@ -340,6 +340,10 @@ class Databases:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return BenchDatabase("sqlite", f"sqlite:///{path}", note=f"file {path}")
 
+    def fresh(self, kind: str, name: str) -> BenchDatabase | None:
+        """A fresh database of ``kind`` (sqlite, postgres); None when PostgreSQL is missing."""
+        return self.sqlite(name) if kind == "sqlite" else self.postgres()
+
     def postgres_server(self) -> Any:
         if self._pg is None and self._pg_problem is None:
             from tests.support import postgres as pg
@@ -487,3 +491,17 @@ def git_revision() -> str:
         ).stdout.strip()
         return head + (" + uncommitted changes" if dirty else "")
     return "unknown"
+
+
+@contextlib.contextmanager
+def one_database(kind: str, name: str) -> Iterator[tuple[Path, BenchDatabase]]:
+    """A scratch folder and one fresh database in it (for the profiling tools)."""
+    with scratch_dir() as scratch:
+        databases = Databases(scratch)
+        try:
+            db = databases.fresh(kind, name)
+            if db is None:
+                raise SystemExit(f"no PostgreSQL: {databases.postgres_problem}")
+            yield scratch, db
+        finally:
+            databases.close()

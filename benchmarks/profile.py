@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks import loadgen
-from benchmarks.harness import ROOT, Databases, Service, scratch_dir
+from benchmarks.harness import ROOT, Service, one_database
 from benchmarks.loadgen import Client, Request
 from benchmarks.suites import CONNECTIONS, _sample_ids
 from benchmarks.workload import SEND_PATH, Bodies
@@ -89,58 +89,50 @@ def main() -> int:
         print("py-spy is not installed: pip install py-spy", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with scratch_dir() as scratch:
-        databases = Databases(scratch)
+    with one_database(args.db, "profile") as (scratch, db):
+        workdir = scratch / "serve"
+        workdir.mkdir()
+        service = Service(db.url, workdir).start()
         try:
-            db = databases.sqlite("profile") if args.db == "sqlite" else databases.postgres()
-            if db is None:
-                print(databases.postgres_problem, file=sys.stderr)
-                return 2
-            workdir = scratch / "serve"
-            workdir.mkdir()
-            service = Service(db.url, workdir).start()
-            try:
-                assert service.process is not None
-                if args.load == "get":
-                    _fill(service, 2_000)
-                make = _request_factory(args.load, service, db.kind, db.url)
-                collapsed = args.out.with_suffix(".collapsed")
-                spy = subprocess.Popen(
-                    [
-                        py_spy,
-                        "record",
-                        "--pid",
-                        str(service.process.pid),
-                        "--format",
-                        "raw",
-                        "--rate",
-                        "250",
-                        "--duration",
-                        str(int(args.seconds)),
-                        "--output",
-                        str(collapsed),
-                        "--nonblocking",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )
+            assert service.process is not None
+            if args.load == "get":
+                _fill(service, 2_000)
+            make = _request_factory(args.load, service, db.kind, db.url)
+            collapsed = args.out.with_suffix(".collapsed")
+            spy = subprocess.Popen(
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(service.process.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "250",
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--output",
+                    str(collapsed),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
 
-                async def run() -> loadgen.LoadResult:
-                    async with Client(service.url, service.auth, limit=CONNECTIONS) as client:
-                        return await loadgen.closed_loop(
-                            client,
-                            make,
-                            connections=CONNECTIONS,
-                            duration=args.seconds,
-                            warmup=0.5,
-                        )
+            async def run() -> loadgen.LoadResult:
+                async with Client(service.url, service.auth, limit=CONNECTIONS) as client:
+                    return await loadgen.closed_loop(
+                        client,
+                        make,
+                        connections=CONNECTIONS,
+                        duration=args.seconds,
+                        warmup=0.5,
+                    )
 
-                result = loadgen.run(run())
-                spy.wait(timeout=60)
-                time.sleep(0.2)
-            finally:
-                service.stop()
+            result = loadgen.run(run())
+            spy.wait(timeout=60)
+            time.sleep(0.2)
         finally:
-            databases.close()
+            service.stop()
     summary = f"{args.load} on {args.db}: {result.rate:,.0f} req/s, errors {result.errors}"
     text = summary + "\n" + _top(collapsed, args.top)
     args.out.write_text(text + "\n")

@@ -58,6 +58,9 @@ class Settings(SecuritySettings):
     webhook_concurrency: int = Field(default=64, ge=1)
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
+    # At most this many requests and connections at once in `serve` (uvicorn's
+    # limit_concurrency); past it, 503 at once instead of a growing queue. 0: no limit.
+    limit_concurrency: int = Field(default=0, ge=0)
     # List and search results are counted up to this many matches, and only these can be paged
     # through (narrow the filters for more); 0 counts every match (slow on big tables).
     list_count_limit: int = Field(default=10_000, ge=0)

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, exists, false, not_, or_, select
+from sqlalchemy import and_, exists, false, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import Flow
@@ -171,7 +171,17 @@ class SearchStore:
         matches can be paged through (an exact count of a million rows costs hundreds of
         milliseconds, a bounded one a few; docs/benchmarks.md).
         """
-        conditions: list[ColumnElement[bool]] = [flows.c.application_id == query.application_id]
+        one_number = self.db.is_sqlite and any(
+            f.field is SearchField.TO and f.operator is SearchOperator.IS for f in query.filters
+        )
+        # One number's flows are few: on SQLite they are found through the number (its steps'
+        # flow ids, then the flows by primary key) and sorted. Stated plainly, the application
+        # and the date order lead SQLite's planner to walk all of the application's flows in date
+        # order instead, testing each; as expressions they leave it the number's index.
+        application = func.coalesce(flows.c.application_id, "") if one_number else None
+        conditions: list[ColumnElement[bool]] = [
+            (flows.c.application_id if application is None else application) == query.application_id
+        ]
         if query.date_start is not None:
             conditions.append(flows.c.created_at >= query.date_start)
         if query.date_end is not None:
@@ -191,7 +201,10 @@ class SearchStore:
             # last page costs what the first does instead of skipping every row before it.
             from_end = total == reachable and offset > total - offset - query.size
             size = min(query.size, reachable - offset)
-            order = (flows.c.created_at, flows.c.id)
+            newest: Any = flows.c.created_at
+            if one_number:
+                newest = func.coalesce(flows.c.created_at, flows.c.created_at)
+            order = (newest, flows.c.id)
             page = (
                 select(flows.c.id)
                 .where(where)
