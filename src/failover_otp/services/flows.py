@@ -264,8 +264,8 @@ class FlowService:
 
     async def report(self, report: DeliveryReport, *, attempt: int = 0) -> None:
         """A delivery report pushed by the provider."""
-        flow_id = await self.store.flow_id_for_tracking(report.message_id)
-        if flow_id is None:
+        record = await self.store.load_by_tracking(report.message_id)
+        if record is None:
             if attempt < len(_UNMATCHED_REPORT_RETRIES):
                 self._later(
                     _UNMATCHED_REPORT_RETRIES[attempt], self.report(report, attempt=attempt + 1)
@@ -273,17 +273,20 @@ class FlowService:
             else:
                 log.info("report for unknown message dropped", message_id=report.message_id)
             return
-        await self.apply(flow_id, _reported(report))
+        await self.apply(record.flow.id, _reported(report), current=record)
 
     async def fire(self, claimed: ClaimedDeadline) -> None:
         """A due deadline claimed by the worker."""
+        current = None
         if claimed.kind == DeadlineKind.STEP_TTL.value:
             # The provider may know a final status we were never told (no callback).
             record = await self.store.load(claimed.flow_id)
-            if record is not None:
-                await self._refresh_step(record, claimed.step_index)
+            if record is not None and not await self._refresh_step(record, claimed.step_index):
+                current = record  # unchanged: the deadline is decided on it without a re-read
         await self.apply(
-            claimed.flow_id, DeadlineReached(DeadlineKind(claimed.kind), claimed.step_index)
+            claimed.flow_id,
+            DeadlineReached(DeadlineKind(claimed.kind), claimed.step_index),
+            current=current,
         )
 
     async def read(self, application_id: str, any_id: str) -> FlowRecord | None:

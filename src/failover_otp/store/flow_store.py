@@ -406,10 +406,11 @@ class FlowStore:
             return None
         return record
 
-    async def flow_id_for_tracking(self, tracking_id: str) -> str | None:
+    async def load_by_tracking(self, tracking_id: str) -> FlowRecord | None:
+        """The flow one of whose steps has this tracking id (one connection, two lookups)."""
         async with self.db.read() as conn:
-            result = await conn.execute(_STEP_FLOW_ID, {"tracking_id": tracking_id})
-            return result.scalar()
+            flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": tracking_id})).scalar()
+            return await self._load(conn, flow_id) if flow_id else None
 
     async def _load(self, conn: AsyncConnection, flow_id: str) -> FlowRecord | None:
         rows = (await conn.execute(_LOAD, {"flow_id": flow_id})).all()
