@@ -48,3 +48,20 @@ async def test_migrate_twice_is_a_no_op(database_url: str) -> None:
     first = await _schema(database_url)
     await upgrade(database_url)
     assert await _schema(database_url) == first
+
+
+def test_the_known_head_is_alembics_head() -> None:
+    # `upgrade` skips Alembic when the schema is at HEAD_REVISION: it must be the newest one.
+    from alembic.script import ScriptDirectory
+
+    from failover_otp.store.migrate import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+
+
+async def test_a_schema_at_head_is_left_alone(database_url: str) -> None:
+    await upgrade(database_url)
+    before = await _schema(database_url)
+    await upgrade(database_url)
+    assert await _schema(database_url) == before
+    assert before[1] == ["0009"]

@@ -32,7 +32,7 @@ from failover_otp.store.rows import (
     plans_to_json,
     step_values,
 )
-from failover_otp.store.tables import deadlines, flows, steps
+from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
 from failover_otp.store.upsert import insert_for
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
 
@@ -118,6 +118,26 @@ def _upsert_deadline(conn: AsyncConnection) -> Any:
     return statement
 
 
+# The worker's statements, built once (the parameters are bound per call).
+_UNCLAIMED = or_(
+    deadlines.c.lease_until.is_(None), deadlines.c.lease_until < bindparam("now", type_=UTCDateTime)
+)
+_CLAIM_DUE = (
+    update(deadlines)
+    .where(
+        deadlines.c.flow_id.in_(
+            select(deadlines.c.flow_id)
+            .where(deadlines.c.due_at <= bindparam("now", type_=UTCDateTime), _UNCLAIMED)
+            .order_by(deadlines.c.due_at)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .values(claimed_by=bindparam("worker_id"), lease_until=bindparam("lease_until"))
+    .returning(deadlines.c.flow_id, deadlines.c.kind, deadlines.c.step_index, deadlines.c.due_at)
+)
+_NEXT_CLAIMABLE = select(deadlines.c.due_at).where(_UNCLAIMED).order_by(deadlines.c.due_at).limit(1)
 _STEP_FLOW_ID = select(steps.c.flow_id).where(steps.c.tracking_id == bindparam("tracking_id"))
 # A flow, its steps and its deadline in one query (one row per step).
 _LOAD = (
@@ -448,39 +468,16 @@ class FlowStore:
         (SQLite has one writer, so its claims are exclusive anyway); the lease hands the work of
         a worker that died mid-fire to another once it runs out.
         """
-        due = (
-            select(deadlines.c.flow_id)
-            .where(
-                deadlines.c.due_at <= now,
-                or_(deadlines.c.lease_until.is_(None), deadlines.c.lease_until < now),
-            )
-            .order_by(deadlines.c.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(deadlines)
-            .where(deadlines.c.flow_id.in_(due.scalar_subquery()))
-            .values(claimed_by=worker_id, lease_until=lease_until)
-            .returning(
-                deadlines.c.flow_id, deadlines.c.kind, deadlines.c.step_index, deadlines.c.due_at
-            )
-        )
+        params = {"now": now, "worker_id": worker_id, "lease_until": lease_until, "limit": limit}
         # One statement: on PostgreSQL it needs no BEGIN and COMMIT round trips around it.
         async with self.db.write_one() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_CLAIM_DUE, params)).all()
         return [ClaimedDeadline(r.flow_id, r.kind, r.step_index, r.due_at) for r in rows]
 
     async def next_claimable_at(self, now: datetime) -> datetime | None:
         """When the earliest deadline that no live worker holds falls due (None: none waits)."""
-        query = (
-            select(deadlines.c.due_at)
-            .where(or_(deadlines.c.lease_until.is_(None), deadlines.c.lease_until < now))
-            .order_by(deadlines.c.due_at)
-            .limit(1)
-        )
         async with self.db.read() as conn:
-            value: datetime | None = (await conn.execute(query)).scalar()
+            value: datetime | None = (await conn.execute(_NEXT_CLAIMABLE, {"now": now})).scalar()
             return value
 
     async def next_due_at(self) -> datetime | None:

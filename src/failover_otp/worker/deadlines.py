@@ -39,6 +39,7 @@ class DeadlineWorker:
         batch: int = 100,
         concurrency: int = 64,
         worker_id: str | None = None,
+        claim_gap_seconds: float = 0.02,
     ) -> None:
         self.store = store
         self.service = service
@@ -48,6 +49,7 @@ class DeadlineWorker:
         self.batch = batch
         self.worker_id = worker_id or default_worker_id()
         self.concurrency = concurrency
+        self.claim_gap_seconds = claim_gap_seconds
         self._slots = asyncio.Semaphore(concurrency)
         self.fired = 0
 
@@ -83,7 +85,10 @@ class DeadlineWorker:
                     waits |= firing  # full: wake up when a slot frees up
                     timeout = self.poll_seconds
                 else:
-                    timeout = await self._idle_seconds()
+                    # Everything due is claimed: wait for the next deadline, but at least the
+                    # claim gap, so that a steady stream of deadlines is claimed a few at a time
+                    # rather than one write transaction per deadline (docs/benchmarks.md).
+                    timeout = max(self.claim_gap_seconds, await self._idle_seconds())
                 if timeout > 0:
                     await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if firing:
