@@ -850,7 +850,8 @@ def _timing_round(
     rss_start = service.process.rss_mb()
     window = 60.0
     lead = 8.0
-    sms_before = service.metric("fotp_provider_sends_total", {"channel": "sms"})
+    accepted = {"channel": "sms", "result": "accepted"}
+    sms_before = service.metric("fotp_provider_sends_total", accepted)
     now = datetime.now(UTC)
     plan = SeedPlan(
         templates,
@@ -900,8 +901,17 @@ def _timing_round(
             continue
         lateness.append((_parse_time(row["sent_at"]) - due_at).total_seconds() * 1000.0)
         decided.append((_parse_time(row["created_at"]) - due_at).total_seconds() * 1000.0)
-    sms_sent = service.metric("fotp_provider_sends_total", {"channel": "sms"}) - sms_before
-    doubled = max(0, int(sms_sent) - len(lateness))
+    # Doubled: SMS the provider accepted beyond one per flow, counted once the service is idle
+    # (a send accepted while its save still queued is not a double).
+    _drain(ctx, pid)
+    sms_sent = service.metric("fotp_provider_sends_total", accepted) - sms_before
+    sent_rows = _query(
+        db,
+        "SELECT count(*) AS n FROM steps WHERE idx = 1 AND sent_at IS NOT NULL AND flow_id LIKE ?",
+        "SELECT count(*) AS n FROM steps WHERE idx = 1 AND sent_at IS NOT NULL AND flow_id LIKE $1",
+        prefix,
+    )
+    doubled = max(0, int(sms_sent) - int(sent_rows[0]["n"]))
     p99 = loadgen.percentile(lateness, 99)
     detail = {
         "flows": len(due),

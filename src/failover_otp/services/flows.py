@@ -206,7 +206,10 @@ class FlowService:
                 receipt = await self._find_earlier_send(request)
             if receipt is None:
                 receipt = await self.provider.send(request)
-            PROVIDER_SENDS.labels(channel, "accepted").inc()
+                PROVIDER_SENDS.labels(channel, "accepted").inc()
+            else:
+                # The earlier attempt reached the provider: nothing was sent this time.
+                PROVIDER_SENDS.labels(channel, "recovered").inc()
             event = SendAccepted(
                 index=command.index,
                 message_id=receipt.message_id,
