@@ -349,8 +349,7 @@ def bench_send_and_get(ctx: Context, run_send: bool, run_get: bool) -> None:
                         post_closed,
                     )
                 )
-                half = _below_saturation(ctx, service, post, pid, closed, "send", kind, "flows/s")
-                sent += half
+                sent += _below_saturation(ctx, service, post, pid, closed, "send", kind, "flows/s")
                 opened = _open(ctx, service.url, service.auth, post, pid, SEND_OPEN_RATE)
                 sent += opened.load.completed
                 ctx.results.add(

@@ -24,8 +24,8 @@ from sqlalchemy.sql import Select
 
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.code_store import scrub_ended
-from failover_otp.store.counting import bounded_count
 from failover_otp.store.database import Database
+from failover_otp.store.paging import bounded_count, page_window
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
@@ -274,11 +274,6 @@ class FlowStore:
         }
         if not self.db.is_sqlite and not webhooks:
             await self._create_in_one(flow, meta, values)
-            return
-        if not flow.steps and flow.deadline is None and not webhooks:
-            # One statement: no transaction round trips around it.
-            async with self.db.write_one() as conn:
-                await conn.execute(_INSERT_FLOW, values)
             return
         async with self.db.write() as conn:
             await conn.execute(_INSERT_FLOW, values)
@@ -538,25 +533,19 @@ class FlowStore:
                 total = int((await conn.execute(bounded_count(matching, count_limit))).scalar_one())
             else:
                 total = await self._count_deliveries(conn, where, step_conditions, flow_conditions)
-            reachable = min(total, count_limit) if count_limit else total
-            if offset >= reachable or limit <= 0:
+            window = page_window(total, offset, limit, count_limit)
+            if window is None:
                 return total, []
-            # A page past the middle is read from the other end (same rows, reversed), so the
-            # last page costs what the first does instead of skipping every row before it.
-            from_end = total == reachable and offset > total - offset - limit
-            size = min(limit, reachable - offset)
-            skip = total - offset - size if from_end else offset
-            order = (newest, steps.c.flow_id, steps.c.idx)
             page = (
                 select(steps, flows.c.status.label("flow_status"), flows.c.status_code)
                 .select_from(joined)
                 .where(condition)
-                .order_by(*(c.asc() if from_end else c.desc() for c in order))
-                .limit(size)
-                .offset(skip)
+                .order_by(*window.order(newest, steps.c.flow_id, steps.c.idx))
+                .limit(window.size)
+                .offset(window.skip)
             )
             rows = list((await conn.execute(page)).mappings().all())
-        if from_end:
+        if window.from_end:
             rows.reverse()
         return total, rows
 

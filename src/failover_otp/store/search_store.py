@@ -19,9 +19,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.store.counting import bounded_count
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowMeta, FlowRecord
+from failover_otp.store.paging import bounded_count, page_window
 from failover_otp.store.rows import flow_from_rows
 from failover_otp.store.tables import flows, steps
 
@@ -178,10 +178,12 @@ class SearchStore:
         # flow ids, then the flows by primary key) and sorted. Stated plainly, the application
         # and the date order lead SQLite's planner to walk all of the application's flows in date
         # order instead, testing each; as expressions they leave it the number's index.
-        application = func.coalesce(flows.c.application_id, "") if one_number else None
-        conditions: list[ColumnElement[bool]] = [
-            (flows.c.application_id if application is None else application) == query.application_id
-        ]
+        application: Any = flows.c.application_id
+        newest: Any = flows.c.created_at
+        if one_number:
+            application = func.coalesce(flows.c.application_id, "")
+            newest = func.coalesce(flows.c.created_at, flows.c.created_at)
+        conditions: list[ColumnElement[bool]] = [application == query.application_id]
         if query.date_start is not None:
             conditions.append(flows.c.created_at >= query.date_start)
         if query.date_end is not None:
@@ -194,26 +196,18 @@ class SearchStore:
         offset = query.page * query.size
         async with self.db.scan() as conn:
             total = int((await conn.execute(count)).scalar_one())
-            reachable = min(total, query.count_limit) if query.count_limit else total
-            if offset >= reachable:
+            window = page_window(total, offset, query.size, query.count_limit)
+            if window is None:
                 return total, []
-            # A page past the middle is read from the other end (same rows, reversed), so the
-            # last page costs what the first does instead of skipping every row before it.
-            from_end = total == reachable and offset > total - offset - query.size
-            size = min(query.size, reachable - offset)
-            newest: Any = flows.c.created_at
-            if one_number:
-                newest = func.coalesce(flows.c.created_at, flows.c.created_at)
-            order = (newest, flows.c.id)
             page = (
                 select(flows.c.id)
                 .where(where)
-                .order_by(*(c.asc() if from_end else c.desc() for c in order))
-                .limit(size)
-                .offset(total - offset - size if from_end else offset)
+                .order_by(*window.order(newest, flows.c.id))
+                .limit(window.size)
+                .offset(window.skip)
             )
             ids = [row.id for row in (await conn.execute(page)).all()]
-            if from_end:
+            if window.from_end:
                 ids.reverse()
             if not ids:
                 return total, []
