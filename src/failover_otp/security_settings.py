@@ -48,3 +48,7 @@ class SecuritySettings(BaseSettings):
     price_viber: float = Field(default=0.0093, ge=0)
     price_sms: float = Field(default=0.0375, ge=0)
     price_voice: float = Field(default=0.042, ge=0)
+
+    # -- Request boundary (docs/security.md, "Hostile input") --------------------------------
+    # A request body over this many bytes is refused with 413 before it is read whole.
+    max_request_bytes: int = Field(default=65_536, ge=1_024)
