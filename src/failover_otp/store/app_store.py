@@ -151,3 +151,8 @@ class AppStore:
                 return str(existing)
             await conn.execute(insert(service_state).values(key=key, value=default))
         return default
+
+    async def forget_state_value(self, key: str) -> None:
+        """Delete a stored value (a key now kept outside the database)."""
+        async with self.db.write() as conn:
+            await conn.execute(delete(service_state).where(service_state.c.key == key))
