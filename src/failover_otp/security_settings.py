@@ -53,3 +53,7 @@ class SecuritySettings(BaseSettings):
     # Satellite and international-network numbers (+870, +881, +882, +883...: calling codes of
     # no country, charged like premium rate) are refused unless this is set.
     allow_satellite_numbers: bool = False
+
+    # Server keys outside the database (docs/security.md, "Files and keys"): a file, readable by
+    # its owner only, holding the master key the code key and the callback token derive from.
+    key_file: str = ""
