@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
@@ -22,6 +23,8 @@ from failover_otp.store.migrate import upgrade
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
+
+CALLBACK_TOKEN_STATE = "routee_callback_token"  # noqa: S105 - the name of a row
 
 
 @dataclass
@@ -86,8 +89,10 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     clock = SystemClock()
     apps = AppStore(db)
-    callback_token = settings.callback_token.get_secret_value() or await apps.state_value(
-        "routee_callback_token", secrets.token_urlsafe(24)
+    callback_token = (
+        settings.callback_token.get_secret_value()
+        or key_from_file(settings.key_file, CALLBACK_TOKEN_STATE)[:32]
+        or await apps.state_value(CALLBACK_TOKEN_STATE, secrets.token_urlsafe(24))
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
