@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -38,6 +39,12 @@ class Settings(SecuritySettings):
     callback_token: SecretStr = SecretStr("")
     routee_timeout_seconds: float = 10.0
     routee_max_connections: int = 256
+
+    # Routee wire facts to verify on first live use (docs/routee.md, providers/routee/
+    # wire_choices.py): how POST /viber/otp takes "to" (a string or an array), and which field
+    # carries a Viber button.
+    routee_viber_otp_to: Literal["string", "array"] = "string"
+    routee_viber_button_field: Literal["viberAction", "action"] = "viberAction"
 
     # Access tokens handed out by POST /oauth/token.
     token_ttl_seconds: int = 3600

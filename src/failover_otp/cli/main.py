@@ -159,6 +159,13 @@ def sandbox(
     time_scale: Annotated[float, typer.Option("--time-scale")] = 1.0,
     app_id: Annotated[str | None, typer.Option("--app-id", help="accept only this id")] = None,
     app_secret: Annotated[str | None, typer.Option("--app-secret")] = None,
+    no_callbacks: Annotated[
+        bool,
+        typer.Option("--no-callbacks", help="post no delivery report; only tracking tells"),
+    ] = False,
+    balance: Annotated[
+        float, typer.Option("--balance", min=0, help="the account's opening balance (EUR)")
+    ] = 1000.0,
 ) -> None:
     """Run the Routee sandbox alone, speaking Routee's wire API on loopback."""
     configure_logging("info")
@@ -170,7 +177,15 @@ def sandbox(
         stop = asyncio.Event()
         _install_stop_signals(stop)
         task = asyncio.create_task(
-            serve_sandbox("127.0.0.1", port, time_scale, app_id=app_id, app_secret=app_secret)
+            serve_sandbox(
+                "127.0.0.1",
+                port,
+                time_scale,
+                app_id=app_id,
+                app_secret=app_secret,
+                callbacks=not no_callbacks,
+                balance=balance,
+            )
         )
         await stop.wait()
         task.cancel()

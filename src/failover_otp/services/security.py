@@ -54,7 +54,6 @@ async def build_security(
     code_store = CodeStore(db)
     codes = CodeService(
         code_store,
-        counters,
         flows,
         clock,
         await code_keys(settings, apps),
