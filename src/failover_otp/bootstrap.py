@@ -14,6 +14,7 @@ from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
@@ -49,6 +50,8 @@ class Services:
     webhook_store: WebhookStore
     # Managed codes, Idempotency-Key, abuse and cost control (docs/security.md).
     security: Security
+    # Where callback URLs may point: checked at send time and on every delivery attempt.
+    callbacks: CallbackGuard
 
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
@@ -102,6 +105,7 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+            guard=self.callbacks,
         )
 
 
@@ -147,6 +151,11 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         clock=clock,
         webhook_store=WebhookStore(db),
         security=await build_security(settings, db, apps, flows, clock),
+        callbacks=CallbackGuard(
+            EgressPolicy.from_settings(
+                settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
+            )
+        ),
     )
     try:
         yield services

@@ -70,6 +70,18 @@ class Settings(SecuritySettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_concurrency: int = Field(default=64, ge=1)
+
+    # Webhook destinations and fairness (docs/security.md, docs/webhooks.md).
+    # Callback URLs must be https and reach public addresses only; http is allowed only with
+    # this set, and loopback/private/... destinations only when listed (comma separated host
+    # names, addresses and CIDR ranges, e.g. "127.0.0.0/8,::1,hooks.bank.internal").
+    webhook_allow_http: bool = False
+    webhook_allowed_targets: str = ""
+    # Attempts in flight per worker process for one application and for one receiving host
+    # (host:port), so a slow receiver cannot take every slot of FOTP_WEBHOOK_CONCURRENCY.
+    webhook_concurrency_per_application: int = Field(default=8, ge=1)
+    webhook_concurrency_per_host: int = Field(default=16, ge=1)
+
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
     # At most this many requests and connections at once in `serve` (uvicorn's
