@@ -133,13 +133,18 @@ class CodeStore:
         return (CodeRow(**latest) if latest else row), False
 
     async def mark_used(self, flow_id: str, now: datetime) -> bool:
-        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it."""
+        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it,
+        and the flow keeps when it was verified (the dashboard's conversion outlives this row)."""
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(otp_codes)
                 .where(otp_codes.c.flow_id == flow_id, otp_codes.c.used_at.is_(None))
                 .values(used_at=now, code_cipher=None)
             )
+            if result.rowcount == 1:
+                await conn.execute(
+                    update(flows).where(flows.c.id == flow_id).values(verified_at=now)
+                )
         return bool(result.rowcount == 1)
 
     async def purge(self, now: datetime, *, keep: timedelta = timedelta(days=1)) -> int:

@@ -18,6 +18,7 @@ from failover_otp.web import (
     dashboard,
     failover_routes,
     otp_routes,
+    stats_routes,
     system_routes,
     verify_routes,
     webhook_routes,
@@ -68,5 +69,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(stats_routes.router)
     dashboard.install(app)  # /dashboard: pages, and its static files mounted
     return app
