@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from failover_otp.provider_names import ProviderName
 from failover_otp.security_settings import SecuritySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/failover-otp.db"
 
-
-class ProviderName(StrEnum):
-    SANDBOX = "sandbox"
-    ROUTEE = "routee"
+__all__ = ["DEFAULT_DATABASE_URL", "ProviderName", "Settings"]
 
 
 class Settings(SecuritySettings):
