@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
@@ -22,6 +24,8 @@ from failover_otp.store.migrate import upgrade
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
+
+CALLBACK_TOKEN_STATE = "routee_callback_token"  # noqa: S105 - the name of a row
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Services:
     webhook_store: WebhookStore
     # Managed codes, Idempotency-Key, abuse and cost control (docs/security.md).
     security: Security
+    # Where callback URLs may point: checked at send time and on every delivery attempt.
+    callbacks: CallbackGuard
 
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
@@ -68,6 +74,7 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+            guard=self.callbacks,
         )
 
 
@@ -86,8 +93,10 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     clock = SystemClock()
     apps = AppStore(db)
-    callback_token = settings.callback_token.get_secret_value() or await apps.state_value(
-        "routee_callback_token", secrets.token_urlsafe(24)
+    callback_token = (
+        settings.callback_token.get_secret_value()
+        or key_from_file(settings.key_file, CALLBACK_TOKEN_STATE)[:32]
+        or await apps.state_value(CALLBACK_TOKEN_STATE, secrets.token_urlsafe(24))
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
@@ -111,6 +120,11 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         clock=clock,
         webhook_store=WebhookStore(db),
         security=await build_security(settings, db, apps, flows, clock),
+        callbacks=CallbackGuard(
+            EgressPolicy.from_settings(
+                settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
+            )
+        ),
     )
     try:
         yield services

@@ -209,6 +209,13 @@ def sandbox(
     time_scale: Annotated[float, typer.Option("--time-scale")] = 1.0,
     app_id: Annotated[str | None, typer.Option("--app-id", help="accept only this id")] = None,
     app_secret: Annotated[str | None, typer.Option("--app-secret")] = None,
+    no_callbacks: Annotated[
+        bool,
+        typer.Option("--no-callbacks", help="post no delivery report; only tracking tells"),
+    ] = False,
+    balance: Annotated[
+        float, typer.Option("--balance", min=0, help="the account's opening balance (EUR)")
+    ] = 1000.0,
 ) -> None:
     """Run the Routee sandbox alone, speaking Routee's wire API on loopback."""
     from failover_otp.logging_setup import configure_logging
@@ -225,7 +232,15 @@ def sandbox(
         stop = asyncio.Event()
         _install_stop_signals(stop)
         task = asyncio.create_task(
-            serve_sandbox("127.0.0.1", port, time_scale, app_id=app_id, app_secret=app_secret)
+            serve_sandbox(
+                "127.0.0.1",
+                port,
+                time_scale,
+                app_id=app_id,
+                app_secret=app_secret,
+                callbacks=not no_callbacks,
+                balance=balance,
+            )
         )
         await stop.wait()
         task.cancel()
@@ -308,6 +323,33 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
 
     if update_demo_secret(settings.data_dir, app_id, creds.application_secret):
         console().print(f"(the demo application: {demo_credentials_path(settings.data_dir)} too)")
+
+
+def _set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None:
+    settings = load_settings(database_url=database_url)
+
+    async def main() -> bool:
+        from failover_otp.bootstrap import open_services
+
+        async with open_services(settings) as services:
+            return await services.auth.set_disabled(app_id, disabled)
+
+    if not _run(main()):
+        console.print(f"[red]no application {app_id}[/]")
+        raise typer.Exit(1)
+    console.print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
+
+
+@apps_app.command("disable")
+def apps_disable(app_id: str, database_url: DatabaseUrl = None) -> None:
+    """Disable an application: its tokens stop working at once, in every process."""
+    _set_disabled(app_id, database_url, True)
+
+
+@apps_app.command("enable")
+def apps_enable(app_id: str, database_url: DatabaseUrl = None) -> None:
+    """Enable a disabled application again (it needs new tokens)."""
+    _set_disabled(app_id, database_url, False)
 
 
 @apps_app.command("webhook-secret")

@@ -29,7 +29,7 @@ import structlog
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import Channel
 from failover_otp.errors import ApiError, TooManyRequests
-from failover_otp.phones import describe, number_type
+from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
@@ -56,6 +56,7 @@ TYPE_NAMES = {
     PNT.VOICEMAIL: "voicemail",
     PNT.UNKNOWN: "unknown-type",
 }
+SATELLITE = "satellite"
 _PURGE_CHANCE = 0.002
 _SPEND_WARNING = 0.8
 
@@ -138,8 +139,13 @@ class AbuseGuard:
         for index, plan in enumerate(plans):
             kind = number_type(plan.to)
             allowed = allowed_types(plan.channel, allow_voip=self.settings.allow_voip_numbers)
+            name = None
             if kind not in allowed:
                 name = TYPE_NAMES.get(kind, "unknown-type")
+            elif is_global_network(plan.to) and not self.settings.allow_satellite_numbers:
+                # phonenumbers calls +8816... "mobile": the calling code says what it costs.
+                name = SATELLITE
+            if name is not None:
                 raise NumberTypeNotAllowed(
                     f"step {index + 1}: {name} numbers are not accepted for "
                     f"{plan.channel.type_name}",
@@ -205,12 +211,16 @@ class AbuseGuard:
         s = self.settings
         numbers = sorted({p.to for p in plans})
         wanted: list[tuple[str, str, int, int]] = []
+        # Every window is the application's own: a limit shared between applications would let
+        # one tenant use it up against another's users (docs/security.md, tenant isolation).
         for number in numbers:
-            wanted.append(("number_per_10min", f"n:{number}", 600, s.rate_limit_number_per_10min))
-            wanted.append(("number_per_day", f"n:{number}", 86_400, s.rate_limit_number_per_day))
+            key = f"n:{application_id}:{number}"
+            wanted.append(("number_per_10min", key, 600, s.rate_limit_number_per_10min))
+            wanted.append(("number_per_day", key, 86_400, s.rate_limit_number_per_day))
         prefixes = sorted({prefix_of(n, s.rate_limit_prefix_drop_digits) for n in numbers})
         for prefix in prefixes:
-            wanted.append(("prefix_per_hour", f"p:{prefix}", 3_600, s.rate_limit_prefix_per_hour))
+            key = f"p:{application_id}:{prefix}"
+            wanted.append(("prefix_per_hour", key, 3_600, s.rate_limit_prefix_per_hour))
         countries = sorted({describe(n)[0] or "ZZ" for n in numbers})
         for country in countries:
             wanted.append(
