@@ -335,9 +335,9 @@ def _set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None
             return await services.auth.set_disabled(app_id, disabled)
 
     if not _run(main()):
-        console.print(f"[red]no application {app_id}[/]")
+        console().print(f"[red]no application {app_id}[/]")
         raise typer.Exit(1)
-    console.print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
+    console().print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
 
 
 @apps_app.command("disable")
