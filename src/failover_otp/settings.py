@@ -43,6 +43,13 @@ class Settings(SecuritySettings):
     routee_viber_otp_to: Literal["string", "array"] = "string"
     routee_viber_button_field: Literal["viberAction", "action"] = "viberAction"
 
+    # Pending-message poller (worker/pending_poller.py): a step still waiting for its final
+    # status is looked up every interval (engine seconds, divided by the time scale) until its
+    # ttl ends, so a lost callback never leaves a flow waiting for the deadline; at most
+    # max_per_second look-ups per process. An interval of 0 switches the poller off.
+    pending_poll_interval_seconds: float = Field(default=15.0, ge=0)
+    pending_poll_max_per_second: float = Field(default=20.0, gt=0)
+
     # Access tokens handed out by POST /oauth/token.
     token_ttl_seconds: int = 3600
     # Worker: how often to look for due deadlines when none is known to be near, and the lease a

@@ -186,9 +186,7 @@ def worker(
         stop = asyncio.Event()
         _install_stop_signals(stop)
         async with open_services(settings) as services:
-            await asyncio.gather(
-                services.deadline_worker().run(stop), services.webhook_worker().run(stop)
-            )
+            await asyncio.gather(*(loop.run(stop) for loop in services.worker_loops()))
 
     _run(main())
 

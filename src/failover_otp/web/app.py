@@ -34,21 +34,16 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_services(settings) as services:
             app.state.services = services
             stop = asyncio.Event()
-            worker_task = None
-            webhook_task = None
+            tasks: list[asyncio.Task[None]] = []
             if settings.run_worker:
-                worker_task = asyncio.create_task(services.deadline_worker().run(stop))
-                webhook_task = asyncio.create_task(services.webhook_worker().run(stop))
+                tasks = [asyncio.create_task(loop.run(stop)) for loop in services.worker_loops()]
             try:
                 yield
             finally:
                 stop.set()
-                if worker_task is not None:
+                for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
-                        await worker_task
-                if webhook_task is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await webhook_task
+                        await task
 
     app = FastAPI(
         title="failover-otp",
