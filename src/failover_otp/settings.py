@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from failover_otp.provider_names import ProviderName
 from failover_otp.security_settings import SecuritySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/failover-otp.db"
 
-
-class ProviderName(StrEnum):
-    SANDBOX = "sandbox"
-    ROUTEE = "routee"
+__all__ = ["DEFAULT_DATABASE_URL", "ProviderName", "Settings"]
 
 
 class Settings(SecuritySettings):
@@ -93,3 +90,7 @@ class Settings(SecuritySettings):
     log_level: str = "info"
     log_json: bool = False
     data_dir: str = "./data"
+
+    # The operator dashboard (docs/operations.md#the-dashboard): the currency its costs are
+    # labelled with, the Routee account's (prices are stored as the provider reports them).
+    dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)

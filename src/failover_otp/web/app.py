@@ -11,13 +11,15 @@ from fastapi import FastAPI
 
 from failover_otp import __version__
 from failover_otp.bootstrap import open_services
-from failover_otp.settings import Settings
+from failover_otp.settings import ProviderName, Settings
 from failover_otp.web import (
     auth_routes,
     callback_routes,
     dashboard,
     failover_routes,
     otp_routes,
+    sandbox_routes,
+    stats_routes,
     system_routes,
     verify_routes,
     webhook_routes,
@@ -63,5 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(stats_routes.router)
+    if settings.provider is ProviderName.SANDBOX:
+        app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
     dashboard.install(app)  # /dashboard: pages, and its static files mounted
     return app
