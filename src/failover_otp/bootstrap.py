@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
@@ -21,11 +23,17 @@ from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
+from failover_otp.worker.pending_poller import PendingPoller
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
 
 CALLBACK_TOKEN_STATE = "routee_callback_token"  # noqa: S105 - the name of a row
+
+
+class WorkerLoop(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 @dataclass
@@ -54,6 +62,29 @@ class Services:
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             batch=s.worker_batch,
+        )
+
+    def worker_loops(self) -> list[WorkerLoop]:
+        """What a worker runs (in `worker`, or inside `serve` unless --no-worker): deadlines,
+        customer webhooks and, unless switched off, the pending-message poller."""
+        poller = self.pending_poller()
+        loops: list[WorkerLoop] = [self.deadline_worker(), self.webhook_worker()]
+        return loops + ([poller] if poller is not None else [])
+
+    def pending_poller(self) -> PendingPoller | None:
+        """Looks up steps still waiting on the provider (lost callbacks); runs beside the
+        deadline worker. None when switched off (``FOTP_PENDING_POLL_INTERVAL_SECONDS=0``)."""
+        s = self.settings
+        if s.pending_poll_interval_seconds <= 0:
+            return None
+        return PendingPoller(
+            PendingStore(self.db),
+            self.flows,
+            self.provider,
+            self.clock,
+            interval_seconds=s.pending_poll_interval_seconds,
+            max_per_second=s.pending_poll_max_per_second,
+            time_scale=s.time_scale,
         )
 
     def webhook_worker(self) -> WebhookWorker:

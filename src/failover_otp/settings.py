@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from failover_otp.provider_names import ProviderName
 from failover_otp.security_settings import SecuritySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/failover-otp.db"
 
-
-class ProviderName(StrEnum):
-    SANDBOX = "sandbox"
-    ROUTEE = "routee"
+__all__ = ["DEFAULT_DATABASE_URL", "ProviderName", "Settings"]
 
 
 class Settings(SecuritySettings):
@@ -45,6 +42,13 @@ class Settings(SecuritySettings):
     # carries a Viber button.
     routee_viber_otp_to: Literal["string", "array"] = "string"
     routee_viber_button_field: Literal["viberAction", "action"] = "viberAction"
+
+    # Pending-message poller (worker/pending_poller.py): a step still waiting for its final
+    # status is looked up every interval (engine seconds, divided by the time scale) until its
+    # ttl ends, so a lost callback never leaves a flow waiting for the deadline; at most
+    # max_per_second look-ups per process. An interval of 0 switches the poller off.
+    pending_poll_interval_seconds: float = Field(default=15.0, ge=0)
+    pending_poll_max_per_second: float = Field(default=20.0, gt=0)
 
     # Access tokens handed out by POST /oauth/token.
     token_ttl_seconds: int = 3600
@@ -86,3 +90,7 @@ class Settings(SecuritySettings):
     log_level: str = "info"
     log_json: bool = False
     data_dir: str = "./data"
+
+    # The operator dashboard (docs/operations.md#the-dashboard): the currency its costs are
+    # labelled with, the Routee account's (prices are stored as the provider reports them).
+    dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)

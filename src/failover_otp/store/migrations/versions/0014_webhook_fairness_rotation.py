@@ -2,7 +2,7 @@
 kept during a rotation's overlap window
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0016
 Create Date: 2026-11-29
 
 - ``webhook_outbox.target_host``: ``host:port`` of the event's URL, so a claim can pass over
@@ -22,7 +22,7 @@ import failover_otp.store.tables
 from failover_otp.store.webhook_store import target_host
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
