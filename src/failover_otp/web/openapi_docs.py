@@ -3,7 +3,8 @@
 FastAPI documents what each route declares; every route also shares answers it never declares:
 401 when the Bearer token is missing or expired, 400 for malformed JSON, 413 for a body over
 the size limit, and the service's own error body (``{code, message, detail?}``) on 422 instead
-of FastAPI's bare ``{detail}``. Added here once for every operation, so a new route is documented correctly without extra work.
+of FastAPI's bare ``{detail}``. Added here once for every operation, so a new route is
+documented correctly without extra work.
 """
 
 from __future__ import annotations
