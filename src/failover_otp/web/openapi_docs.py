@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from failover_otp.web.error_schemas import ErrorBody
+from failover_otp.web.openapi_examples import add_examples
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
@@ -59,6 +60,7 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                 if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
                     content["schema"] = _ERROR_REF
                     invalid["description"] = "invalid request (`validation_failed`)"
+    add_examples(schema)
     return schema
 
 
