@@ -90,3 +90,7 @@ class Settings(SecuritySettings):
     log_level: str = "info"
     log_json: bool = False
     data_dir: str = "./data"
+
+    # The operator dashboard (docs/operations.md#the-dashboard): the currency its costs are
+    # labelled with, the Routee account's (prices are stored as the provider reports them).
+    dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)

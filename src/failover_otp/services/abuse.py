@@ -35,6 +35,7 @@ from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
 from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore, Window
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import SpendStore
 
 log = structlog.get_logger(__name__)
@@ -94,12 +95,14 @@ class AbuseGuard:
         clock: Clock,
         *,
         codes: CodeStore | None = None,
+        refusals: RefusalStore | None = None,
     ) -> None:
         self.settings = settings
         self.counters = counters
         self.spend = spend
         self.clock = clock
         self.codes = codes
+        self.refusals = refusals
         self.countries = frozenset(
             c.strip().upper() for c in settings.allowed_countries.split(",") if c.strip()
         )
@@ -110,7 +113,20 @@ class AbuseGuard:
         plans: Sequence[StepPlan],
         contents: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Let a flow through, or raise the error that says why not (nothing counted then)."""
+        """Let a flow through, or raise the error that says why not (nothing counted then but
+        the refusal itself, for the dashboard)."""
+        try:
+            await self._admit(application_id, plans, contents)
+        except ApiError as refusal:
+            await self._record_refusal(application_id, refusal)
+            raise
+
+    async def _admit(
+        self,
+        application_id: str,
+        plans: Sequence[StepPlan],
+        contents: Sequence[dict[str, Any]],
+    ) -> None:
         self.check_destinations(plans)
         now = self.clock.now()
         await self.check_spend(application_id, plans, contents, now)
@@ -243,6 +259,18 @@ class AbuseGuard:
             ("application_per_day", f"a:{application_id}", 86_400, s.rate_limit_application_per_day)
         )
         return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
+
+    async def _record_refusal(self, application_id: str, refusal: ApiError) -> None:
+        if self.refusals is None:
+            return
+        reason = refusal.code
+        limit = refusal.details[0].get("limit") if refusal.details else None
+        if isinstance(limit, str):
+            reason = f"{reason}:{limit}"  # which window: number, prefix, country, application
+        try:
+            await self.refusals.record(application_id, reason, self.clock.now())
+        except Exception as exc:  # the refusal stands even if it cannot be counted
+            log.warning("refusal not counted", reason=reason, error=str(exc))
 
     async def purge(self, now: datetime) -> None:
         """Old counter windows and long-expired codes go (now and then, from any process)."""

@@ -19,6 +19,7 @@ from failover_otp.web import (
     failover_routes,
     otp_routes,
     sandbox_routes,
+    stats_routes,
     system_routes,
     verify_routes,
     webhook_routes,
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(stats_routes.router)
     if settings.provider is ProviderName.SANDBOX:
         app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
     dashboard.install(app)  # /dashboard: pages, and its static files mounted
