@@ -316,6 +316,25 @@ INBOX: dict[str, Any] = {
     ],
 }
 
+CONVERSION: dict[str, Any] = {
+    "dateStart": "2026-02-09T12:00:00.000Z",
+    "dateEnd": "2026-02-16T12:00:00.000Z",
+    "flows": 40,
+    "verified": 31,
+    "conversionRate": 0.775,
+    "byChannel": [
+        {"channel": "viber", "flows": 28, "verified": 23, "conversionRate": 0.8214,
+         "deliveryRate": 0.875},
+        {"channel": "sms", "flows": 12, "verified": 8, "conversionRate": 0.6667,
+         "deliveryRate": 0.9231},
+    ],
+    "byCountry": [{"country": "GR", "flows": 40, "verified": 31, "conversionRate": 0.775}],
+    "byDay": [
+        {"day": "2026-02-15", "flows": 22, "verified": 17, "conversionRate": 0.7727},
+        {"day": "2026-02-16", "flows": 18, "verified": 14, "conversionRate": 0.7778},
+    ],
+}  # fmt: skip
+
 VALIDATION_ERROR: dict[str, Any] = {
     "code": "validation_failed",
     "message": "flow.0.ttl: Input should be greater than or equal to 1",
@@ -387,6 +406,7 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
     },
     ("/webhooks/secret", "get"): {"200": _examples(the_signing_key=WEBHOOK_SECRET)},
     ("/sandbox/inbox/{flow_id}", "get"): {"200": _examples(the_code_came_by_SMS=INBOX)},
+    ("/stats/conversion", "get"): {"200": _examples(a_week=CONVERSION)},
     ("/health", "get"): {"200": _examples(ready={"status": "ok", "database": "ok"})},
     ("/", "get"): {
         "200": _examples(
@@ -396,7 +416,7 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
                 "status": "ok",
                 "health": "/health",
             }
-        ),  # fmt: skip
+        ),
     },
 }
 # Error answers every operation that has them shows the same way.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from failover_otp.errors import NotFound
 from failover_otp.web.deps import ApplicationId, ServicesDep
@@ -13,9 +13,9 @@ router = APIRouter(prefix="/webhooks", tags=["Webhooks"])
 
 
 class WebhookSecret(BaseModel):
-    applicationId: str
-    webhookSecret: str
-    signatureScheme: str
+    applicationId: str = Field(description="the application the webhooks belong to")
+    webhookSecret: str = Field(description="the signing key, `whsec_` + base64 (keep it secret)")
+    signatureScheme: str = Field(description="how webhooks are signed (docs/webhooks.md)")
 
 
 @router.get(
