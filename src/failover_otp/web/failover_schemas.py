@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from failover_otp.web.input_bounds import PassThrough, PhoneText, StatusText
 from failover_otp.web.otp_schemas import SENDER_ID
 
 # Routee documents ttl in minutes for standard steps (reference §3.1, §5.2).
@@ -52,7 +53,7 @@ class FailoverCallback(_Strict):
 
 class _Step(_Strict):
     order: int = Field(ge=1, le=1000, description="position in the flow; unique")
-    failoverOnStatuses: list[str] | None = Field(
+    failoverOnStatuses: list[StatusText] | None = Field(
         default=None,
         max_length=10,
         description="statuses of this step that hand over to the next one (any casing)",
@@ -71,7 +72,7 @@ class SmsContent(_Strict):
 class FailoverSmsStep(_Step):
     type: Literal["Sms"] = Field(description="an SMS")
     from_: str = Field(alias="from", pattern=SENDER_ID, description="sender id")
-    to: str = Field(description="E.164 number, with or without the leading +")
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
     message: SmsContent = Field(description="what the SMS says")
     ttl: int = Field(
         default=SMS_TTL_DEFAULT, ge=SMS_TTL_MINUTES[0], le=SMS_TTL_MINUTES[1], description="minutes"
@@ -90,9 +91,9 @@ class ViberFile(_Strict):
     fileUrl: HttpUrl = Field(description="where Viber fetches the file")
 
 
-class ViberVideo(BaseModel):
-    # Routee names the attachment but not its fields: kept as given, only the URL is required.
-    model_config = ConfigDict(extra="allow")
+class ViberVideo(PassThrough):
+    # Routee names the attachment but not its fields: kept as given (within the bounds of
+    # PassThrough), only the URL is required.
 
     videoUrl: HttpUrl = Field(description="where Viber fetches the video")
     thumbnailUrl: HttpUrl | None = Field(default=None, description="its preview image")
@@ -102,7 +103,7 @@ class ViberVideo(BaseModel):
 
 class FailoverViberStep(_Step):
     type: Literal["Viber"] = Field(description="a Viber business message")
-    to: str = Field(description="E.164 number, with or without the leading +")
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
     senderInfoTrackingId: str = Field(min_length=1, max_length=200, description="sender id")
     ttl: float = Field(
         default=VIBER_TTL_DEFAULT,
@@ -190,7 +191,9 @@ class FailoverVoiceStep(_Step):
     from_: str = Field(
         alias="from", pattern=r"^\+?[0-9]{1,16}$|^[A-Za-z0-9 ]{1,11}$", description="caller id"
     )
-    to: VoiceDestination | str = Field(description="{phone} object, or the number as a string")
+    to: VoiceDestination | PhoneText = Field(
+        description="{phone} object, or the number as a string"
+    )
     dialPlan: DialPlan = Field(description="what the call says or plays")
 
 
