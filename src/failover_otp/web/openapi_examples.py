@@ -361,6 +361,11 @@ MALFORMED_JSON: dict[str, Any] = {
     "code": "malformed_json",
     "message": "the body is not valid JSON: Expecting ',' delimiter (line 1, column 32)",
 }
+TOO_LARGE: dict[str, Any] = {
+    "code": "payload_too_large",
+    "message": "the request body is larger than 65536 bytes (FOTP_MAX_REQUEST_BYTES)",
+    "detail": [{"limit": 65536}],
+}
 IN_PROGRESS: dict[str, Any] = {
     "code": "idempotency_in_progress",
     "message": "a request with this Idempotency-Key is still running; retry later",
@@ -423,6 +428,7 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
 ERROR_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "400": _examples(malformed_JSON=MALFORMED_JSON),
     "409": _examples(the_first_is_still_running=IN_PROGRESS),
+    "413": _examples(body_too_large=TOO_LARGE),
     "401": _examples(expired_token=UNAUTHORIZED),
     "404": _examples(unknown_flow=NOT_FOUND),
     "422": _examples(invalid_field=VALIDATION_ERROR),
