@@ -72,7 +72,7 @@ async def send_failover(
     async def execute(flow_id: str) -> Reply:
         plans, meta = otp_plans(payload)
         meta, code = take_code(payload, meta, length=security.code_length)
-        await security.abuse.admit(app_id, plans, meta.request)
+        await security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
         if code is not None:
             await security.codes.issue(
                 flow_id=flow_id, application_id=app_id, phone=plans[0].to, code=code
