@@ -37,6 +37,7 @@ from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
 from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeStore
 from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import (
     MICROS,
     Reservation,
@@ -106,12 +107,14 @@ class AbuseGuard:
         clock: Clock,
         *,
         codes: CodeStore | None = None,
+        refusals: RefusalStore | None = None,
     ) -> None:
         self.settings = settings
         self.counters = counters
         self.spend = spend
         self.clock = clock
         self.codes = codes
+        self.refusals = refusals
         self.countries = frozenset(
             c.strip().upper() for c in settings.allowed_countries.split(",") if c.strip()
         )
@@ -124,11 +127,25 @@ class AbuseGuard:
         *,
         flow_id: str,
     ) -> None:
-        """Let the flow ``flow_id`` through, or raise the error that says why not.
+        """Let the flow ``flow_id`` through, or raise the error that says why not (nothing
+        counted then but the refusal itself, for the dashboard).
 
         Its send-limit windows and its spend reservation (its worst case) are taken in one
         transaction: all of them, or, refused, none.
         """
+        try:
+            await self._admit(application_id, plans, contents, flow_id)
+        except ApiError as refusal:
+            await self._record_refusal(application_id, refusal)
+            raise
+
+    async def _admit(
+        self,
+        application_id: str,
+        plans: Sequence[StepPlan],
+        contents: Sequence[dict[str, Any]],
+        flow_id: str,
+    ) -> None:
         self.check_destinations(plans)
         now = self.clock.now()
         windows = self.windows(application_id, plans) if self.settings.rate_limit_enabled else []
@@ -291,6 +308,18 @@ class AbuseGuard:
             ("application_per_day", f"a:{application_id}", 86_400, s.rate_limit_application_per_day)
         )
         return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
+
+    async def _record_refusal(self, application_id: str, refusal: ApiError) -> None:
+        if self.refusals is None:
+            return
+        reason = refusal.code
+        limit = refusal.details[0].get("limit") if refusal.details else None
+        if isinstance(limit, str):
+            reason = f"{reason}:{limit}"  # which window: number, prefix, country, application
+        try:
+            await self.refusals.record(application_id, reason, self.clock.now())
+        except Exception as exc:  # the refusal stands even if it cannot be counted
+            log.warning("refusal not counted", reason=reason, error=str(exc))
 
     async def purge(self, now: datetime) -> None:
         """Old counter windows, long-expired codes and spend rows go, and reservations of flows

@@ -133,7 +133,8 @@ class CodeStore:
         return row, True
 
     async def mark_used(self, flow_id: str, now: datetime, *, give_back: str | None) -> bool:
-        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it.
+        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it,
+        and the flow keeps when it was verified (the dashboard's conversion outlives this row).
 
         ``give_back``: the failure counter whose slot the attempt took (:meth:`take_attempt`);
         a right code is no failure, so the slot goes back in the same transaction.
@@ -144,6 +145,10 @@ class CodeStore:
                 .where(otp_codes.c.flow_id == flow_id, otp_codes.c.used_at.is_(None))
                 .values(used_at=now, code_cipher=None)
             )
+            if result.rowcount == 1:
+                await conn.execute(
+                    update(flows).where(flows.c.id == flow_id).values(verified_at=now)
+                )
             if give_back is not None:
                 await give_back_slot(conn, give_back, _DAY, now)
         return bool(result.rowcount == 1)

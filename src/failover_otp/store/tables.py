@@ -65,6 +65,10 @@ applications = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     # The key customer webhooks are signed with (``whsec_...``, Standard Webhooks); migration 0003.
     Column("webhook_secret", String(128), nullable=True),
+    # The secret before the last rotation, still signing (beside the new one) until ``_until``
+    # (``apps rotate-webhook-secret --overlap``); migration 0014.
+    Column("webhook_secret_previous", String(128), nullable=True),
+    Column("webhook_secret_previous_until", UTCDateTime, nullable=True),
 )
 
 access_tokens = Table(
@@ -99,6 +103,8 @@ flows = Table(
     Column("version", Integer, nullable=False, default=0),
     # Standard Failover callback strategy (OnChange | OnCompletion); migration 0002.
     Column("callback_strategy", String(16), nullable=True),
+    # When the flow's code was verified (migration 0016): conversion outlives the code's row.
+    Column("verified_at", UTCDateTime, nullable=True),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
     # Tracking search by terminationChannel (migration 0002).
@@ -182,6 +188,8 @@ webhook_outbox = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # host:port of ``url``: attempts in flight are bounded per receiving host (migration 0014).
+    Column("target_host", String(255), nullable=True),
     Index(None, "status", "next_attempt_at"),
     Index(None, "flow_id", "status", "seq"),
 )
@@ -265,4 +273,17 @@ spend_reservations = Table(
     Column("charged", BigInteger, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "created_at"),
+)
+
+# Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number
+# types and countries. One row per application, UTC day (``YYYY-MM-DD``) and reason (the error
+# code, or ``rate_limited:<window>``), bumped by an upsert where the refusal is raised.
+refusal_counts = Table(
+    "refusal_counts",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
 )
