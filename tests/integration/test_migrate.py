@@ -60,8 +60,6 @@ def test_the_known_head_is_alembics_head() -> None:
 
 
 async def test_a_schema_at_head_is_left_alone(database_url: str) -> None:
-    from failover_otp.store.migrate import HEAD_REVISION
-
     await upgrade(database_url)
     before = await _schema(database_url)
     await upgrade(database_url)
