@@ -291,6 +291,7 @@ WEBHOOK_SECRET: dict[str, Any] = {
     "applicationId": APP_ID,
     "webhookSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "signatureScheme": "Standard Webhooks v1 (HMAC-SHA256)",
+    "previousSecretValidUntil": None,
 }
 INBOX: dict[str, Any] = {
     "flowId": FLOW_ID,
