@@ -13,6 +13,7 @@ from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.flows import FlowService
+from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
@@ -20,6 +21,7 @@ from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
@@ -71,6 +73,18 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+        )
+
+    def housekeeping(self) -> Housekeeping:
+        """Purges expired rows and flows past their retention; runs with the workers."""
+        s = self.settings
+        return Housekeeping(
+            PurgeStore(self.db, batch=s.purge_batch_size),
+            self.clock,
+            flow_retention_days=s.flow_retention_days,
+            webhook_retention_days=s.webhook_retention_days,
+            audit_retention_days=s.audit_retention_days,
+            interval_seconds=s.purge_interval_seconds,
         )
 
 

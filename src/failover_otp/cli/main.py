@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from failover_otp.cli import client_commands
+from failover_otp.cli import admin_commands, client_commands
 from failover_otp.cli.demo import ensure_demo_application
 from failover_otp.logging_setup import configure_logging
 from failover_otp.settings import ProviderName, Settings
@@ -25,6 +25,7 @@ app = typer.Typer(
 apps_app = typer.Typer(help="Manage applications (API clients).", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
 client_commands.register(app)
+admin_commands.register(app)  # operators, audit, purge
 console = Console()
 
 DatabaseUrl = Annotated[
@@ -137,7 +138,9 @@ def worker(
         _install_stop_signals(stop)
         async with open_services(settings) as services:
             await asyncio.gather(
-                services.deadline_worker().run(stop), services.webhook_worker().run(stop)
+                services.deadline_worker().run(stop),
+                services.webhook_worker().run(stop),
+                services.housekeeping().run(stop),
             )
 
     _run(main())
@@ -240,7 +243,10 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.rotate_secret(app_id)
+            creds = await services.auth.rotate_secret(app_id)
+            if creds is not None:
+                await admin_commands.cli_audit(services, "application.rotate_secret", app_id)
+            return creds
 
     creds = _run(main())
     if creds is None:
@@ -262,7 +268,10 @@ def apps_webhook_secret(
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.webhook_secret(app_id)
+            secret = await services.auth.webhook_secret(app_id)
+            if secret is not None:
+                await admin_commands.cli_audit(services, "application.webhook_secret_read", app_id)
+            return secret
 
     secret = _run(main())
     if secret is None:

@@ -35,9 +35,11 @@ def create_app(settings: Settings) -> FastAPI:
             stop = asyncio.Event()
             worker_task = None
             webhook_task = None
+            housekeeping_task = None
             if settings.run_worker:
                 worker_task = asyncio.create_task(services.deadline_worker().run(stop))
                 webhook_task = asyncio.create_task(services.webhook_worker().run(stop))
+                housekeeping_task = asyncio.create_task(services.housekeeping().run(stop))
             try:
                 yield
             finally:
@@ -48,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
                 if webhook_task is not None:
                     with contextlib.suppress(asyncio.CancelledError):
                         await webhook_task
+                if housekeeping_task is not None:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await housekeeping_task
 
     app = FastAPI(
         title="failover-otp",

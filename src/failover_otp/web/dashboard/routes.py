@@ -1,8 +1,9 @@
 """``/dashboard``: the operator dashboard, server-rendered (Jinja2) with a little JavaScript.
 
-Signed in with an application's id and secret, it shows only that application's flows. Pages are
-served with a strict Content-Security-Policy (scripts, styles and fetches from this origin only:
-nothing leaves the host), the session cookie is signed, HttpOnly and SameSite=Lax, and form POSTs
+Signed in as an operator (``failover-otp operators``) or with an application's id and secret, it
+shows one application's flows at a time. Pages are served with a strict Content-Security-Policy
+(scripts, styles and fetches from this origin only: nothing leaves the host), the session cookie
+is a random token checked server side on every request (HttpOnly, SameSite=Lax), and form POSTs
 from another origin are refused. None of these routes is part of the public API schema.
 """
 
@@ -22,12 +23,12 @@ from failover_otp import __version__
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.services.dashboard import PERIODS, DashboardService, format_ms
 from failover_otp.store.stats_store import FlowListFilter, StatsStore
+from failover_otp.web.dashboard.sessions import COOKIE_NAME, current_session, sessions_for
 from failover_otp.web.deps import get_services
 from failover_otp.web.responses import FastJSONResponse
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
-COOKIE_NAME = "fotp_dashboard"
 PAGE_SIZE = 25
 REFRESH_MS = 2000
 
@@ -61,7 +62,10 @@ STEP_STATUS_CHOICES = [
 
 def install(app: FastAPI) -> None:
     """Serve the dashboard (pages and its vendored static files) from ``app``."""
+    from failover_otp.web.dashboard import account_routes  # it builds on this module's helpers
+
     app.include_router(router)
+    app.include_router(account_routes.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
 
 
@@ -161,7 +165,10 @@ def _unauthorized() -> Response:
 
 
 async def _application(request: Request) -> str | None:
-    return await dashboard_service(request).session_application(request.cookies.get(COOKIE_NAME))
+    """The application the request's session shows (the session is kept on ``request.state``
+    for the page templates: who is signed in, and as what)."""
+    session = await current_session(request)
+    return session.application_id if session else None
 
 
 def _same_origin(request: Request) -> bool:
@@ -261,6 +268,8 @@ async def login(
     request: Request,
     application_id: Annotated[str, Form(max_length=64)] = "",
     application_secret: Annotated[str, Form(max_length=256)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     target = _safe_next(request, next)
@@ -271,20 +280,26 @@ async def login(
             {"next": target, "error": "This form must be sent from this site."},
             status_code=403,
         )
-    service = dashboard_service(request)
-    token = await service.sign_in(application_id, application_secret)
+    sessions = sessions_for(request)
+    if username or password:
+        token = await sessions.sign_in_operator(username, password)
+        error = "Unknown operator, wrong password, or no application to show."
+    else:
+        token = await sessions.sign_in(application_id, application_secret)
+        error = "Unknown application or wrong secret."
     if token is None:
         context = {
             "next": target,
-            "error": "Unknown application or wrong secret.",
+            "error": error,
             "application_id": application_id,
+            "username": username,
         }
         return _page(request, "login.html", context, status_code=401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE_NAME,
         token,
-        max_age=service.session_seconds,
+        max_age=sessions.session_seconds,
         path=_base(request),
         httponly=True,
         samesite="lax",
@@ -296,8 +311,10 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends server side (a copy of the cookie stops working too)."""
     response = RedirectResponse(f"{_base(request)}/login", status_code=303)
     if _same_origin(request):
+        await sessions_for(request).sign_out(request.cookies.get(COOKIE_NAME))
         response.delete_cookie(COOKIE_NAME, path=_base(request), httponly=True, samesite="lax")
     response.headers.update(SECURITY_HEADERS)
     return response
