@@ -173,7 +173,9 @@ async def test_viewers_see_no_admin_action_and_admins_are_audited(
         assert home.status_code == 200
         assert 'id="signed-in-as">alice · viewer<' in home.text
         assert "admin-link" not in home.text
+        assert "export-csv" not in home.text  # a bulk copy of phone numbers is for admins
         assert (await page(web, "/dashboard/admin", cookie)).status_code == 403
+        assert (await page(web, "/dashboard/flows.csv", cookie)).status_code == 403
         refused = await web.post("/dashboard/admin/rotate-secret")
         assert refused.status_code == 403
         # The secret still works: nothing was rotated.
@@ -186,6 +188,9 @@ async def test_viewers_see_no_admin_action_and_admins_are_audited(
         home = await page(web, "/dashboard", cookie)
         assert 'id="signed-in-as">alice · admin<' in home.text
         assert 'id="admin-link"' in home.text
+        assert 'id="export-csv"' in home.text
+        exported = await page(web, "/dashboard/flows.csv?status=flow:Failed", cookie)
+        assert exported.status_code == 200
         rotated = await web.post("/dashboard/admin/rotate-secret")
         assert rotated.status_code == 200
         assert 'id="new-secret"' in rotated.text
@@ -199,8 +204,10 @@ async def test_viewers_see_no_admin_action_and_admins_are_audited(
 
     entries = await AuditStore(setup.db).recent(application_id=shop)
     assert [(e.actor, e.action) for e in entries] == [
-        ("operator:alice", "application.rotate_secret")
+        ("operator:alice", "application.rotate_secret"),
+        ("operator:alice", "flows.export"),
     ]
+    assert entries[1].detail == '{"filters": "status=flow%3AFailed"}'
     assert entries[0].at <= datetime.now(UTC)
 
 

@@ -8,23 +8,19 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from failover_otp.settings import Settings
+from failover_otp.cli.output import console
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from failover_otp.bootstrap import Services
+    from failover_otp.settings import Settings
 
 T = TypeVar("T")
-console = Console()
 operators_app = typer.Typer(
     help="Dashboard operator accounts and their roles.", no_args_is_help=True
 )
@@ -46,29 +42,35 @@ def register(app: typer.Typer) -> None:
 
 
 def _settings(database_url: str | None) -> Settings:
-    return Settings(database_url=database_url) if database_url else Settings()
+    """The settings, refusing (like ``apps``) to create an empty database."""
+    from failover_otp.cli.database_guard import MissingDatabase, require_existing_database
+    from failover_otp.settings import Settings
 
-
-@asynccontextmanager
-async def _services(database_url: str | None) -> AsyncIterator[Services]:
-    from failover_otp.bootstrap import open_services
-
-    async with open_services(_settings(database_url)) as services:
-        yield services
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    try:
+        require_existing_database(settings.database_url)
+    except MissingDatabase as missing:
+        console().print(f"[red]{missing}[/]", soft_wrap=True)
+        raise typer.Exit(2) from None
+    return settings
 
 
 def _run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> T:
     """Run ``work`` on the services; a refused change exits 1 with its reason."""
     from failover_otp.services.operators import OperatorError
 
+    settings = _settings(database_url)
+
     async def main() -> T:
-        async with _services(database_url) as services:
+        from failover_otp.bootstrap import open_services
+
+        async with open_services(settings) as services:
             return await work(services)
 
     try:
         return asyncio.run(main())
     except OperatorError as exc:
-        console.print(f"[red]{exc}[/]")
+        console().print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
 
 
@@ -115,7 +117,7 @@ def operators_add(
 ) -> None:
     """Create an operator (asks for the password: 15 to 256 characters)."""
     if (role is None) != (app_id is None):
-        console.print("[red]--role and --app go together[/]")
+        console().print("[red]--role and --app go together[/]")
         raise typer.Exit(2)
     password = _password(password_stdin)
 
@@ -130,7 +132,7 @@ def operators_add(
             )
         return str(operator.username)
 
-    console.print(f"operator {_run(database_url, work)} added")
+    console().print(f"operator {_run(database_url, work)} added")
 
 
 @operators_app.command("set-role")
@@ -151,7 +153,7 @@ def operators_set_role(
         )
 
     _run(database_url, work)
-    console.print(f"{username}: {role} on {app_id}")
+    console().print(f"{username}: {role} on {app_id}")
 
 
 def _set_disabled(username: str, disabled: bool, database_url: str | None) -> None:
@@ -167,14 +169,14 @@ def _set_disabled(username: str, disabled: bool, database_url: str | None) -> No
 def operators_disable(username: str, database_url: DatabaseUrl = None) -> None:
     """Disable an operator: their sessions end at once, in every process."""
     _set_disabled(username, True, database_url)
-    console.print(f"{username} disabled")
+    console().print(f"{username} disabled")
 
 
 @operators_app.command("enable")
 def operators_enable(username: str, database_url: DatabaseUrl = None) -> None:
     """Enable a disabled operator again."""
     _set_disabled(username, False, database_url)
-    console.print(f"{username} enabled")
+    console().print(f"{username} enabled")
 
 
 @operators_app.command("set-password")
@@ -189,7 +191,7 @@ def operators_set_password(
         await cli_audit(services, "operator.set_password", None, operator=operator.username)
 
     _run(database_url, work)
-    console.print(f"{username}: password changed")
+    console().print(f"{username}: password changed")
 
 
 @operators_app.command("list")
@@ -274,4 +276,4 @@ def purge(database_url: DatabaseUrl = None, as_json: AsJson = False) -> None:
         typer.echo(json.dumps(done))
         return
     for name, count in done.items():
-        console.print(f"{name:20} {count}")
+        console().print(f"{name:20} {count}")

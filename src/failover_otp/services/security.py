@@ -17,6 +17,7 @@ from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 from failover_otp.store.idempotency_store import IdempotencyStore
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import SpendStore
 
 CODE_KEY_STATE = "code_hmac_key"
@@ -54,7 +55,6 @@ async def build_security(
     code_store = CodeStore(db)
     codes = CodeService(
         code_store,
-        counters,
         flows,
         clock,
         await code_keys(settings, apps),
@@ -71,6 +71,13 @@ async def build_security(
             ttl_seconds=settings.idempotency_ttl_seconds,
             lease_seconds=settings.idempotency_lease_seconds,
         ),
-        abuse=AbuseGuard(settings, counters, SpendStore(db), clock, codes=code_store),
+        abuse=AbuseGuard(
+            settings,
+            counters,
+            SpendStore(db),
+            clock,
+            codes=code_store,
+            refusals=RefusalStore(db),
+        ),
         code_length=settings.code_length,
     )

@@ -98,6 +98,8 @@ flows = Table(
     Column("version", Integer, nullable=False, default=0),
     # Standard Failover callback strategy (OnChange | OnCompletion); migration 0002.
     Column("callback_strategy", String(16), nullable=True),
+    # When the flow's code was verified (migration 0016): conversion outlives the code's row.
+    Column("verified_at", UTCDateTime, nullable=True),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
     # Tracking search by terminationChannel (migration 0002).
@@ -291,4 +293,17 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
     Index(None, "at"),
     Index(None, "application_id", "at"),
+)
+
+# Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number
+# types and countries. One row per application, UTC day (``YYYY-MM-DD``) and reason (the error
+# code, or ``rate_limited:<window>``), bumped by an upsert where the refusal is raised.
+refusal_counts = Table(
+    "refusal_counts",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
 )

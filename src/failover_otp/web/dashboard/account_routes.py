@@ -9,9 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from failover_otp.services.audit import AuditTrail
 from failover_otp.services.dashboard_sessions import Session
-from failover_otp.store.audit_store import AuditStore
 from failover_otp.web.dashboard.routes import (
     SECURITY_HEADERS,
     _base,
@@ -19,16 +17,16 @@ from failover_otp.web.dashboard.routes import (
     _page,
     _same_origin,
 )
-from failover_otp.web.dashboard.sessions import COOKIE_NAME, current_session, sessions_for
+from failover_otp.web.dashboard.sessions import (
+    COOKIE_NAME,
+    audit_trail,
+    current_session,
+    sessions_for,
+)
 from failover_otp.web.deps import get_services
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 AUDIT_SHOWN = 100
-
-
-def audit_trail(request: Request) -> AuditTrail:
-    services = get_services(request)
-    return AuditTrail(AuditStore(services.db), services.clock)
 
 
 def _context(session: Session) -> dict[str, object]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from failover_otp.services.audit import AuditTrail
 from failover_otp.services.dashboard_sessions import DashboardSessions, Session
 from failover_otp.services.operators import OperatorService
+from failover_otp.store.audit_store import AuditStore
 from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.session_store import SessionStore
 from failover_otp.web.deps import get_services
@@ -37,3 +39,9 @@ async def current_session(request: Request) -> Session | None:
     session = await sessions_for(request).session(request.cookies.get(COOKIE_NAME))
     request.state.dashboard_session = session
     return session
+
+
+def audit_trail(request: Request) -> AuditTrail:
+    """Where the dashboard records admins' actions."""
+    services = get_services(request)
+    return AuditTrail(AuditStore(services.db), services.clock)
