@@ -22,6 +22,7 @@ def run(database_url: str, *args: str, stdin: str | None = None, **env: str) -> 
 
 
 def test_operators_are_managed_from_the_cli_and_audited(database_url: str) -> None:
+    assert run(database_url, "migrate").exit_code == 0
     created = run(database_url, "apps", "create", "shop", "--json")
     assert created.exit_code == 0, created.output
     app_id = json.loads(created.output)["applicationId"]

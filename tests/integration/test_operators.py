@@ -207,7 +207,7 @@ async def test_viewers_see_no_admin_action_and_admins_are_audited(
         ("operator:alice", "application.rotate_secret"),
         ("operator:alice", "flows.export"),
     ]
-    assert entries[1].detail == '{"filters": "status=flow%3AFailed"}'
+    assert entries[1].detail == '{"filters": "status=flow%3AFailed&period=7"}'
     assert entries[0].at <= datetime.now(UTC)
 
 
