@@ -4,7 +4,6 @@ written to the audit trail as ``cli:<os user>``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -66,6 +65,8 @@ def _run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> 
 
         async with open_services(settings) as services:
             return await work(services)
+
+    import asyncio
 
     try:
         return asyncio.run(main())
