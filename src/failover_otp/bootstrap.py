@@ -111,6 +111,8 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+            per_application=s.webhook_concurrency_per_application,
+            per_host=s.webhook_concurrency_per_host,
             guard=self.callbacks,
         )
 

@@ -95,7 +95,7 @@ class Settings(SecuritySettings):
     # labelled with, the Routee account's (prices are stored as the provider reports them).
     dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)
 
-    # --- Data lifecycle and dashboard sessions (docs/security.md §8-9, docs/operations.md) ---
+    # --- Data lifecycle and dashboard sessions (docs/security.md §9-10, docs/operations.md) ---
     # How long a dashboard sign-in lasts.
     dashboard_session_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86_400)
     # The worker purges what has expired every this many seconds (0: never; `failover-otp

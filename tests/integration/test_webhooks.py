@@ -65,6 +65,8 @@ class Env:
         worker_id: str | None = None,
         store: WebhookStore | None = None,
         guard: CallbackGuard | None = None,
+        per_application: int = 8,
+        per_host: int = 16,
     ) -> WebhookWorker:
         return WebhookWorker(
             store or self.store,
@@ -76,6 +78,8 @@ class Env:
             timeout_seconds=2.0,
             worker_id=worker_id or f"test-{uuid.uuid4().hex[:8]}",
             guard=guard or LOOPBACK_RECEIVERS,
+            per_application=per_application,
+            per_host=per_host,
         )
 
     def events(self, flow_id: str, count: int, url: str) -> list[NewWebhookEvent]:
@@ -403,6 +407,50 @@ async def test_unknown_application_events_die(env: Env, receiver: WebhookReceive
     [stored] = await env.store.events()
     assert (stored.status, stored.last_error) == (DEAD, "unknown application")
     assert receiver.snapshot() == []
+
+
+# Fairness: a slow receiver holds only its application's and its host's share of the slots.
+
+
+@pytest.mark.parametrize("bound", ["per application", "per host"])
+async def test_a_slow_receiver_does_not_starve_the_others(
+    env: Env, receiver: WebhookReceiver, bound: str
+) -> None:
+    """``receiver`` holds every request until released. The fast receiver's events, enqueued
+    after 200 slow ones (so behind them in the queue), arrive while the slow receiver holds at
+    most its share and every one of its events is still pending. "per application": the fast
+    events are another tenant's; "per host": the same application's, to another host."""
+    fast = WebhookReceiver()
+    slow_events = [e for n in range(200) for e in env.events(f"slow-{n}", 1, receiver.url)]
+    fast_events = [e for n in range(3) for e in env.events(f"fast-{n}", 1, fast.url)]
+    if bound == "per application":
+        other = await env.auth.create_application("fast tenant")
+        fast_events = [replace(e, application_id=other.application_id) for e in fast_events]
+        worker, share = env.worker(per_application=8, per_host=1000), 8
+    else:
+        worker, share = env.worker(per_application=1000, per_host=4), 4
+    receiver.hold = asyncio.Event()
+    await receiver.start()
+    await fast.start()
+    await env.store.enqueue(slow_events)
+    await env.store.enqueue(fast_events)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        deadline = time.monotonic() + 20
+        while len(fast.accepted()) < len(fast_events):
+            assert time.monotonic() < deadline, "the fast receiver's webhooks did not arrive"
+            await asyncio.sleep(0.02)
+        assert receiver.accepted() == []
+        assert receiver.waiting <= share
+        events = by_id(await env.store.events())
+        assert all(events[e.event_id].status == PENDING for e in slow_events)
+        assert sum(events[e.event_id].attempts for e in slow_events) == 0
+    finally:
+        receiver.hold.set()
+        stop.set()
+        await task
+        await fast.stop()
 
 
 # The SSRF guard at delivery time (docs/security.md). Names resolve through a fixed DNS answer;

@@ -64,6 +64,10 @@ applications = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     # The key customer webhooks are signed with (``whsec_...``, Standard Webhooks); migration 0003.
     Column("webhook_secret", String(128), nullable=True),
+    # The secret before the last rotation, still signing (beside the new one) until ``_until``
+    # (``apps rotate-webhook-secret --overlap``); migration 0014.
+    Column("webhook_secret_previous", String(128), nullable=True),
+    Column("webhook_secret_previous_until", UTCDateTime, nullable=True),
 )
 
 access_tokens = Table(
@@ -183,6 +187,8 @@ webhook_outbox = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # host:port of ``url``: attempts in flight are bounded per receiving host (migration 0014).
+    Column("target_host", String(255), nullable=True),
     Index(None, "status", "next_attempt_at"),
     Index(None, "flow_id", "status", "seq"),
 )

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Header
 from pydantic import BaseModel
 
+from failover_otp.web import bad_text
 from failover_otp.web.deps import ServicesDep
 from failover_otp.web.responses import FastJSONResponse, error_body
 
@@ -22,8 +23,12 @@ class TokenResponse(BaseModel):
     scope: str
 
 
-def _oauth_error(status: int, error: str, message: str) -> FastJSONResponse:
-    body = {**error_body(error, message), "error": error, "error_description": message}
+def _oauth_error(
+    status: int, error: str, message: str, *, code: str | None = None
+) -> FastJSONResponse:
+    """RFC 6749's ``error`` fields beside the service's own ``code`` (the OAuth error unless
+    the service documents another one for the case)."""
+    body = {**error_body(code or error, message), "error": error, "error_description": message}
     headers = {"WWW-Authenticate": 'Basic realm="failover-otp"'} if status == 401 else None
     return FastJSONResponse(body, status_code=status, headers=headers)
 
@@ -53,6 +58,14 @@ async def issue_token(
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
     credentials = _basic_credentials(authorization)
+    if credentials is not None and any(bad_text.problem(part) for part in credentials):
+        # The request guard cannot see inside the base64 of the header: checked here.
+        return _oauth_error(
+            422,
+            "invalid_request",
+            "the HTTP Basic credentials contain a NUL character or invalid text",
+            code="validation_failed",
+        )
     if credentials is None:
         return _oauth_error(
             401, "invalid_client", "HTTP Basic applicationId:applicationSecret required"

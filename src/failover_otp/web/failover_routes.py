@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
-from failover_otp.errors import NotFound
+from failover_otp.errors import NotFound, shown
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
@@ -105,7 +105,7 @@ async def get_tracking(
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, tracking_id)
     if record is None:
-        raise NotFound(f"no failover tracking {tracking_id!r}")
+        raise NotFound(f"no failover tracking {shown(tracking_id)}")
     return FastJSONResponse(tracking(record.flow, record.meta, services.settings.time_scale))
 
 

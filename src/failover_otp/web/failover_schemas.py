@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from failover_otp.web.input_bounds import PassThrough, PhoneText, StatusText
 from failover_otp.web.otp_schemas import SENDER_ID
 
 # Routee documents ttl in minutes for standard steps (reference §3.1, §5.2).
@@ -47,7 +48,7 @@ class FailoverCallback(_Strict):
 
 class _Step(_Strict):
     order: int = Field(ge=1, le=1000, description="position in the flow; unique")
-    failoverOnStatuses: list[str] | None = Field(
+    failoverOnStatuses: list[StatusText] | None = Field(
         default=None,
         max_length=10,
         description="statuses of this step that hand over to the next one (any casing)",
@@ -64,7 +65,7 @@ class SmsContent(_Strict):
 class FailoverSmsStep(_Step):
     type: Literal["Sms"]
     from_: str = Field(alias="from", pattern=SENDER_ID, description="sender id")
-    to: str = Field(description="E.164 number, with or without the leading +")
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
     message: SmsContent
     ttl: int = Field(
         default=SMS_TTL_DEFAULT, ge=SMS_TTL_MINUTES[0], le=SMS_TTL_MINUTES[1], description="minutes"
@@ -83,9 +84,9 @@ class ViberFile(_Strict):
     fileUrl: HttpUrl
 
 
-class ViberVideo(BaseModel):
-    # Routee names the attachment but not its fields: kept as given, only the URL is required.
-    model_config = ConfigDict(extra="allow")
+class ViberVideo(PassThrough):
+    # Routee names the attachment but not its fields: kept as given (within the bounds of
+    # PassThrough), only the URL is required.
 
     videoUrl: HttpUrl
     thumbnailUrl: HttpUrl | None = None
@@ -95,7 +96,7 @@ class ViberVideo(BaseModel):
 
 class FailoverViberStep(_Step):
     type: Literal["Viber"]
-    to: str = Field(description="E.164 number, with or without the leading +")
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
     senderInfoTrackingId: str = Field(min_length=1, max_length=200, description="sender id")
     ttl: float = Field(
         default=VIBER_TTL_DEFAULT,
@@ -174,7 +175,9 @@ class FailoverVoiceStep(_Step):
     from_: str = Field(
         alias="from", pattern=r"^\+?[0-9]{1,16}$|^[A-Za-z0-9 ]{1,11}$", description="caller id"
     )
-    to: VoiceDestination | str = Field(description="{phone} object, or the number as a string")
+    to: VoiceDestination | PhoneText = Field(
+        description="{phone} object, or the number as a string"
+    )
     dialPlan: DialPlan
 
 

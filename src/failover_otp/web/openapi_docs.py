@@ -1,9 +1,10 @@
 """The OpenAPI document as the API really answers: Bearer auth, and the JSON error body.
 
 FastAPI documents what each route declares; every route also shares answers it never declares:
-401 when the Bearer token is missing or expired, 400 for malformed JSON, and the service's own
-error body (``{code, message, detail?}``) on 422 instead of FastAPI's bare ``{detail}``. Added
-here once for every operation, so a new route is documented correctly without extra work.
+401 when the Bearer token is missing or expired, 400 for malformed JSON, 413 for a body over
+the size limit, and the service's own error body (``{code, message, detail?}``) on 422 instead
+of FastAPI's bare ``{detail}``. Added here once for every operation, so a new route is
+documented correctly without extra work.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def complete(schema: dict[str, Any]) -> dict[str, Any]:
                 )
             if "requestBody" in operation:
                 responses.setdefault("400", _error("the body is not valid JSON (`malformed_json`)"))
+                responses.setdefault(
+                    "413", _error("the body is over FOTP_MAX_REQUEST_BYTES (`payload_too_large`)")
+                )
             invalid = responses.get("422")
             if invalid is not None:
                 content = invalid.setdefault("content", {}).setdefault("application/json", {})

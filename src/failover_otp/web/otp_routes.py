@@ -10,7 +10,7 @@ from starlette.responses import Response
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.errors import NotFound, ValidationFailed
+from failover_otp.errors import NotFound, ValidationFailed, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
@@ -110,7 +110,7 @@ async def get_failover(
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, flow_or_tracking_id)
     if record is None:
-        raise NotFound(f"no flow or message {flow_or_tracking_id!r}")
+        raise NotFound(f"no flow or message {shown(flow_or_tracking_id)}")
     return FastJSONResponse(flow_story(record.flow, record.meta, services.settings.time_scale))
 
 
@@ -135,7 +135,7 @@ def status_filter(status: str | None) -> tuple[str | None, str | None]:
         if flow_status.value.lower() == status.strip().lower():
             return None, flow_status.value
     raise ValidationFailed(
-        f"status: unknown status {status!r}",
+        f"status: unknown status {shown(status)}",
         details=[{"loc": ["query", "status"], "msg": "unknown status", "type": "enum"}],
     )
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from failover_otp.web.input_bounds import PassThrough, PhoneText
+
 SENDER_ID = r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$"
 OTP_TTL_MAX_SECONDS = 86_400
 
@@ -34,11 +36,14 @@ class Callback(BaseModel):
     url: HttpUrl
 
 
-class _Step(BaseModel):
-    # Template parameters beyond the documented ones pass through to the provider untouched.
+class _Step(PassThrough):
+    # Template parameters beyond the documented ones pass through to the provider untouched
+    # (within the bounds of input_bounds.PassThrough).
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    to: str | list[str] = Field(description="E.164 number, with or without the leading +")
+    to: PhoneText | Annotated[list[PhoneText], Field(max_length=10)] = Field(
+        description="E.164 number, with or without the leading +"
+    )
     order: int = Field(ge=1, le=1000)
     ttl: int = Field(ge=1, le=OTP_TTL_MAX_SECONDS, description="seconds")
     label: str | None = Field(default=None, max_length=350)
@@ -69,9 +74,7 @@ class ViberOtpStep(_Step):
         return self
 
 
-class SmsMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class SmsMessage(PassThrough):
     body: str = Field(min_length=1, max_length=2000)
     flash: bool = False
     transcode: bool | None = None

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,6 +90,8 @@ class WebhookWorker:
         timeout_seconds: float = 15.0,
         batch: int = 100,
         concurrency: int = 64,
+        per_application: int = 8,
+        per_host: int = 16,
         worker_id: str | None = None,
         guard: CallbackGuard | None = None,
     ) -> None:
@@ -101,6 +105,14 @@ class WebhookWorker:
         self.lease = timedelta(seconds=max(lease_seconds, timeout_seconds + 2.0))
         self.batch = batch
         self.concurrency = concurrency
+        # Fairness: attempts in flight for one application, and to one receiving host:port.
+        # A slow receiver holds at most these many of the ``concurrency`` slots; the rest keep
+        # serving everyone else.
+        self.per_application = per_application
+        self.per_host = per_host
+        self._inflight_by_app: Counter[str] = Counter()
+        self._inflight_by_host: Counter[str] = Counter()
+        self._gave_back = False  # the last claim released events: others may be due behind them
         self.worker_id = worker_id or default_worker_id() + ":webhooks"
         # The SSRF guard (services/egress.py); the default refuses anything but public https.
         self.guard = guard or CallbackGuard()
@@ -119,7 +131,7 @@ class WebhookWorker:
             while not stop.is_set():
                 self._wake.clear()
                 claimed = await self._claim_safely()
-                if claimed == self.batch:
+                if claimed == self.batch or self._gave_back:
                     continue  # more may be due right now
                 waking = asyncio.ensure_future(self._wake.wait())
                 await asyncio.wait(
@@ -170,21 +182,49 @@ class WebhookWorker:
             return 0
 
     async def _claim_and_start(self) -> int:
+        self._gave_back = False
         free = min(self.batch, self.concurrency - len(self._inflight))
         if free <= 0:
             return 0
         now = self.clock.now()
+        busy_apps = [a for a, n in self._inflight_by_app.items() if n >= self.per_application]
+        busy_hosts = [h for h, n in self._inflight_by_host.items() if n >= self.per_host]
         events = await self.store.claim_due(
-            now=now, worker_id=self.worker_id, lease_until=now + self.lease, limit=free
+            now=now,
+            worker_id=self.worker_id,
+            lease_until=now + self.lease,
+            limit=free,
+            skip_applications=busy_apps,
+            skip_hosts=busy_hosts,
         )
+        started = 0
+        surplus = []
         for event in events:
+            app, host = event.application_id, event.host
+            if (
+                self._inflight_by_app[app] >= self.per_application
+                or self._inflight_by_host[host] >= self.per_host
+            ):
+                surplus.append(event.seq)  # this batch filled its application's or host's share
+                continue
+            self._inflight_by_app[app] += 1
+            self._inflight_by_host[host] += 1
             task = asyncio.get_running_loop().create_task(self._deliver(event))
             self._inflight.add(task)
-            task.add_done_callback(self._finished)
-        return len(events)
+            task.add_done_callback(functools.partial(self._finished, app, host))
+            started += 1
+        # Given back at once: the next claim passes over their application or host while its
+        # share is in flight, so everyone else's events get the free slots.
+        await self.store.release(surplus, worker_id=self.worker_id)
+        self._gave_back = bool(surplus)
+        return started
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, app: str, host: str, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        for counter, key in ((self._inflight_by_app, app), (self._inflight_by_host, host)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
         self._wake.set()  # a slot is free, and the flow's next event may be due
 
     async def _deliver(self, event: WebhookEvent) -> None:
