@@ -115,6 +115,7 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
             "rate_counters": 0,
             "otp_codes": 0,
             "webhook_events": 2,
+            "spend_released": 0,
             "audit_entries": 1,
             "flows": 0,
         }

@@ -12,6 +12,7 @@ import structlog
 
 from failover_otp.services.clock import Clock
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.tables import (
     access_tokens,
     audit_log,
@@ -52,7 +53,8 @@ class Housekeeping:
     async def purge(self) -> dict[str, int]:
         """Delete, in batches: expired access tokens, dashboard sessions and idempotency keys,
         old counter windows and codes, finished webhook events past their retention, audit
-        entries and flows past theirs (when set). The number deleted of each."""
+        entries and flows past theirs (when set); and the spend cap's old rows. The number
+        deleted of each (for the spend cap: reservations released)."""
         now = self.clock.now()
         delete = self.store.delete_where
         done = {
@@ -75,6 +77,9 @@ class Housekeeping:
             "audit_entries": 0,
             "flows": 0,
         }
+        # The spend cap's own clean-up: reservations of flows never created are released,
+        # settled ones and day rows older than three days go (store/spend_store.py).
+        done["spend_released"] = await SpendStore(self.store.db).purge(now)
         if self.audit_retention:
             done["audit_entries"] = await delete(
                 audit_log, audit_log.c.at < now - self.audit_retention

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -299,6 +300,32 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
     Index(None, "at"),
     Index(None, "application_id", "at"),
+)
+
+# The daily spend cap (migration 0013), in micro-units of the account currency, per application
+# and UTC day (``day``: the day's midnight in seconds since the epoch): what admitted flows may
+# still cost (``reserved``, their worst case) and what ended flows were charged (``spent``).
+spend_days = Table(
+    "spend_days",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("reserved", BigInteger, nullable=False),
+    Column("spent", BigInteger, nullable=False),
+)
+
+# One row per flow admitted under the cap (migration 0013): its day and its reservation;
+# ``charged`` is NULL while the flow runs and what it was charged once it ended.
+spend_reservations = Table(
+    "spend_reservations",
+    metadata,
+    Column("flow_id", String(36), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("charged", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
 )
 
 # Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number

@@ -72,7 +72,7 @@ async def send_failover(
     async def execute(flow_id: str) -> Reply:
         plans, meta = standard_plans(payload)
         await refuse_unsafe_callback(services.callbacks, meta.callback_url)
-        await services.security.abuse.admit(app_id, plans, meta.request)
+        await services.security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
         record = await services.flows.start_flow(
             application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta, flow_id=flow_id
         )

@@ -74,7 +74,7 @@ async def send_failover(
         plans, meta = otp_plans(payload)
         await refuse_unsafe_callback(services.callbacks, meta.callback_url)
         meta, code = take_code(payload, meta, length=security.code_length)
-        await security.abuse.admit(app_id, plans, meta.request)
+        await security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
         if code is not None:
             await security.codes.issue(
                 flow_id=flow_id, application_id=app_id, phone=plans[0].to, code=code
