@@ -14,9 +14,9 @@ router = APIRouter(prefix="/webhooks", tags=["Webhooks"])
 
 
 class WebhookSecret(BaseModel):
-    applicationId: str
-    webhookSecret: str
-    signatureScheme: str
+    applicationId: str = Field(description="the application the webhooks belong to")
+    webhookSecret: str = Field(description="the signing key, `whsec_` + base64 (keep it secret)")
+    signatureScheme: str = Field(description="how webhooks are signed (docs/webhooks.md)")
     previousSecretValidUntil: str | None = Field(
         description="after `apps rotate-webhook-secret --overlap`: until when webhooks also "
         "carry a signature made with the previous secret (null: they do not)"
