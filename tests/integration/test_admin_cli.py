@@ -48,9 +48,11 @@ def test_operators_are_managed_from_the_cli_and_audited(database_url: str) -> No
         }
     ]
     assert run(database_url, "apps", "rotate-secret", app_id).exit_code == 0
+    assert run(database_url, "apps", "disable", app_id).exit_code == 0
 
     trail = json.loads(run(database_url, "audit", "list", "--json").output)
     assert [e["action"] for e in trail] == [
+        "application.disable",
         "application.rotate_secret",
         "operator.disable",
         "operator.set_role",
@@ -58,10 +60,10 @@ def test_operators_are_managed_from_the_cli_and_audited(database_url: str) -> No
         "operator.add",
     ]
     assert all(e["actor"].startswith("cli:") for e in trail)
-    assert json.loads(trail[2]["detail"]) == {"operator": "alice", "role": "admin"}
+    assert json.loads(trail[3]["detail"]) == {"operator": "alice", "role": "admin"}
     mine = json.loads(run(database_url, "audit", "list", "--app", app_id, "--json").output)
     assert {e["application_id"] for e in mine} == {app_id}
-    assert len(mine) == 3
+    assert len(mine) == 4
     assert PASSWORD not in json.dumps(trail)
 
 

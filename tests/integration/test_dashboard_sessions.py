@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from tests.support.dashboard_app import dashboard_process, page, sign_in
 
 from failover_otp.services.auth import AuthService, Credentials
@@ -19,7 +19,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.session_store import SessionStore
-from failover_otp.store.tables import applications, dashboard_sessions
+from failover_otp.store.tables import dashboard_sessions
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -39,6 +39,7 @@ class Setup:
     clock: FakeClock
     creds: Credentials
     db: Database
+    url: str
 
 
 def sessions_on(db: Database, clock: FakeClock) -> DashboardSessions:
@@ -54,7 +55,7 @@ async def setup(database_url: str) -> AsyncIterator[Setup]:
     clock = FakeClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
     auth = AuthService(AppStore(db), clock)
     creds = await auth.create_application("ops")
-    yield Setup(sessions_on(db, clock), auth, clock, creds, db)
+    yield Setup(sessions_on(db, clock), auth, clock, creds, db, database_url)
     await db.dispose()
 
 
@@ -114,10 +115,12 @@ async def test_disabling_the_application_ends_its_sessions(setup: Setup) -> None
     app_id = setup.creds.application_id
     token = await setup.sessions.sign_in(app_id, setup.creds.application_secret)
     assert await setup.sessions.session_application(token) == app_id
-    async with setup.db.write() as conn:  # as `apps disable`, from any process, would
-        await conn.execute(
-            update(applications).where(applications.c.id == app_id).values(disabled=True)
-        )
+    # `apps disable`, here through another process's own connections.
+    other = Database(setup.url)
+    try:
+        assert await AuthService(AppStore(other), setup.clock).set_disabled(app_id, True)
+    finally:
+        await other.dispose()
     assert await setup.sessions.session_application(token) is None
 
 
