@@ -92,7 +92,7 @@ class Services:
         s = self.settings
         return WebhookWorker(
             self.webhook_store,
-            self.auth.webhook_secret,
+            self.auth.signing_secrets,
             self.clock,
             retry=RetryPolicy(
                 base_seconds=s.webhook_retry_base_seconds,

@@ -7,7 +7,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from failover_otp.web import bad_text
 from failover_otp.web.deps import ServicesDep
@@ -17,10 +17,10 @@ router = APIRouter(tags=["Authentication"])
 
 
 class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str
-    expires_in: int
-    scope: str
+    access_token: str = Field(description="send it as `Authorization: Bearer <access_token>`")
+    token_type: str = Field(description="always `Bearer`")
+    expires_in: int = Field(description="seconds the token stays valid (then get a new one)")
+    scope: str = Field(description="what the token may do")
 
 
 def _oauth_error(
@@ -52,8 +52,10 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 )
 async def issue_token(
     services: ServicesDep,
-    grant_type: Annotated[str, Form()],
-    authorization: Annotated[str | None, Header()] = None,
+    grant_type: Annotated[str, Form(description="always `client_credentials`")],
+    authorization: Annotated[
+        str | None, Header(description="`Basic base64(applicationId:applicationSecret)`")
+    ] = None,
 ) -> FastJSONResponse:
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")

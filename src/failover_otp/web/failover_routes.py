@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
 from failover_otp.domain.events import Start
@@ -101,7 +101,9 @@ async def send_failover(
     responses=error_responses(404),
 )
 async def get_tracking(
-    tracking_id: str, app_id: ApplicationId, services: ServicesDep
+    tracking_id: Annotated[str, Path(description="the flow's trackingId (or an OTP flowId)")],
+    app_id: ApplicationId,
+    services: ServicesDep,
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, tracking_id)
     if record is None:
@@ -125,7 +127,9 @@ async def search_trackings(
         str | None, Query(alias="dateEnd", max_length=64, description="ISO-8601, exclusive")
     ] = None,
     page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="0-based")] = 0,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = (
+        DEFAULT_PAGE_SIZE
+    ),
 ) -> FastJSONResponse:
     start, end = parse_range(date_start, date_end)
     query = TrackingQuery(

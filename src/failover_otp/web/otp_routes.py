@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from failover_otp.domain.events import Start
@@ -106,7 +106,11 @@ async def send_failover(
     responses=error_responses(404),
 )
 async def get_failover(
-    flow_or_tracking_id: str, app_id: ApplicationId, services: ServicesDep
+    flow_or_tracking_id: Annotated[
+        str, Path(description="the flowId, or any of its steps' trackingId")
+    ],
+    app_id: ApplicationId,
+    services: ServicesDep,
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, flow_or_tracking_id)
     if record is None:
@@ -149,9 +153,13 @@ async def list_failovers(
     ] = None,
     tag: Annotated[str | None, Query(max_length=350, description="partial label match")] = None,
     phone_number: Annotated[str | None, Query(max_length=32, description="partial match")] = None,
-    flow_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    flow_id: Annotated[
+        str | None, Query(max_length=64, description="the deliveries of this flow only")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="matches to skip (newest first)")
+    ] = 0,
 ) -> FastJSONResponse:
     step_status, flow_status = status_filter(status)
     phone = "".join(c for c in phone_number if c.isdigit()) if phone_number else None
