@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from tests.support.server import COMMAND
 
 from failover_otp.store.database import engine_for
-from failover_otp.store.migrate import upgrade
+from failover_otp.store.migrate import HEAD_REVISION, upgrade
 
 
 async def _schema(database_url: str) -> tuple[set[str], list[str]]:
@@ -64,4 +64,4 @@ async def test_a_schema_at_head_is_left_alone(database_url: str) -> None:
     before = await _schema(database_url)
     await upgrade(database_url)
     assert await _schema(database_url) == before
-    assert before[1] == ["0009"]
+    assert before[1] == [HEAD_REVISION]

@@ -22,7 +22,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.paging import bounded_count, page_window
@@ -309,11 +311,7 @@ class FlowStore:
 
         ``webhooks`` join the outbox in the same transaction: saved with the flow, or not at all.
         """
-        if (
-            not self.db.is_sqlite
-            and not webhooks
-            and not (new.status.is_terminal and not old.status.is_terminal)
-        ):
+        if not self.db.is_sqlite and not webhooks and not (is_settled(new) and not is_settled(old)):
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
@@ -505,7 +503,9 @@ class FlowStore:
                 func.coalesce(steps.c.application_id, "") == where.application_id,
             ]
         if where.step_status is not None:
-            step_conditions.append(steps.c.status == where.step_status)
+            # As shown: a queued filter also finds sends in flight (shown as queued).
+            shown = stored_as(StepStatus(where.step_status))
+            step_conditions.append(steps.c.status.in_(sorted(s.value for s in shown)))
         if where.tag:
             step_conditions.append(steps.c.label.ilike(f"%{_escape_like(where.tag)}%", escape="\\"))
         if where.phone and where.phone_whole:

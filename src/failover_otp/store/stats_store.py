@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, exists, extract, func, literal, literal_colum
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import Role
-from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StepStatus
+from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StepStatus, stored_as
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowMeta, FlowRecord
 from failover_otp.store.rows import flow_from_rows
@@ -128,7 +128,8 @@ class StatsStore:
         if where.flow_status:
             conditions.append(flows.c.status == where.flow_status)
         if where.step_status:
-            conditions.append(step_exists(steps.c.status == where.step_status))
+            shown = stored_as(StepStatus(where.step_status))  # queued includes sends in flight
+            conditions.append(step_exists(steps.c.status.in_(sorted(s.value for s in shown))))
         if where.tag:
             pattern = f"%{_escape_like(where.tag)}%"
             conditions.append(
