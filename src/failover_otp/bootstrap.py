@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
+from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
@@ -19,9 +23,17 @@ from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
+from failover_otp.worker.pending_poller import PendingPoller
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
+
+CALLBACK_TOKEN_STATE = "routee_callback_token"  # noqa: S105 - the name of a row
+
+
+class WorkerLoop(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
 
 
 @dataclass
@@ -38,6 +50,8 @@ class Services:
     webhook_store: WebhookStore
     # Managed codes, Idempotency-Key, abuse and cost control (docs/security.md).
     security: Security
+    # Where callback URLs may point: checked at send time and on every delivery attempt.
+    callbacks: CallbackGuard
 
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
@@ -48,6 +62,29 @@ class Services:
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             batch=s.worker_batch,
+        )
+
+    def worker_loops(self) -> list[WorkerLoop]:
+        """What a worker runs (in `worker`, or inside `serve` unless --no-worker): deadlines,
+        customer webhooks and, unless switched off, the pending-message poller."""
+        poller = self.pending_poller()
+        loops: list[WorkerLoop] = [self.deadline_worker(), self.webhook_worker()]
+        return loops + ([poller] if poller is not None else [])
+
+    def pending_poller(self) -> PendingPoller | None:
+        """Looks up steps still waiting on the provider (lost callbacks); runs beside the
+        deadline worker. None when switched off (``FOTP_PENDING_POLL_INTERVAL_SECONDS=0``)."""
+        s = self.settings
+        if s.pending_poll_interval_seconds <= 0:
+            return None
+        return PendingPoller(
+            PendingStore(self.db),
+            self.flows,
+            self.provider,
+            self.clock,
+            interval_seconds=s.pending_poll_interval_seconds,
+            max_per_second=s.pending_poll_max_per_second,
+            time_scale=s.time_scale,
         )
 
     def webhook_worker(self) -> WebhookWorker:
@@ -68,6 +105,7 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+            guard=self.callbacks,
         )
 
 
@@ -86,8 +124,10 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     clock = SystemClock()
     apps = AppStore(db)
-    callback_token = settings.callback_token.get_secret_value() or await apps.state_value(
-        "routee_callback_token", secrets.token_urlsafe(24)
+    callback_token = (
+        settings.callback_token.get_secret_value()
+        or key_from_file(settings.key_file, CALLBACK_TOKEN_STATE)[:32]
+        or await apps.state_value(CALLBACK_TOKEN_STATE, secrets.token_urlsafe(24))
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
@@ -111,6 +151,11 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         clock=clock,
         webhook_store=WebhookStore(db),
         security=await build_security(settings, db, apps, flows, clock),
+        callbacks=CallbackGuard(
+            EgressPolicy.from_settings(
+                settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
+            )
+        ),
     )
     try:
         yield services

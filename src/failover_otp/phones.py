@@ -57,3 +57,13 @@ def number_type(digits: str) -> int:
     """The number's ``phonenumbers.PhoneNumberType`` (mobile, fixed line, premium rate...)."""
     kind: int = phonenumbers.number_type(_parse("+" + digits))
     return kind
+
+
+@lru_cache(maxsize=65536)
+def is_global_network(digits: str) -> bool:
+    """Whether the number belongs to no country: the non-geographic calling codes of
+    ``phonenumbers`` (region ``001``): satellite systems (+870 Inmarsat, +881 Iridium,
+    Globalstar...), international networks (+882, +883) and global services (+800, +808, +878,
+    +888, +979). Their termination rates are the highest there are (toll-fraud targets)."""
+    code = _parse("+" + digits).country_code
+    return code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS

@@ -48,3 +48,12 @@ class SecuritySettings(BaseSettings):
     price_viber: float = Field(default=0.0093, ge=0)
     price_sms: float = Field(default=0.0375, ge=0)
     price_voice: float = Field(default=0.042, ge=0)
+
+    # --- Number reach and spend reservation (docs/security.md §3) ---
+    # Satellite and international-network numbers (+870, +881, +882, +883...: calling codes of
+    # no country, charged like premium rate) are refused unless this is set.
+    allow_satellite_numbers: bool = False
+
+    # Server keys outside the database (docs/security.md, "Files and keys"): a file, readable by
+    # its owner only, holding the master key the code key and the callback token derive from.
+    key_file: str = ""

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from failover_otp.provider_names import ProviderName
 from failover_otp.security_settings import SecuritySettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/failover-otp.db"
 
-
-class ProviderName(StrEnum):
-    SANDBOX = "sandbox"
-    ROUTEE = "routee"
+__all__ = ["DEFAULT_DATABASE_URL", "ProviderName", "Settings"]
 
 
 class Settings(SecuritySettings):
@@ -39,6 +37,19 @@ class Settings(SecuritySettings):
     routee_timeout_seconds: float = 10.0
     routee_max_connections: int = 256
 
+    # Routee wire facts to verify on first live use (docs/routee.md, providers/routee/
+    # wire_choices.py): how POST /viber/otp takes "to" (a string or an array), and which field
+    # carries a Viber button.
+    routee_viber_otp_to: Literal["string", "array"] = "string"
+    routee_viber_button_field: Literal["viberAction", "action"] = "viberAction"
+
+    # Pending-message poller (worker/pending_poller.py): a step still waiting for its final
+    # status is looked up every interval (engine seconds, divided by the time scale) until its
+    # ttl ends, so a lost callback never leaves a flow waiting for the deadline; at most
+    # max_per_second look-ups per process. An interval of 0 switches the poller off.
+    pending_poll_interval_seconds: float = Field(default=15.0, ge=0)
+    pending_poll_max_per_second: float = Field(default=20.0, gt=0)
+
     # Access tokens handed out by POST /oauth/token.
     token_ttl_seconds: int = 3600
     # Worker: how often to look for due deadlines when none is known to be near, and the lease a
@@ -56,6 +67,18 @@ class Settings(SecuritySettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_concurrency: int = Field(default=64, ge=1)
+
+    # Webhook destinations and fairness (docs/security.md, docs/webhooks.md).
+    # Callback URLs must be https and reach public addresses only; http is allowed only with
+    # this set, and loopback/private/... destinations only when listed (comma separated host
+    # names, addresses and CIDR ranges, e.g. "127.0.0.0/8,::1,hooks.bank.internal").
+    webhook_allow_http: bool = False
+    webhook_allowed_targets: str = ""
+    # Attempts in flight per worker process for one application and for one receiving host
+    # (host:port), so a slow receiver cannot take every slot of FOTP_WEBHOOK_CONCURRENCY.
+    webhook_concurrency_per_application: int = Field(default=8, ge=1)
+    webhook_concurrency_per_host: int = Field(default=16, ge=1)
+
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
     # At most this many requests and connections at once in `serve` (uvicorn's
@@ -67,3 +90,7 @@ class Settings(SecuritySettings):
     log_level: str = "info"
     log_json: bool = False
     data_dir: str = "./data"
+
+    # The operator dashboard (docs/operations.md#the-dashboard): the currency its costs are
+    # labelled with, the Routee account's (prices are stored as the provider reports them).
+    dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)

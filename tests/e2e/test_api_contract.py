@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
-from tests.support.server import ApiSession, ServerProcess, create_application
+from tests.support.server import ApiSession, ServerProcess, cli, create_application
 
 pytestmark = pytest.mark.e2e
 
@@ -171,3 +171,35 @@ def test_single_step_flow_rejected_everywhere_is_failed_at_send(api: ApiSession)
     assert answer["flowId"] is None
     assert answer["type"] is None
     assert "balance" in answer["error"].lower()
+
+
+def _send_and_list(session: ApiSession) -> tuple[int, int]:
+    sent = session.post("/otp/send-failover", viber_sms_flow(1)).status_code
+    return sent, session.get("/otp/failover").status_code
+
+
+def test_disable_and_rotate_end_tokens_at_once(server: ServerProcess) -> None:
+    """``apps disable`` / ``apps rotate-secret`` run in another process: the server refuses the
+    tokens it has just honoured on the very next request, to send and to list."""
+    database_url = server.env["FOTP_DATABASE_URL"]
+    app_id, secret = create_application(database_url, "revoked")
+    session = ApiSession(server.url, app_id, secret)
+    try:
+        assert _send_and_list(session) == (200, 200)
+        assert _send_and_list(session) == (200, 200)
+        cli("apps", "disable", app_id, "--database-url", database_url)
+        assert _send_and_list(session) == (401, 401)
+        with pytest.raises(httpx.HTTPStatusError):
+            ApiSession(server.url, app_id, secret)
+        cli("apps", "enable", app_id, "--database-url", database_url)
+        assert _send_and_list(session) == (401, 401)  # enabling brings no old token back
+    finally:
+        session.close()
+
+    fresh = ApiSession(server.url, app_id, secret)
+    try:
+        assert _send_and_list(fresh) == (200, 200)
+        cli("apps", "rotate-secret", app_id, "--database-url", database_url)
+        assert _send_and_list(fresh) == (401, 401)
+    finally:
+        fresh.close()

@@ -72,7 +72,7 @@ def test_send_track_list_and_search_a_failover(api: FailoverOtpClient) -> None:
     assert story["status"] == "Succeeded"
     assert [(s["channel"], s["status"]) for s in story["steps"]] == [
         ("viber", "EXPIRED"),
-        ("sms", "Delivered"),
+        ("sms", "delivered"),
     ]
     assert story["total_cost"] == pytest.approx(0.0468)
     # By a step's tracking id too.
@@ -261,3 +261,43 @@ def test_metrics_expose_flows_failovers_latency_errors_and_pending(
         "fotp_deadline_lag_seconds ",
     ):
         assert sample in text, sample
+
+
+# -- the sandbox's inbox, and errors told once -----------------------------------------------
+
+
+def test_a_generated_code_read_from_the_sandbox_inbox_verifies(
+    cli_server: ServerProcess, creds: tuple[str, str]
+) -> None:
+    sent = json.loads(_run(cli_server, creds, "send", number(1), "--label", "inbox", "--json"))
+    assert all("pin" not in step for step in sent["flow"])  # no --pin: the service made it
+    # Number …1: Viber is never delivered, the SMS is: the code arrives by SMS.
+    code = _run(cli_server, creds, "inbox", sent["flowId"], "--code").strip()
+    assert code.isdigit()
+    assert len(code) == 6
+    with FailoverOtpClient(cli_server.url, *creds) as api:
+        inbox = api.sandbox_inbox(sent["flowId"])
+        assert [(m.channel, m.delivered) for m in inbox.messages][-1] == ("sms", True)
+        assert inbox.messages[-1].text == f"Your code is {code}"
+        wrong = "0" * 6 if code != "0" * 6 else "1" * 6
+        assert api.verify_code(sent["flowId"], wrong).status == "wrong_code"
+    assert "approved" in _run(cli_server, creds, "verify", sent["flowId"], code)
+
+
+def test_an_error_is_printed_once(cli_server: ServerProcess, creds: tuple[str, str]) -> None:
+    env = {"FOTP_API_URL": cli_server.url, "COLUMNS": "200"}
+    args = ["--app-id", creds[0], "--app-secret", creds[1]]
+    result = CliRunner().invoke(cli_app, ["send", "+30", *args], env=env)
+    assert result.exit_code == 1
+    assert result.output.count("HTTP 422") == 1
+    assert '"code"' not in result.output  # not the JSON body again
+
+
+def test_a_service_that_is_not_there_is_named(creds: tuple[str, str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {"FOTP_API_URL": url, "COLUMNS": "300"}
+    result = CliRunner().invoke(
+        cli_app, ["list", "--app-id", creds[0], "--app-secret", creds[1]], env=env
+    )
+    assert result.exit_code == 1
+    assert f"no service answered at {url} (FOTP_API_URL)" in result.output

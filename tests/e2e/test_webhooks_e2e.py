@@ -216,3 +216,61 @@ def test_a_kill_during_retries_loses_no_webhook(tmp_path: Path, database_url: st
             ] == "Succeeded"
     finally:
         hook.close()
+
+
+# The SSRF guard at send time, on a server with the default settings (no http, no loopback).
+
+REFUSED_CALLBACKS = [
+    "https://127.0.0.1:5432/",
+    "https://0x7f000001/hook",
+    "https://2130706433/hook",
+    "https://0177.0.0.1/hook",
+    "https://[::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://10.0.0.1/hook",
+    "https://[fe80::1]/hook",
+    "https://localhost/hook",  # a name: judged by what it resolves to (here /etc/hosts)
+    "https://user:pass@example.com/hook",
+    "http://example.com/hook",
+]
+
+
+STANDARD_SMS = {
+    "type": "Sms",
+    "to": number(1),
+    "order": 1,
+    "from": "Routee",
+    "ttl": 5,
+    "message": {"body": "Hello"},
+}
+
+
+def test_unsafe_callback_urls_are_refused_at_send_time(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path}/strict.db"
+    app_id, app_secret = create_application(database_url)
+    hook = ThreadedReceiver().start()
+    proc = ServerProcess(args=[], workdir=tmp_path)
+    proc.args = serve_args(proc.port, database_url)
+    proc.env = {"FOTP_WEBHOOK_ALLOW_HTTP": "false", "FOTP_WEBHOOK_ALLOWED_TARGETS": ""}
+    proc.start()
+    api = ApiSession(proc.url, app_id, app_secret)
+    try:
+        for url in [hook.url, *REFUSED_CALLBACKS]:
+            otp = api.post("/otp/send-failover", viber_sms_flow(1, callback_url=url))
+            standard = api.post(
+                "/failover",
+                {"flow": [STANDARD_SMS], "callback": {"url": url, "strategy": "OnChange"}},
+            )
+            for answer in (otp, standard):
+                assert answer.status_code == 422, (url, answer.text)
+                body = answer.json()
+                assert body["code"] == "validation_failed"
+                assert body["message"].startswith("callback.url: "), body
+        # Nothing was stored or sent for a refused request.
+        assert api.get("/otp/failover").json()["total"] == 0
+        assert hook.snapshot() == []
+    finally:
+        api.close()
+        proc.stop()
+        hook.close()

@@ -185,7 +185,9 @@ async def test_failover_due_after_the_code_was_used_is_not_sent(database_url: st
     async with security_stack(database_url) as stack:
         record, code = await stack.send_otp(otp_body())
         assert code is not None
-        assert await stack.security.codes.store.mark_used(record.flow.id, stack.clock.now())
+        assert await stack.security.codes.store.mark_used(
+            record.flow.id, stack.clock.now(), give_back=None
+        )
         stack.clock.advance(121)  # the Viber ttl passes: the SMS falls due
         claimed = await stack.flow_store.claim_due(
             now=stack.clock.now(),

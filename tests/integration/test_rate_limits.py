@@ -107,7 +107,8 @@ async def test_a_refused_send_uses_up_nothing(database_url: str) -> None:
         assert await admit(stack, "306972000003") is not None  # prefix full
         # The refused number's own windows were not touched: it still has its 5.
         counters = stack.security.abuse.counters
-        assert await counters.current("n:306972000003", 600, stack.clock.now()) == 0
+        assert await counters.current("n:app-1:306972000003", 600, stack.clock.now()) == 0
+        assert await counters.current("n:app-1:306972000001", 600, stack.clock.now()) == 1
         assert await counters.current("a:app-1", 60, stack.clock.now()) == 2
 
 
@@ -244,6 +245,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "rate_limit_country_per_hour": 1_000,
         "allowed_countries": "",
         "allow_voip_numbers": False,
+        "allow_satellite_numbers": False,
         "spend_cap_per_day": 50.0,
         "code_length": 6,
         "code_ttl_seconds": 600,

@@ -1,22 +1,28 @@
 """The real Routee provider against the standalone wire sandbox, over loopback HTTP.
 
-The sandbox runs in-process (aiohttp ``AppRunner`` on 127.0.0.1, a free port) with a
-``RouteeSim`` at time scale 60, and a tiny callback receiver stands in for the service's
-``/callbacks/routee/{token}`` route. Every case reads the sandbox's own counts, so "no duplicate
-send" is asserted by the sandbox, not inferred from the provider.
+The sandbox runs in-process (``tests/support/wire_sandbox.py``) with a ``RouteeSim`` at time
+scale 60, and a tiny callback receiver stands in for the service's callback route. Every case
+reads the sandbox's own counts, so "no duplicate send" is asserted by the sandbox, not inferred
+from the provider.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.support.wire_sandbox import (
+    LOOPBACK,
+    VIBER_TTL,
+    MakeProvider,
+    Receiver,
+    Sandbox,
+    StartSandbox,
+    start_app,
+)
 
 from failover_otp.domain.statuses import Channel, RejectReason, StepStatus
 from failover_otp.providers.base import (
@@ -26,149 +32,13 @@ from failover_otp.providers.base import (
     SendRefused,
     SendRequest,
 )
-from failover_otp.providers.routee import RouteeProvider, parse_callback
+from failover_otp.providers.routee import RouteeProvider
 from failover_otp.providers.routee.bodies import BASIC_TEMPLATE_ID
-from failover_otp.providers.sandbox.routee_sim import RouteeSim
-from failover_otp.providers.sandbox.wire_server import (
-    create_sandbox_app,
-    serve_sandbox,
-    wire_attempt_key,
-)
-from failover_otp.settings import Settings
+from failover_otp.providers.sandbox.wire_server import serve_sandbox, wire_attempt_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-LOOPBACK = "127.0.0.1"
-CALLBACK_TOKEN = "cb-token-for-tests"
-VIBER_TTL = 60  # sandbox seconds: EXPIRED arrives after 1 s at time scale 60
-
-
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, LOOPBACK, 0).start()
-    return runner, f"http://{LOOPBACK}:{runner.addresses[0][1]}"
-
-
-@dataclass
-class Sandbox:
-    url: str
-    sim: RouteeSim
-    http: aiohttp.ClientSession
-
-    async def control(self, action: str, body: Any = None) -> Any:
-        async with self.http.post(f"{self.url}/_sandbox/{action}", json=body or {}) as response:
-            assert response.status == 200, await response.text()
-            return await response.json()
-
-    async def script(self, **fault: Any) -> None:
-        await self.control("script", fault)
-
-    async def sends(self) -> dict[str, Any]:
-        async with self.http.get(f"{self.url}/_sandbox/sends") as response:
-            result: dict[str, Any] = await response.json()
-            return result
-
-
-@dataclass
-class Receiver:
-    """The service's callback route, reduced to "parse and remember"."""
-
-    url: str = ""
-    reports: list[DeliveryReport] = field(default_factory=list)
-    bodies: int = 0
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != CALLBACK_TOKEN:
-            return web.Response(status=404)
-        reports = parse_callback(await request.read())
-        async with self.changed:
-            self.bodies += 1
-            self.reports.extend(reports)
-            self.changed.notify_all()
-        return web.Response(text="ok")
-
-    def statuses(self, message_id: str) -> list[StepStatus]:
-        return [r.status for r in self.reports if r.message_id == message_id]
-
-    async def wait_for(self, message_id: str, status: StepStatus, timeout: float = 5.0) -> None:
-        async with self.changed:
-            await asyncio.wait_for(
-                self.changed.wait_for(lambda: status in self.statuses(message_id)), timeout
-            )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_post("/callbacks/routee/{token}", receiver.handle)
-    runner, receiver.url = await _start(app)
-    yield receiver
-    await runner.cleanup()
-
-
-StartSandbox = Callable[..., Awaitable[Sandbox]]
-
-
-@pytest.fixture
-async def start_sandbox(http: aiohttp.ClientSession) -> AsyncIterator[StartSandbox]:
-    started: list[tuple[web.AppRunner, RouteeSim]] = []
-
-    async def start(app_id: str | None = None, app_secret: str | None = None) -> Sandbox:
-        sim = RouteeSim(time_scale=60)
-        runner, url = await _start(create_sandbox_app(sim, app_id=app_id, app_secret=app_secret))
-        started.append((runner, sim))
-        return Sandbox(url, sim, http)
-
-    yield start
-    for runner, sim in started:
-        await runner.cleanup()
-        await sim.aclose()
-
-
-@pytest.fixture
-async def sandbox(start_sandbox: StartSandbox) -> Sandbox:
-    return await start_sandbox()
-
-
-MakeProvider = Callable[..., RouteeProvider]
-
-
-@pytest.fixture
-async def make_provider(sandbox: Sandbox, receiver: Receiver) -> AsyncIterator[MakeProvider]:
-    providers: list[RouteeProvider] = []
-
-    def make(url: str | None = None, **overrides: Any) -> RouteeProvider:
-        base = url or sandbox.url
-        fields: dict[str, Any] = {
-            "routee_base_url": base,
-            "routee_auth_url": f"{base}/oauth/token",
-            "routee_app_id": "app",
-            "routee_app_secret": "secret",
-            "public_url": receiver.url,
-            "routee_timeout_seconds": 5.0,
-        }
-        settings = Settings(**(fields | overrides))
-        provider = RouteeProvider(settings, callback_token=CALLBACK_TOKEN)
-        providers.append(provider)
-        return provider
-
-    yield make
-    for provider in providers:
-        await provider.aclose()
-
-
-@pytest.fixture
-async def provider(make_provider: MakeProvider) -> RouteeProvider:
-    return make_provider()
+pytest_plugins = ["tests.support.wire_sandbox"]
 
 
 def number(digit: int) -> str:
@@ -477,7 +347,7 @@ async def test_bad_credentials_are_a_server_error(
 
 async def test_connection_refused_is_a_server_error(make_provider: MakeProvider) -> None:
     closed = web.Application()
-    runner, url = await _start(closed)
+    runner, url = await start_app(closed)
     await runner.cleanup()
     with pytest.raises(SendRefused) as refused:
         await make_provider(url).send(sms(0))

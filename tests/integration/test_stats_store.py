@@ -7,15 +7,19 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowMeta, FlowStore
+from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter
 from failover_otp.store.migrate import upgrade
-from failover_otp.store.stats_store import FlowListFilter, StatsStore
+from failover_otp.store.stats_store import StatsStore
+from failover_otp.store.tables import flows
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -203,38 +207,104 @@ async def test_median_of_an_odd_count_is_the_middle_value(database_url: str) -> 
     assert row.samples == 3
 
 
-async def test_recent_flows_filters(stats: tuple[StatsStore, dict[str, str]]) -> None:
+async def _names(store: FlowTable, ids: dict[str, str], **filters: Any) -> list[str]:
+    page = await store.page(TableFilter(application_id=APP, **filters), size=50)
+    by_id = {v: k for k, v in ids.items()}
+    result = [by_id[r.flow.id] for r in page.records]
+    assert page.total == len(result)
+    assert page.newer is None
+    assert page.older is None
+    return result
+
+
+async def test_table_filters(stats: tuple[StatsStore, dict[str, str]]) -> None:
     store, ids = stats
-
-    async def names(**filters: str) -> list[str]:
-        total, records = await store.recent_flows(
-            FlowListFilter(application_id=APP, **filters), limit=50
-        )
-        by_id = {v: k for k, v in ids.items()}
-        result = [by_id[r.flow.id] for r in records]
-        assert total == len(result)
-        return result
-
-    assert await names() == ["waiting", "failed", "failover", "delivered", "seen", "old"]
-    assert await names(flow_status="Failed") == ["failed"]
-    assert await names(step_status="EXPIRED") == ["failover"]
-    assert await names(tag="PAY") == ["delivered"]
-    assert await names(phone="357") == ["failed"]
-    assert await names(flow_id=ids["seen"]) == ["seen"]
-    assert await names(flow_id=ids["other"]) == []  # another application's flow
+    table = FlowTable(store.db)
+    assert await _names(table, ids) == ["waiting", "failed", "failover", "delivered", "seen", "old"]
+    assert await _names(table, ids, flow_status="Failed") == ["failed"]
+    assert await _names(table, ids, step_status="EXPIRED") == ["failover"]
+    assert await _names(table, ids, tag="PAY") == ["delivered"]
+    assert await _names(table, ids, phone="357") == ["failed"]
+    assert await _names(table, ids, flow_id=ids["seen"]) == ["seen"]
+    # The 8 characters the table shows find the flow (upper case too).
+    assert await _names(table, ids, flow_id=ids["seen"][:8].upper()) == ["seen"]
+    assert await _names(table, ids, flow_id=ids["other"]) == []  # another application's flow
+    # A date range: creation days, the end day included.
+    day2 = datetime(2026, 3, 2, tzinfo=UTC)
+    assert await _names(table, ids, created_from=day2) == ["waiting", "failed"]
+    assert await _names(table, ids, created_to=day2) == ["failover", "delivered", "seen", "old"]
 
 
-async def test_recent_flows_pages_and_loads_steps(
+async def test_table_pages_by_keyset_both_ways_and_from_a_date(
     stats: tuple[StatsStore, dict[str, str]],
 ) -> None:
     store, ids = stats
-    total, records = await store.recent_flows(FlowListFilter(application_id=APP), limit=2, offset=1)
-    assert total == 6
-    assert [r.flow.id for r in records] == [ids["failed"], ids["failover"]]
-    assert [s.channel for s in records[1].flow.steps] == [V, M]
-    # A tracking id finds its flow too.
-    step_id = records[1].flow.steps[1].tracking_id
-    _, found = await store.recent_flows(
-        FlowListFilter(application_id=APP, flow_id=step_id), limit=5
-    )
-    assert [r.flow.id for r in found] == [ids["failover"]]
+    table = FlowTable(store.db)
+    everyone = TableFilter(application_id=APP)
+    first = await table.page(everyone, size=2)
+    assert first.total == 6
+    assert [r.flow.id for r in first.records] == [ids["waiting"], ids["failed"]]
+    assert first.newer is None
+    assert first.older is not None
+    second = await table.page(everyone, size=2, older_than=first.older)
+    assert [r.flow.id for r in second.records] == [ids["failover"], ids["delivered"]]
+    assert [s.channel for s in second.records[0].flow.steps] == [V, M]
+    assert second.newer is not None
+    assert second.older is not None
+    back = await table.page(everyone, size=2, newer_than=second.newer)
+    assert [r.flow.id for r in back.records] == [ids["waiting"], ids["failed"]]
+    assert back.newer is None
+    assert back.older is not None
+    last = await table.page(everyone, size=2, older_than=second.older)
+    assert [r.flow.id for r in last.records] == [ids["seen"], ids["old"]]
+    assert last.older is None
+    assert last.newer is not None
+    # Jump to day 1: its newest flow first.
+    at_day1 = Cursor(datetime(2026, 3, 2, tzinfo=UTC))
+    jumped = await table.page(everyone, size=2, older_than=at_day1)
+    assert [r.flow.id for r in jumped.records] == [ids["failover"], ids["delivered"]]
+    assert jumped.newer is not None
+    # A cursor survives its text form.
+    assert Cursor.decode(second.older.encode()) == second.older
+    # A tracking id's prefix finds its flow too.
+    step_id = second.records[0].flow.steps[1].tracking_id
+    assert await _names(table, ids, flow_id=step_id[:10]) == ["failover"]
+
+
+async def test_table_counts_up_to_its_limit_and_exports_every_match(
+    stats: tuple[StatsStore, dict[str, str]],
+) -> None:
+    store, ids = stats
+    table = FlowTable(store.db, count_limit=3)
+    page = await table.page(TableFilter(application_id=APP), size=2)
+    assert page.total == 4  # "more than 3"
+    batches = [b async for b in table.batches(TableFilter(application_id=APP), size=4)]
+    assert [len(b) for b in batches] == [4, 2]
+    assert [r.flow.id for b in batches for r in b][-1] == ids["old"]
+
+
+async def test_conversion_per_day_channel_and_country(
+    stats: tuple[StatsStore, dict[str, str]],
+) -> None:
+    store, ids = stats
+    # The "failover" flow's code was verified (CodeStore.mark_used sets this, see test_codes).
+    async with store.db.write() as conn:
+        await conn.execute(
+            update(flows).where(flows.c.id == ids["failover"]).values(verified_at=DAY1)
+        )
+    rows = {
+        (r.day, r.channel, r.country): (r.flows, r.verified)
+        for r in await store.conversion(APP, SINCE, UNTIL)
+    }
+    # Each flow counts under its last step's channel and country.
+    assert rows == {
+        ("2026-03-01", "viber", "GR"): (2, 0),
+        ("2026-03-01", "sms", "GR"): (1, 1),
+        ("2026-03-02", "sms", "CY"): (1, 0),
+        ("2026-03-02", "viber", "GR"): (1, 0),
+    }
+    checks = await store.code_checks(ids["failover"])
+    assert checks is not None
+    assert checks.verified_at == DAY1
+    assert checks.wrong == 0
+    assert await store.code_checks(ids["seen"]) is None  # no code of ours, never verified

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from tests.support.fixed_dns import FixedDns
 from tests.support.payloads import viber_sms_flow
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -21,6 +22,7 @@ from failover_otp.domain.statuses import FlowStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import SystemClock
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.webhooks import WebhookEvents, event_id
 from failover_otp.store.app_store import AppStore
@@ -41,6 +43,9 @@ from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
+# The receivers below listen on loopback over http, which the SSRF guard refuses by default.
+LOOPBACK_RECEIVERS = CallbackGuard(EgressPolicy.from_settings("127.0.0.0/8", allow_http=True))
+
 
 @dataclass
 class Env:
@@ -59,6 +64,7 @@ class Env:
         lease: float = 5.0,
         worker_id: str | None = None,
         store: WebhookStore | None = None,
+        guard: CallbackGuard | None = None,
     ) -> WebhookWorker:
         return WebhookWorker(
             store or self.store,
@@ -69,6 +75,7 @@ class Env:
             lease_seconds=lease,
             timeout_seconds=2.0,
             worker_id=worker_id or f"test-{uuid.uuid4().hex[:8]}",
+            guard=guard or LOOPBACK_RECEIVERS,
         )
 
     def events(self, flow_id: str, count: int, url: str) -> list[NewWebhookEvent]:
@@ -396,6 +403,54 @@ async def test_unknown_application_events_die(env: Env, receiver: WebhookReceive
     [stored] = await env.store.events()
     assert (stored.status, stored.last_error) == (DEAD, "unknown application")
     assert receiver.snapshot() == []
+
+
+# The SSRF guard at delivery time (docs/security.md). Names resolve through a fixed DNS answer;
+# the only address any of them maps to is this loopback receiver, so a guard that failed would
+# show as a request the receiver got, and nothing can ever leave loopback.
+
+
+async def test_a_refused_url_is_never_contacted_and_dies_at_once(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    """Stored before the guard existed (or allowed by settings since changed): the default
+    worker refuses loopback http without connecting."""
+    await receiver.start()
+    await env.store.enqueue(env.events("flow-a", 1, receiver.url))
+    await run_until([env.worker(guard=CallbackGuard())], settled(env.store, 1))
+    [event] = await env.store.events()
+    assert event.status == DEAD
+    assert event.attempts == 1
+    assert event.last_error is not None
+    assert event.last_error.startswith("refused: the scheme must be https")
+    assert receiver.snapshot() == []
+
+
+async def test_a_name_is_checked_against_the_address_connected_to(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    """DNS rebinding: ``hooks.test`` resolves to this loopback receiver. Allowed loopback, the
+    event is delivered there (the guard's resolver is the one the connection uses); without the
+    allowance the same answer is refused before connecting, attempt after attempt."""
+    await receiver.start()
+    dns = FixedDns({"hooks.test": ["127.0.0.1"]})
+    url = f"http://hooks.test:{receiver.port}{receiver.path}"
+    strict = CallbackGuard(EgressPolicy(allow_http=True), dns)
+    [refused] = env.events("flow-a", 1, url)
+    await env.store.enqueue([refused])
+    await run_until([env.worker(guard=strict, max_attempts=3)], settled(env.store, 1))
+    [event] = await env.store.events()
+    assert (event.status, event.attempts) == (DEAD, 3)
+    assert "hooks.test (127.0.0.1) is a loopback address" in (event.last_error or "")
+    assert receiver.snapshot() == []
+    assert dns.asked.count("hooks.test") == 3  # asked again on every attempt
+
+    allowing = CallbackGuard(EgressPolicy.from_settings("127.0.0.1/32", allow_http=True), dns)
+    [delivered] = env.events("flow-b", 1, url)
+    await env.store.enqueue([delivered])
+    await run_until([env.worker(guard=allowing)], settled(env.store, 2))
+    assert [r.webhook_id for r in receiver.accepted()] == [delivered.event_id]
+    assert receiver.snapshot()[0].headers["Host"] == f"hooks.test:{receiver.port}"
 
 
 # The whole path: a flow's changes through FlowService into the outbox and out to the receiver.

@@ -30,6 +30,15 @@ RELAXED_LIMITS_ENV = {
 }
 
 
+# Test receivers listen on loopback over http, which callback URLs may not reach by default
+# (the SSRF guard, docs/security.md): test servers allow exactly that. A test of the guard
+# itself overrides both in its own env.
+LOOPBACK_WEBHOOKS_ENV = {
+    "FOTP_WEBHOOK_ALLOW_HTTP": "true",
+    "FOTP_WEBHOOK_ALLOWED_TARGETS": "127.0.0.0/8",
+}
+
+
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
     """Run a one-shot ``failover-otp`` command and return its standard output."""
     result = subprocess.run(
@@ -76,7 +85,7 @@ class ServerProcess:
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **RELAXED_LIMITS_ENV, **self.env},
+            env={**os.environ, **RELAXED_LIMITS_ENV, **LOOPBACK_WEBHOOKS_ENV, **self.env},
         )
         log.close()
         if wait:

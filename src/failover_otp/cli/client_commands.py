@@ -1,255 +1,122 @@
-"""``send``, ``track``, ``list`` and ``search``: the API from a terminal, for a person.
+"""``send``, ``track``, ``list``, ``search``, ``inbox`` and ``verify``: the API from a terminal.
 
-They talk HTTP to a running service through :mod:`failover_otp.client`, with the demo
-application's credentials from ``./data`` unless ``--app-id``/``--app-secret`` are given.
+They talk HTTP to a running service through :mod:`failover_otp.client`; which service and as
+whom is cli/api_access.py's business (by default the demo application ``serve --demo`` saved,
+at the URL it saved). Ids are never cut, whatever the terminal's width: what the tables show
+can be pasted into ``track``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import time
-from collections import Counter
-from datetime import datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console, Group
-from rich.live import Live
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from failover_otp.cli.demo import read_demo_credentials
-from failover_otp.client import (
-    FINAL_STATUSES,
-    ApiClientError,
-    AsyncFailoverOtpClient,
-    FailoverOtpClient,
-    viber_sms_payload,
-)
+from failover_otp.cli.api_access import ApiUrl, AppId, AppSecret, Target, fail, target
+from failover_otp.cli.output import console, styled
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
 
-ApiUrl = Annotated[
-    str, typer.Option("--url", envvar="FOTP_API_URL", help="base URL of a running service")
-]
-AppId = Annotated[str | None, typer.Option("--app-id", envvar="FOTP_CLIENT_APP_ID")]
-AppSecret = Annotated[str | None, typer.Option("--app-secret", envvar="FOTP_CLIENT_APP_SECRET")]
+    from failover_otp.client import DeliveryPage, TrackingPage
+
 AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON answer")]
-DEFAULT_URL = "http://127.0.0.1:8080"
-_STATUS_STYLE = {"Succeeded": "green", "Failed": "red", "InProgress": "yellow", "Queued": "yellow"}
-_EVENT_STYLE = {
-    "sent": "blue",
-    "delivered": "green",
-    "failed": "red",
-    "failover": "yellow",
-    "refused": "red",
-}
+T = TypeVar("T")
 
 
-def _credentials(app_id: str | None, app_secret: str | None) -> tuple[str, str]:
-    if app_id and app_secret:
-        return app_id, app_secret
-    demo = read_demo_credentials(os.environ.get("FOTP_DATA_DIR", "./data"))
-    if demo is None:
-        console.print("[red]give --app-id and --app-secret (or run `make run` for a demo app)[/]")
-        raise typer.Exit(2)
-    return demo.application_id, demo.application_secret
+def call(where: Target, work: Callable[[], T]) -> T:
+    """Run one API call; an error is printed once, and the command exits 1."""
+    from failover_otp.client import ApiClientError
 
-
-def _client(url: str, app_id: str | None, app_secret: str | None) -> FailoverOtpClient:
-    return FailoverOtpClient(url, *_credentials(app_id, app_secret))
-
-
-def _fail(exc: ApiClientError) -> typer.Exit:
-    console.print(f"[red]{exc}[/]")
-    if isinstance(exc.body, dict) and exc.status:
-        console.print_json(json.dumps(exc.body))
-    return typer.Exit(1)
-
-
-def _call(work: Any) -> Any:
     try:
         return work()
     except ApiClientError as exc:
-        raise _fail(exc) from None
+        fail(exc, where)
 
 
-def _style(status: str) -> str:
-    return f"[{_STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def id_table(*columns: str, ids: tuple[str, ...] = ()) -> Table:
+    """A table whose ``ids`` columns are never wrapped nor cut: the other columns give way."""
+    from rich.table import Table
+
+    table = Table()
+    for name in columns:
+        if name in ids:
+            table.add_column(name, no_wrap=True, overflow="ignore", min_width=36)
+        else:
+            table.add_column(name, no_wrap=True, overflow="ellipsis")
+    return table
 
 
-def _parse(moment: str | None) -> datetime | None:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else None
-
-
-def _seconds(delta_ms: float) -> str:
-    return f"+{delta_ms / 1000:.1f} s"
-
-
-# -- rendering a flow ------------------------------------------------------------------------
-
-
-_FAILURES = ("EXPIRED", "UNDELIVERED", "FAILED", "UNSENT", "BUSY", "NOANSWER", "TERMINATED")
-
-
-def story_timeline(story: dict[str, Any]) -> list[tuple[datetime, str, str]]:
-    """(when, what kind, what) for each thing the story tells, in order.
-
-    The API does not date a step's failure: it is shown when the next step was opened (the
-    failover), or last. Latencies are the API's ``latency_ms`` (never time-scaled).
-    """
-    events: list[tuple[datetime, str, str]] = []
-    failed: str | None = None  # the last step's failure, not placed yet
-    for step in story.get("steps", []):
-        name = "SMS" if step["channel"] == "sms" else step["channel"].capitalize()
-        created, sent, delivered = (
-            _parse(step.get(k)) for k in ("created_at", "sent_at", "delivered_at")
-        )
-        if failed is not None and created is not None:
-            events.append((created, "failed", failed))
-            events.append((created, "failover", f"failover to {name}"))
-            failed = None
-        if sent is not None:
-            price = f", price {step['price']:.4f}" if step.get("price") is not None else ""
-            events.append((sent, "sent", f"{name} sent{price}"))
-        elif created is not None and step.get("error_message"):
-            events.append((created, "refused", f"{name} refused: {step['error_message']}"))
-        if delivered is not None:
-            latency = step.get("latency_ms")
-            extra = f" (latency {latency} ms)" if latency is not None else ""
-            events.append((delivered, "delivered", f"{name} delivered{extra}"))
-        elif sent is not None and step["status"].upper() in _FAILURES:
-            detail = step.get("detailed_status") or step.get("error_message")
-            failed = f"{name} ended {step['status']}" + (f" ({detail})" if detail else "")
-    if failed is not None and events:
-        events.append((max(e[0] for e in events), "failed", failed))
-    return sorted(events, key=lambda e: e[0])
-
-
-def story_renderable(story: dict[str, Any]) -> Group:
-    code = story.get("statusCode")
-    head = (
-        f"flow [bold]{story['flowId']}[/]  {_style(story['status'])}"
-        + (f"  statusCode {code}" if code is not None else "")
-        + f"  total cost {story.get('total_cost', 0):.4f}"
+def deliveries_table(page: DeliveryPage) -> Table:
+    table = id_table(
+        "flowId",
+        "role",
+        "channel",
+        "status",
+        "flow",
+        "phone",
+        "label",
+        "created",
+        "price",
+        ids=("flowId",),
     )
-    table = Table(
-        "#", "role", "channel", "status", "detail", "created", "delivered", "latency", "price"
-    )
-    for number, step in enumerate(story.get("steps", []), 1):
-        latency = step.get("latency_ms")
+    for item in page.results:
         table.add_row(
-            str(number),
-            step["role"],
-            step["channel"],
-            step["status"],
-            step.get("detailed_status") or step.get("error_message") or "",
-            step.get("created_at") or "",
-            step.get("delivered_at") or "",
-            f"{latency} ms" if latency is not None else "",
-            f"{step['price']:.4f}" if step.get("price") is not None else "",
+            item.flowId or "",
+            item.role,
+            item.channel,
+            item.status,
+            styled(item.flow_status or ""),
+            item.phone_number,
+            item.label or "",
+            _utc(item.created_at),
+            f"{item.price:.4f}" if item.price is not None else "",
         )
-    timeline = Table("when (UTC)", "", "what", box=None, show_header=False, pad_edge=False)
-    events = story_timeline(story)
-    start = events[0][0] if events else None
-    for moment, kind, text in events:
-        offset = (moment - start).total_seconds() * 1000 if start else 0.0
-        style = _EVENT_STYLE.get(kind, "white")
-        timeline.add_row(
-            moment.strftime("%H:%M:%S.%f")[:-3],
-            f"[dim]{_seconds(offset)}[/]",
-            f"[{style}]{text}[/]",
+    return table
+
+
+def trackings_table(page: TrackingPage) -> Table:
+    table = id_table(
+        "trackingId",
+        "api",
+        "status",
+        "to",
+        "steps",
+        "ended on",
+        "price",
+        "created",
+        ids=("trackingId",),
+    )
+    for item in page.content:
+        steps = " → ".join(f"{m.type} {m.status.name}".strip() for m in item.messages)
+        first = item.messages[0] if item.messages else None
+        table.add_row(
+            item.trackingId,
+            item.originatingService,
+            styled(item.status),
+            str(first.to) if first is not None and first.to is not None else "",
+            steps,
+            item.terminationChannel or "",
+            f"{item.totalPrice:.4f}",
+            _utc(item.createdAt),
         )
-    if story["status"] in FINAL_STATUSES:
-        timeline.add_row("", "", f"flow ended {_style(story['status'])}")
-    return Group(head, table, "[bold]timeline[/]", timeline)
+    return table
 
 
-def show_story(story: dict[str, Any]) -> None:
-    console.print(story_renderable(story))
-
-
-# -- bulk sending ----------------------------------------------------------------------------
+def _utc(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
 
 
 def _destination(phone: str, index: int, cycle_digits: bool) -> str:
     return phone[:-1] + str(index % 10) if cycle_digits and phone[-1:].isdigit() else phone
 
 
-async def _send_many(
-    url: str,
-    credentials: tuple[str, str],
-    payloads: list[dict[str, Any]],
-    *,
-    concurrency: int,
-    wait: bool,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Send every payload (``concurrency`` at a time) with a progress bar; then, with ``wait``,
-    follow the flows until they have all ended. (answers or stories, errors)"""
-    results: list[dict[str, Any]] = []
-    errors: list[str] = []
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    gate = asyncio.Semaphore(concurrency)
-    async with AsyncFailoverOtpClient(url, *credentials) as api:
-        with Progress(*columns, console=console) as progress:
-            sending = progress.add_task("sending", total=len(payloads))
-
-            async def one(payload: dict[str, Any]) -> None:
-                async with gate:
-                    try:
-                        results.append(await api.send_failover(payload))
-                    except ApiClientError as exc:
-                        errors.append(str(exc))
-                    progress.advance(sending)
-
-            await asyncio.gather(*(one(p) for p in payloads))
-            flow_ids = [r["flowId"] for r in results if r.get("flowId")]
-            if not wait or not flow_ids:
-                return results, errors
-            ending = progress.add_task("waiting for the flows to end", total=len(flow_ids))
-            stories: dict[str, dict[str, Any]] = {}
-            while len(stories) < len(flow_ids):
-                pending = [f for f in flow_ids if f not in stories]
-                for flow_id in pending:
-                    async with gate:
-                        story = await api.get_failover(flow_id)
-                    if story["status"] in FINAL_STATUSES:
-                        stories[flow_id] = story
-                        progress.advance(ending)
-                if len(stories) < len(flow_ids):
-                    await asyncio.sleep(0.5)
-    return [stories[f] for f in flow_ids], errors
-
-
-def _bulk_summary(items: list[dict[str, Any]], errors: list[str], waited: bool) -> None:
-    table = Table("outcome", "flows", title="sent" if not waited else "ended")
-    for status, count in sorted(Counter(i["status"] for i in items).items()):
-        table.add_row(_style(status), str(count))
-    for message, count in sorted(Counter(errors).items()):
-        table.add_row(f"[red]{message}[/]", str(count))
-    console.print(table)
-    if waited and items:
-        cost = sum(i.get("total_cost") or 0 for i in items)
-        failovers = sum(1 for i in items if len(i.get("steps", [])) > 1)
-        console.print(f"total cost {cost:.4f}, {failovers} of {len(items)} flows failed over")
-
-
-# -- commands --------------------------------------------------------------------------------
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data))
 
 
 def register(app: typer.Typer) -> None:
@@ -257,12 +124,19 @@ def register(app: typer.Typer) -> None:
     def send(
         phone: Annotated[str, typer.Argument(help="destination, E.164")],
         pin: Annotated[
-            str | None, typer.Option(help="the code to deliver (default: the service makes one)")
-        ] = "123456",
+            str | None,
+            typer.Option(
+                help="the code to deliver, 4-10 letters or digits (default: none, the "
+                "service generates one: see `inbox` and `verify`)",
+                show_default=False,
+            ),
+        ] = None,
         generate_code: Annotated[
             bool,
             typer.Option(
-                "--generate-code", help="let the service generate the code (check: /otp/verify)"
+                "--generate-code",
+                help="let the service generate the code (the default without --pin)",
+                hidden=True,
             ),
         ] = False,
         sender: Annotated[str, typer.Option(help="SMS sender id")] = "FailoverOTP",
@@ -292,12 +166,15 @@ def register(app: typer.Typer) -> None:
         idempotency_key: Annotated[
             str | None, typer.Option("--idempotency-key", help="default: a fresh UUID")
         ] = None,
-        url: ApiUrl = DEFAULT_URL,
+        url: ApiUrl = None,
         app_id: AppId = None,
         app_secret: AppSecret = None,
         as_json: AsJson = False,
     ) -> None:
         """Send an OTP on Viber with SMS failover (or --count N of them, with a progress bar)."""
+        from failover_otp.client import viber_sms_payload
+
+        where = target(url, app_id, app_secret)
         code = None if generate_code else pin
 
         def payload(to: str) -> dict[str, Any]:
@@ -314,43 +191,35 @@ def register(app: typer.Typer) -> None:
             )
 
         if count > 1:
-            payloads = [payload(_destination(phone, i, cycle_digits)) for i in range(count)]
-            items, errors = asyncio.run(
-                _send_many(
-                    url,
-                    _credentials(app_id, app_secret),
-                    payloads,
-                    concurrency=concurrency,
-                    wait=wait,
-                )
+            _send_bulk(
+                where,
+                [payload(_destination(phone, i, cycle_digits)) for i in range(count)],
+                concurrency=concurrency,
+                wait=wait,
+                as_json=as_json,
             )
-            if as_json:
-                typer.echo(json.dumps({"results": items, "errors": errors}))
-            else:
-                _bulk_summary(items, errors, wait)
-            if errors:
-                raise typer.Exit(1)
             return
-        with _client(url, app_id, app_secret) as client:
-            answer = _call(
-                lambda: client.send_failover(payload(phone), idempotency_key=idempotency_key)
+        with where.client() as client:
+            answer = call(
+                where, lambda: client.send_failover(payload(phone), idempotency_key=idempotency_key)
             )
             if as_json and not wait:
-                typer.echo(json.dumps(answer))
+                _print_json(answer.raw)
                 return
             if not as_json:
-                console.print(
-                    f"sent: flow [bold]{answer['flowId']}[/] {_style(answer['status'])} "
-                    f"via {answer['type']}"
-                )
-            if not wait or not answer.get("flowId"):
+                sent = f"sent: flow [bold]{answer.flowId}[/] {styled(answer.status)}"
+                console().print(f"{sent} via {answer.type}", soft_wrap=True)
+            flow_id = answer.flowId
+            if not wait or not flow_id:
                 return
-            with console.status("waiting for the flow to end..."):
-                story = _call(lambda: client.wait_for_flow(answer["flowId"]))
-            if as_json:
-                typer.echo(json.dumps(story))
-            else:
-                show_story(story)
+            with console().status("waiting for the flow to end..."):
+                story = call(where, lambda: client.wait_for_flow(flow_id))
+        if as_json:
+            _print_json(story.raw)
+        else:
+            from failover_otp.cli.story_view import story_renderable
+
+            console().print(story_renderable(story))
 
     @app.command()
     def track(
@@ -358,25 +227,30 @@ def register(app: typer.Typer) -> None:
         follow: Annotated[
             bool, typer.Option("--follow", "-f", help="redraw until the flow ends")
         ] = False,
-        url: ApiUrl = DEFAULT_URL,
+        url: ApiUrl = None,
         app_id: AppId = None,
         app_secret: AppSecret = None,
         as_json: AsJson = False,
     ) -> None:
         """Show a flow's delivery timeline (by flowId or any step's trackingId)."""
-        with _client(url, app_id, app_secret) as client:
-            story = _call(lambda: client.get_failover(flow_or_tracking_id))
-            if follow and not as_json and story["status"] not in FINAL_STATUSES:
-                with Live(story_renderable(story), console=console, refresh_per_second=4) as live:
-                    while story["status"] not in FINAL_STATUSES:
+        from failover_otp.cli.story_view import story_renderable
+
+        where = target(url, app_id, app_secret)
+        with where.client() as client:
+            story = call(where, lambda: client.get_failover(flow_or_tracking_id))
+            if follow and not as_json and not story.ended:
+                from rich.live import Live
+
+                with Live(story_renderable(story), console=console(), refresh_per_second=4) as live:
+                    while not story.ended:
                         time.sleep(0.5)
-                        story = _call(lambda: client.get_failover(flow_or_tracking_id))
+                        story = call(where, lambda: client.get_failover(flow_or_tracking_id))
                         live.update(story_renderable(story))
                 return
         if as_json:
-            typer.echo(json.dumps(story))
+            _print_json(story.raw)
         else:
-            show_story(story)
+            console().print(story_renderable(story))
 
     @app.command("list")
     def list_deliveries(
@@ -386,14 +260,16 @@ def register(app: typer.Typer) -> None:
         flow_id: Annotated[str | None, typer.Option("--flow-id")] = None,
         limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
         offset: Annotated[int, typer.Option(min=0)] = 0,
-        url: ApiUrl = DEFAULT_URL,
+        url: ApiUrl = None,
         app_id: AppId = None,
         app_secret: AppSecret = None,
         as_json: AsJson = False,
     ) -> None:
         """List deliveries (GET /otp/failover) with the API's filters."""
-        with _client(url, app_id, app_secret) as client:
-            page = _call(
+        where = target(url, app_id, app_secret)
+        with where.client() as client:
+            page = call(
+                where,
                 lambda: client.list_failovers(
                     status=status,
                     tag=tag,
@@ -401,28 +277,13 @@ def register(app: typer.Typer) -> None:
                     flow_id=flow_id,
                     limit=limit,
                     offset=offset,
-                )
+                ),
             )
         if as_json:
-            typer.echo(json.dumps(page))
+            _print_json(page.raw)
             return
-        table = Table(
-            "flowId", "role", "channel", "status", "flow", "phone", "label", "created", "price"
-        )
-        for item in page["results"]:
-            table.add_row(
-                item["flowId"],
-                item["role"],
-                item["channel"],
-                item["status"],
-                _style(item.get("flow_status", "")),
-                item["phone_number"],
-                item.get("label") or "",
-                item.get("created_at") or "",
-                f"{item['price']:.4f}" if item.get("price") is not None else "",
-            )
-        console.print(table)
-        console.print(f"{len(page['results'])} of {page['total']} (offset {page['offset']})")
+        console().print(deliveries_table(page))
+        console().print(f"{len(page.results)} of {page.total} (offset {page.offset})")
 
     @app.command()
     def search(
@@ -451,62 +312,142 @@ def register(app: typer.Typer) -> None:
         ),
         page: Annotated[int, typer.Option(min=0)] = 0,
         size: Annotated[int, typer.Option(min=1, max=200)] = 20,
-        url: ApiUrl = DEFAULT_URL,
+        url: ApiUrl = None,
         app_id: AppId = None,
         app_secret: AppSecret = None,
         as_json: AsJson = False,
     ) -> None:
         """Search flows of both APIs (POST /failover/tracking) in a time range, with filters."""
-        filters: list[dict[str, str]] = []
-        if channel:
-            filters.append({"fieldName": "type", "searchOperator": "is", "searchTerm": channel})
-        if phone:
-            filters.append({"fieldName": "to", "searchOperator": phone_match, "searchTerm": phone})
-        if status:
-            filters.append({"fieldName": "status", "searchOperator": "is", "searchTerm": status})
-        if termination_channel:
-            filters.append(
-                {
-                    "fieldName": "terminationChannel",
-                    "searchOperator": "is",
-                    "searchTerm": termination_channel,
-                }
-            )
+        filters = _search_filters(channel, phone, phone_match, status, termination_channel)
         for raw in raw_filters or []:
             field, operator, term = [*raw.split(":", 2), "", ""][:3]
             if not field or not term:
-                console.print(f"[red]--filter {raw!r}: use fieldName:searchOperator:searchTerm[/]")
+                console().print(
+                    f"[red]--filter {raw!r}: use fieldName:searchOperator:searchTerm[/]"
+                )
                 raise typer.Exit(2)
             filters.append(
                 {"fieldName": field, "searchOperator": operator or "is", "searchTerm": term}
             )
-        with _client(url, app_id, app_secret) as client:
-            result = _call(
+        where = target(url, app_id, app_secret)
+        with where.client() as client:
+            result = call(
+                where,
                 lambda: client.search_trackings(
                     filters, date_start=date_start, date_end=date_end, page=page, size=size
-                )
+                ),
             )
         if as_json:
-            typer.echo(json.dumps(result))
+            _print_json(result.raw)
             return
-        table = Table("trackingId", "api", "status", "to", "steps", "ended on", "price", "created")
-        for item in result["content"]:
-            messages = item.get("messages", [])
-            steps = " → ".join(
-                f"{m['type']} {(m.get('status') or {}).get('name', '')}".strip() for m in messages
-            )
-            table.add_row(
-                item["trackingId"],
-                item.get("originatingService", ""),
-                _style(item["status"]),
-                messages[0].get("to", "") if messages else "",
-                steps,
-                item.get("terminationChannel") or "",
-                f"{item.get('totalPrice') or 0:.4f}",
-                item.get("createdAt") or "",
-            )
-        console.print(table)
-        console.print(
-            f"page {result['number']} of {max(1, result['totalPages'])}: "
-            f"{result['numberOfElements']} of {result['totalElements']} flow(s)"
+        console().print(trackings_table(result))
+        console().print(
+            f"page {result.number} of {max(1, result.totalPages)}: "
+            f"{result.numberOfElements} of {result.totalElements} flow(s)"
         )
+
+    @app.command()
+    def inbox(
+        flow_id: Annotated[str, typer.Argument(help="the flowId `send` printed")],
+        code_only: Annotated[
+            bool, typer.Option("--code", help="print only the code the phone received")
+        ] = False,
+        timeout: Annotated[
+            float, typer.Option(help="seconds to wait for a delivered message")
+        ] = 60.0,
+        url: ApiUrl = None,
+        app_id: AppId = None,
+        app_secret: AppSecret = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Sandbox only: the messages the flow's phone received, and the code among them.
+
+        Waits until a message carrying a code is delivered (or the flow ends)."""
+        where = target(url, app_id, app_secret)
+        deadline = time.monotonic() + timeout
+        with where.client() as client:
+            received = call(where, lambda: client.sandbox_inbox(flow_id))
+            while received.code is None and time.monotonic() < deadline:
+                if call(where, lambda: client.get_failover(flow_id)).ended:
+                    received = call(where, lambda: client.sandbox_inbox(flow_id))
+                    break
+                time.sleep(0.25)
+                received = call(where, lambda: client.sandbox_inbox(flow_id))
+        if as_json:
+            _print_json(received.raw)
+        elif code_only:
+            if received.code is None:
+                console().print(f"[red]flow {flow_id}: no code delivered to the phone[/]")
+                raise typer.Exit(1)
+            typer.echo(received.code)
+        else:
+            for message in received.messages:
+                mark = "delivered" if message.delivered else message.status
+                console().print(f"{message.channel} to {message.to} ({mark}): {message.text}")
+            console().print(f"code: [bold]{received.code or '(none delivered yet)'}[/]")
+
+    @app.command()
+    def verify(
+        flow_id: Annotated[str, typer.Argument(help="the flowId `send` printed")],
+        code: Annotated[str, typer.Argument(help="the code the user typed")],
+        url: ApiUrl = None,
+        app_id: AppId = None,
+        app_secret: AppSecret = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Check a code with POST /otp/verify (each try counts against the flow's attempts)."""
+        where = target(url, app_id, app_secret)
+        with where.client() as client:
+            result = call(where, lambda: client.verify_code(flow_id, code))
+        if as_json:
+            _print_json(result.raw)
+            return
+        console().print(f"{'[green]' if result.valid else '[red]'}{result.status}[/]")
+        if not result.valid:
+            raise typer.Exit(1)
+
+
+def _search_filters(
+    channel: str | None,
+    phone: str | None,
+    phone_match: str,
+    status: str | None,
+    termination_channel: str | None,
+) -> list[dict[str, str]]:
+    wanted = [
+        ("type", "is", channel),
+        ("to", phone_match, phone),
+        ("status", "is", status),
+        ("terminationChannel", "is", termination_channel),
+    ]
+    return [
+        {"fieldName": field, "searchOperator": operator, "searchTerm": term}
+        for field, operator, term in wanted
+        if term
+    ]
+
+
+def _send_bulk(
+    where: Target,
+    payloads: list[dict[str, Any]],
+    *,
+    concurrency: int,
+    wait: bool,
+    as_json: bool,
+) -> None:
+    import asyncio
+
+    from failover_otp.cli.bulk_send import print_summary, send_many
+
+    outcome = asyncio.run(
+        send_many(where.url, where.credentials, payloads, concurrency=concurrency, wait=wait)
+    )
+    if as_json:
+        results = outcome.stories if outcome.stories is not None else outcome.answers
+        _print_json(
+            {"results": [r.raw for r in results], "errors": [str(e) for e in outcome.errors]}
+        )
+    else:
+        print_summary(outcome)
+    if outcome.errors:
+        raise typer.Exit(1)

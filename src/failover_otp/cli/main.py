@@ -1,21 +1,25 @@
-"""``failover-otp``: serve the API, run workers, migrate, manage applications, use the API."""
+"""``failover-otp``: serve the API, run workers, migrate, manage applications, use the API.
+
+Imports stay light at module level (typer, and the standard library): ``failover-otp --help``
+answers without loading FastAPI, SQLAlchemy, pydantic-settings or httpx. Each command imports
+what it needs when it runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import signal
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from failover_otp.cli import client_commands
-from failover_otp.cli.demo import ensure_demo_application
-from failover_otp.logging_setup import configure_logging
-from failover_otp.settings import ProviderName, Settings
+from failover_otp.cli.output import console
+from failover_otp.provider_names import ProviderName
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from failover_otp.settings import Settings
 
 app = typer.Typer(
     help="One-time passwords over Viber with SMS failover, through Routee.",
@@ -25,7 +29,6 @@ app = typer.Typer(
 apps_app = typer.Typer(help="Manage applications (API clients).", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
 client_commands.register(app)
-console = Console()
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///path.db or postgresql://...")
@@ -35,12 +38,29 @@ TimeScale = Annotated[
 ]
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """CLI options win over FOTP_* variables, which win over defaults."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+def load_settings(*, creates_database: bool = False, **overrides: Any) -> Settings:
+    """CLI options win over FOTP_* variables, which win over defaults.
+
+    Only ``serve`` and ``migrate`` pass ``creates_database``: any other command stops with a
+    clear message rather than create an empty SQLite database (cli/database_guard.py).
+    """
+    from failover_otp.cli.database_guard import MissingDatabase, require_existing_database
+    from failover_otp.settings import Settings
+
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    if not creates_database:
+        try:
+            require_existing_database(settings.database_url)
+        except MissingDatabase as missing:
+            console().print(f"[red]{missing}[/]", soft_wrap=True)
+            raise typer.Exit(2) from None
+    return settings
 
 
 def _install_stop_signals(stop: asyncio.Event) -> None:
+    import asyncio
+    import signal
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -52,6 +72,8 @@ def _run(coro: Any) -> Any:
 
         return uvloop.run(coro)
     except ImportError:  # pragma: no cover - uvloop is absent only on Windows
+        import asyncio
+
         return asyncio.run(coro)
 
 
@@ -66,11 +88,18 @@ def serve(
         bool, typer.Option("--no-worker", help="API only; run workers apart")
     ] = False,
     demo: Annotated[
-        bool, typer.Option("--demo", help="create and print a demo application")
+        bool,
+        typer.Option(
+            "--demo",
+            help="create and print a demo application; send limits that fit the quickstart",
+        ),
     ] = False,
 ) -> None:
     """Run the HTTP API (and the failover worker, unless --no-worker)."""
+    from failover_otp.logging_setup import configure_logging
+
     settings = load_settings(
+        creates_database=True,
         host=host,
         port=port,
         database_url=database_url,
@@ -80,6 +109,9 @@ def serve(
     )
     configure_logging(settings.log_level, json=settings.log_json)
     if demo:
+        from failover_otp.cli.demo_limits import with_demo_limits
+
+        settings = with_demo_limits(settings)
         _run(_print_demo(settings))
     import uvicorn
 
@@ -96,7 +128,7 @@ def serve(
         lifespan="on",
         limit_concurrency=settings.limit_concurrency or None,
     )
-    console.print(
+    console().print(
         f"[bold]failover-otp[/] listening on http://{settings.host}:{settings.port} "
         f"(provider {settings.provider.value}, worker {'on' if settings.run_worker else 'off'})"
     )
@@ -105,15 +137,29 @@ def serve(
 
 async def _print_demo(settings: Settings) -> None:
     from failover_otp.bootstrap import open_services
+    from failover_otp.cli.demo import demo_credentials_path, ensure_demo_application, service_url
+    from failover_otp.cli.demo_limits import describe_limits
 
+    base = service_url(settings.host, settings.port)
     async with open_services(settings) as services:
-        creds = await ensure_demo_application(services.auth, settings.data_dir)
-    base = f"http://{settings.host}:{settings.port}"
-    console.print("[bold green]Demo application[/]")
-    console.print(f"  applicationId:     {creds.application_id}")
-    console.print(f"  applicationSecret: {creds.application_secret}")
-    console.print("Get a token:")
-    console.print(
+        creds, note = await ensure_demo_application(services.auth, settings.data_dir, base)
+    out = console()
+    out.print("[bold green]Demo application[/]")
+    out.print(f"  applicationId:     {creds.application_id}")
+    out.print(f"  applicationSecret: {creds.application_secret}")
+    out.print(f"  service URL:       {base}")
+    out.print(
+        f"  saved in {demo_credentials_path(settings.data_dir)}: the CLI's send, track, list, "
+        "search and inbox use them from this folder",
+        soft_wrap=True,
+    )
+    if note:
+        out.print(f"  [yellow]{note}[/]", soft_wrap=True)
+    out.print(
+        f"Demo mode: {describe_limits(settings)} (FOTP_* settings override them)", soft_wrap=True
+    )
+    out.print("Get a token:")
+    out.print(
         f"  curl -s -u {creds.application_id}:{creds.application_secret} "
         f"-d grant_type=client_credentials {base}/oauth/token",
         soft_wrap=True,
@@ -127,18 +173,20 @@ def worker(
     time_scale: TimeScale = None,
 ) -> None:
     """Run a failover worker only (scale out: run many, on many machines)."""
+    from failover_otp.logging_setup import configure_logging
+
     settings = load_settings(database_url=database_url, provider=provider, time_scale=time_scale)
     configure_logging(settings.log_level, json=settings.log_json)
 
     async def main() -> None:
+        import asyncio
+
         from failover_otp.bootstrap import open_services
 
         stop = asyncio.Event()
         _install_stop_signals(stop)
         async with open_services(settings) as services:
-            await asyncio.gather(
-                services.deadline_worker().run(stop), services.webhook_worker().run(stop)
-            )
+            await asyncio.gather(*(loop.run(stop) for loop in services.worker_loops()))
 
     _run(main())
 
@@ -146,11 +194,11 @@ def worker(
 @app.command()
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema."""
-    settings = load_settings(database_url=database_url)
+    settings = load_settings(creates_database=True, database_url=database_url)
     from failover_otp.store.migrate import upgrade
 
     _run(upgrade(settings.database_url))
-    console.print("schema is up to date")
+    console().print("schema is up to date")
 
 
 @app.command()
@@ -159,18 +207,38 @@ def sandbox(
     time_scale: Annotated[float, typer.Option("--time-scale")] = 1.0,
     app_id: Annotated[str | None, typer.Option("--app-id", help="accept only this id")] = None,
     app_secret: Annotated[str | None, typer.Option("--app-secret")] = None,
+    no_callbacks: Annotated[
+        bool,
+        typer.Option("--no-callbacks", help="post no delivery report; only tracking tells"),
+    ] = False,
+    balance: Annotated[
+        float, typer.Option("--balance", min=0, help="the account's opening balance (EUR)")
+    ] = 1000.0,
 ) -> None:
     """Run the Routee sandbox alone, speaking Routee's wire API on loopback."""
+    from failover_otp.logging_setup import configure_logging
+
     configure_logging("info")
     from failover_otp.providers.sandbox.wire_server import serve_sandbox
 
-    console.print(f"Routee sandbox on http://127.0.0.1:{port} (time scale {time_scale})")
+    console().print(f"Routee sandbox on http://127.0.0.1:{port} (time scale {time_scale})")
 
     async def main() -> None:
+        import asyncio
+        import contextlib
+
         stop = asyncio.Event()
         _install_stop_signals(stop)
         task = asyncio.create_task(
-            serve_sandbox("127.0.0.1", port, time_scale, app_id=app_id, app_secret=app_secret)
+            serve_sandbox(
+                "127.0.0.1",
+                port,
+                time_scale,
+                app_id=app_id,
+                app_secret=app_secret,
+                callbacks=not no_callbacks,
+                balance=balance,
+            )
         )
         await stop.wait()
         task.cancel()
@@ -203,8 +271,8 @@ def apps_create(
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        console.print(f"applicationId:     {result['applicationId']}")
-        console.print(f"applicationSecret: {result['applicationSecret']}  (shown once: keep it)")
+        console().print(f"applicationId:     {result['applicationId']}")
+        console().print(f"applicationSecret: {result['applicationSecret']}  (shown once: keep it)")
 
 
 @apps_app.command("list")
@@ -228,12 +296,14 @@ def apps_list(database_url: DatabaseUrl = None) -> None:
             application.created_at.isoformat(),
             str(application.disabled),
         )
-    console.print(table)
+    console().print(table)
 
 
 @apps_app.command("rotate-secret")
 def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
-    """Give an application a new secret; tokens issued with the old one stop working."""
+    """Give an application a new secret; tokens issued with the old one stop working.
+
+    The demo application's new secret is written to data/demo-credentials.json too."""
     settings = load_settings(database_url=database_url)
 
     async def main() -> Any:
@@ -244,9 +314,40 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
 
     creds = _run(main())
     if creds is None:
-        console.print(f"[red]no application {app_id}[/]")
+        console().print(f"[red]no application {app_id}[/]")
         raise typer.Exit(1)
-    console.print(f"applicationSecret: {creds.application_secret}  (shown once: keep it)")
+    console().print(f"applicationSecret: {creds.application_secret}  (shown once: keep it)")
+    from failover_otp.cli.demo import demo_credentials_path, update_demo_secret
+
+    if update_demo_secret(settings.data_dir, app_id, creds.application_secret):
+        console().print(f"(the demo application: {demo_credentials_path(settings.data_dir)} too)")
+
+
+def _set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None:
+    settings = load_settings(database_url=database_url)
+
+    async def main() -> bool:
+        from failover_otp.bootstrap import open_services
+
+        async with open_services(settings) as services:
+            return await services.auth.set_disabled(app_id, disabled)
+
+    if not _run(main()):
+        console().print(f"[red]no application {app_id}[/]")
+        raise typer.Exit(1)
+    console().print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
+
+
+@apps_app.command("disable")
+def apps_disable(app_id: str, database_url: DatabaseUrl = None) -> None:
+    """Disable an application: its tokens stop working at once, in every process."""
+    _set_disabled(app_id, database_url, True)
+
+
+@apps_app.command("enable")
+def apps_enable(app_id: str, database_url: DatabaseUrl = None) -> None:
+    """Enable a disabled application again (it needs new tokens)."""
+    _set_disabled(app_id, database_url, False)
 
 
 @apps_app.command("webhook-secret")
@@ -266,7 +367,7 @@ def apps_webhook_secret(
 
     secret = _run(main())
     if secret is None:
-        console.print(f"[red]no application {app_id}[/]")
+        console().print(f"[red]no application {app_id}[/]")
         raise typer.Exit(1)
     if as_json:
         typer.echo(json.dumps({"applicationId": app_id, "webhookSecret": secret}))
@@ -275,5 +376,4 @@ def apps_webhook_secret(
 
 
 def main() -> None:
-    Path(".").resolve()
     app()

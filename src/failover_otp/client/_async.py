@@ -12,7 +12,6 @@ import httpx
 from failover_otp.client._core import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    ApiClientError,
     ApiConnectionError,
     RetryPolicy,
     TokenCache,
@@ -22,6 +21,20 @@ from failover_otp.client._core import (
     new_idempotency_key,
     retryable,
     viber_sms_payload,
+)
+from failover_otp.client.errors import ApiClientError, error_for
+from failover_otp.client.models import (
+    Delivery,
+    DeliveryPage,
+    FlowStory,
+    Health,
+    Inbox,
+    SendAnswer,
+    StandardSendAnswer,
+    Tracking,
+    TrackingPage,
+    VerifyResult,
+    WebhookSecret,
 )
 
 FINAL_STATUSES = frozenset({"Succeeded", "Failed"})
@@ -129,7 +142,7 @@ class AsyncFailoverOtpClient:
             except httpx.TransportError as exc:
                 wait = self.retry.wait(attempt, None) if may_retry or never_sent(exc) else None
                 if wait is None:
-                    raise ApiConnectionError(exc) from exc
+                    raise ApiConnectionError(exc, str(self._http.base_url)) from exc
                 await asyncio.sleep(wait)
                 continue
             if response.status_code == 401 and bearer and not renewed:
@@ -145,7 +158,7 @@ class AsyncFailoverOtpClient:
                     continue
             body = decode(response)
             if response.status_code >= 400:
-                raise ApiClientError(response.status_code, body, response.headers)
+                raise error_for(response.status_code, body, response.headers)
             return body
 
     def _key(self, idempotency_key: str | None) -> dict[str, str]:
@@ -156,23 +169,27 @@ class AsyncFailoverOtpClient:
 
     async def send_failover(
         self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Any:
+    ) -> SendAnswer:
         """``POST /otp/send-failover`` with a request body of your own."""
-        return await self.request(
-            "POST", "/otp/send-failover", json=payload, headers=self._key(idempotency_key)
+        return SendAnswer.from_json(
+            await self.request(
+                "POST", "/otp/send-failover", json=payload, headers=self._key(idempotency_key)
+            )
         )
 
     async def send_otp(
         self, phone: str, *, idempotency_key: str | None = None, **options: Any
-    ) -> Any:
+    ) -> SendAnswer:
         """Send a code on Viber with SMS failover (options: see ``viber_sms_payload``)."""
         return await self.send_failover(
             viber_sms_payload(phone, **options), idempotency_key=idempotency_key
         )
 
-    async def get_failover(self, flow_or_tracking_id: str) -> Any:
+    async def get_failover(self, flow_or_tracking_id: str) -> FlowStory:
         """``GET /otp/failover/{id}``: a flow's delivery story."""
-        return await self.request("GET", f"/otp/failover/{flow_or_tracking_id}")
+        return FlowStory.from_json(
+            await self.request("GET", f"/otp/failover/{flow_or_tracking_id}")
+        )
 
     async def list_failovers(
         self,
@@ -183,7 +200,7 @@ class AsyncFailoverOtpClient:
         flow_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> Any:
+    ) -> DeliveryPage:
         """``GET /otp/failover``: one page of deliveries, newest first."""
         params = {
             "status": status,
@@ -193,17 +210,19 @@ class AsyncFailoverOtpClient:
             "limit": limit,
             "offset": offset,
         }
-        return await self.request("GET", "/otp/failover", params=params)
+        return DeliveryPage.from_json(await self.request("GET", "/otp/failover", params=params))
 
-    async def iter_failovers(self, *, page_size: int = 200, **filters: Any) -> AsyncIterator[Any]:
+    async def iter_failovers(
+        self, *, page_size: int = 200, **filters: Any
+    ) -> AsyncIterator[Delivery]:
         """Every delivery matching the filters, page after page."""
         offset = 0
         while True:
             page = await self.list_failovers(limit=page_size, offset=offset, **filters)
-            for item in page["results"]:
+            for item in page.results:
                 yield item
-            offset += len(page["results"])
-            if not page["results"] or offset >= page["total"]:
+            offset += len(page.results)
+            if not page.results or offset >= page.total:
                 return
 
     async def wait_for_flow(
@@ -212,32 +231,40 @@ class AsyncFailoverOtpClient:
         *,
         timeout: float = 600.0,  # noqa: ASYNC109 - a polling budget, as in the sync client
         interval: float = 0.5,
-    ) -> Any:
+    ) -> FlowStory:
         """Poll a flow until it ends (``Succeeded`` or ``Failed``); its story."""
         deadline = time.monotonic() + timeout
         while True:
             story = await self.get_failover(flow_id)
-            if story["status"] in FINAL_STATUSES or time.monotonic() >= deadline:
+            if story.ended or time.monotonic() >= deadline:
                 return story
             await asyncio.sleep(interval)
 
-    async def verify_code(self, flow_id: str, code: str) -> Any:
+    async def verify_code(self, flow_id: str, code: str) -> VerifyResult:
         """``POST /otp/verify``: check what the user typed (never retried: attempts count)."""
-        return await self.request("POST", "/otp/verify", json={"flowId": flow_id, "code": code})
+        body = {"flowId": flow_id, "code": code}
+        return VerifyResult.from_json(await self.request("POST", "/otp/verify", json=body))
+
+    async def sandbox_inbox(self, flow_id: str) -> Inbox:
+        """``GET /sandbox/inbox/{flowId}``: what the sandbox's phone got (the code among it);
+        404 unless the service runs the embedded sandbox."""
+        return Inbox.from_json(await self.request("GET", f"/sandbox/inbox/{flow_id}"))
 
     # -- standard Failover API -----------------------------------------------------------------
 
     async def send_standard_failover(
         self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Any:
+    ) -> StandardSendAnswer:
         """``POST /failover``: a flow of Sms, Viber and Voice steps."""
-        return await self.request(
-            "POST", "/failover", json=payload, headers=self._key(idempotency_key)
+        return StandardSendAnswer.from_json(
+            await self.request(
+                "POST", "/failover", json=payload, headers=self._key(idempotency_key)
+            )
         )
 
-    async def get_tracking(self, tracking_id: str) -> Any:
+    async def get_tracking(self, tracking_id: str) -> Tracking:
         """``GET /failover/tracking/{trackingId}`` (flows of either API)."""
-        return await self.request("GET", f"/failover/tracking/{tracking_id}")
+        return Tracking.from_json(await self.request("GET", f"/failover/tracking/{tracking_id}"))
 
     async def search_trackings(
         self,
@@ -247,24 +274,25 @@ class AsyncFailoverOtpClient:
         date_end: str | None = None,
         page: int = 0,
         size: int = 10,
-    ) -> Any:
+    ) -> TrackingPage:
         """``POST /failover/tracking``: a read-only search (so it is retried like a GET).
 
         ``filters`` items are ``{"fieldName", "searchOperator", "searchTerm"}``."""
         params = {"dateStart": date_start, "dateEnd": date_end, "page": page, "size": size}
-        return await self.request(
+        answer = await self.request(
             "POST", "/failover/tracking", params=params, json=list(filters), safe=True
         )
+        return TrackingPage.from_json(answer)
 
     # -- the rest ------------------------------------------------------------------------------
 
-    async def webhook_secret(self) -> Any:
+    async def webhook_secret(self) -> WebhookSecret:
         """``GET /webhooks/secret``: the key the application's webhooks are signed with."""
-        return await self.request("GET", "/webhooks/secret")
+        return WebhookSecret.from_json(await self.request("GET", "/webhooks/secret"))
 
-    async def health(self) -> Any:
+    async def health(self) -> Health:
         """``GET /health`` (no token needed)."""
-        return await self._send("GET", "/health", bearer=False, safe=True)
+        return Health.from_json(await self._send("GET", "/health", bearer=False, safe=True))
 
 
 __all__ = ["ApiClientError", "AsyncFailoverOtpClient"]

@@ -1,4 +1,4 @@
-"""What the sync and async clients share: errors, the retry policy, the token cache, requests."""
+"""What the sync and async clients share: the retry policy, the token cache, requests."""
 
 from __future__ import annotations
 
@@ -11,35 +11,12 @@ from typing import Any
 
 import httpx
 
+from failover_otp.client.errors import ApiClientError, ApiConnectionError
+
+__all__ = ["ApiClientError", "ApiConnectionError", "RetryPolicy", "viber_sms_payload"]
+
 DEFAULT_TIMEOUT = 30.0
 USER_AGENT = "failover-otp-client"
-
-
-class ApiClientError(Exception):
-    """The service answered with an error (``status`` ≥ 400), or could not be reached (0)."""
-
-    def __init__(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-        message = body.get("message") if isinstance(body, dict) else str(body)
-        super().__init__(f"HTTP {status}: {message}" if status else str(message))
-        self.status = status
-        self.body = body
-        self.headers = dict(headers or {})
-
-    @property
-    def code(self) -> str | None:
-        """The error's stable machine code (``validation_failed``, ``rate_limited``, ...)."""
-        code = self.body.get("code") if isinstance(self.body, dict) else None
-        return str(code) if code is not None else None
-
-
-class ApiConnectionError(ApiClientError):
-    """No answer: the connection failed or timed out (after the retries the policy allows)."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(
-            0, {"code": "connection_error", "message": f"{type(error).__name__}: {error}"}
-        )
-        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +106,7 @@ def clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
 def viber_sms_payload(
     phone: str,
     *,
-    pin: str | None = "123456",
+    pin: str | None = None,
     sender: str = "FailoverOTP",
     viber_ttl: int = 120,
     sms_ttl: int = 300,
@@ -141,8 +118,9 @@ def viber_sms_payload(
 ) -> dict[str, Any]:
     """The usual OTP flow: Viber first, the same code by SMS when Viber does not deliver.
 
-    With ``pin=None`` the service generates the code (check it with ``verify_code``); the SMS
-    body then carries the ``{pin}`` placeholder the service fills in.
+    Without a ``pin`` the service generates the code (check it with ``verify_code``); the SMS
+    body then carries the ``{pin}`` placeholder the service fills in. (Before 0.2 the default
+    was the fixed code ``123456``.)
     """
     viber: dict[str, Any] = {
         "type": "ViberOtp",

@@ -12,7 +12,6 @@ import httpx
 from failover_otp.client._core import (
     DEFAULT_TIMEOUT,
     USER_AGENT,
-    ApiClientError,
     ApiConnectionError,
     RetryPolicy,
     TokenCache,
@@ -22,6 +21,20 @@ from failover_otp.client._core import (
     new_idempotency_key,
     retryable,
     viber_sms_payload,
+)
+from failover_otp.client.errors import ApiClientError, error_for
+from failover_otp.client.models import (
+    Delivery,
+    DeliveryPage,
+    FlowStory,
+    Health,
+    Inbox,
+    SendAnswer,
+    StandardSendAnswer,
+    Tracking,
+    TrackingPage,
+    VerifyResult,
+    WebhookSecret,
 )
 
 FINAL_STATUSES = frozenset({"Succeeded", "Failed"})
@@ -127,7 +140,7 @@ class FailoverOtpClient:
             except httpx.TransportError as exc:
                 wait = self.retry.wait(attempt, None) if may_retry or never_sent(exc) else None
                 if wait is None:
-                    raise ApiConnectionError(exc) from exc
+                    raise ApiConnectionError(exc, str(self._http.base_url)) from exc
                 time.sleep(wait)
                 continue
             if response.status_code == 401 and bearer and not renewed:
@@ -143,7 +156,7 @@ class FailoverOtpClient:
                     continue
             body = decode(response)
             if response.status_code >= 400:
-                raise ApiClientError(response.status_code, body, response.headers)
+                raise error_for(response.status_code, body, response.headers)
             return body
 
     def _key(self, idempotency_key: str | None) -> dict[str, str]:
@@ -154,21 +167,25 @@ class FailoverOtpClient:
 
     def send_failover(
         self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Any:
+    ) -> SendAnswer:
         """``POST /otp/send-failover`` with a request body of your own."""
-        return self.request(
-            "POST", "/otp/send-failover", json=payload, headers=self._key(idempotency_key)
+        return SendAnswer.from_json(
+            self.request(
+                "POST", "/otp/send-failover", json=payload, headers=self._key(idempotency_key)
+            )
         )
 
-    def send_otp(self, phone: str, *, idempotency_key: str | None = None, **options: Any) -> Any:
+    def send_otp(
+        self, phone: str, *, idempotency_key: str | None = None, **options: Any
+    ) -> SendAnswer:
         """Send a code on Viber with SMS failover (options: see ``viber_sms_payload``)."""
         return self.send_failover(
             viber_sms_payload(phone, **options), idempotency_key=idempotency_key
         )
 
-    def get_failover(self, flow_or_tracking_id: str) -> Any:
+    def get_failover(self, flow_or_tracking_id: str) -> FlowStory:
         """``GET /otp/failover/{id}``: a flow's delivery story."""
-        return self.request("GET", f"/otp/failover/{flow_or_tracking_id}")
+        return FlowStory.from_json(self.request("GET", f"/otp/failover/{flow_or_tracking_id}"))
 
     def list_failovers(
         self,
@@ -179,7 +196,7 @@ class FailoverOtpClient:
         flow_id: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> Any:
+    ) -> DeliveryPage:
         """``GET /otp/failover``: one page of deliveries, newest first."""
         params = {
             "status": status,
@@ -189,42 +206,52 @@ class FailoverOtpClient:
             "limit": limit,
             "offset": offset,
         }
-        return self.request("GET", "/otp/failover", params=params)
+        return DeliveryPage.from_json(self.request("GET", "/otp/failover", params=params))
 
-    def iter_failovers(self, *, page_size: int = 200, **filters: Any) -> Iterator[Any]:
+    def iter_failovers(self, *, page_size: int = 200, **filters: Any) -> Iterator[Delivery]:
         """Every delivery matching the filters, page after page."""
         offset = 0
         while True:
             page = self.list_failovers(limit=page_size, offset=offset, **filters)
-            yield from page["results"]
-            offset += len(page["results"])
-            if not page["results"] or offset >= page["total"]:
+            yield from page.results
+            offset += len(page.results)
+            if not page.results or offset >= page.total:
                 return
 
-    def wait_for_flow(self, flow_id: str, *, timeout: float = 600.0, interval: float = 0.5) -> Any:
+    def wait_for_flow(
+        self, flow_id: str, *, timeout: float = 600.0, interval: float = 0.5
+    ) -> FlowStory:
         """Poll a flow until it ends (``Succeeded`` or ``Failed``); its story."""
         deadline = time.monotonic() + timeout
         while True:
             story = self.get_failover(flow_id)
-            if story["status"] in FINAL_STATUSES or time.monotonic() >= deadline:
+            if story.ended or time.monotonic() >= deadline:
                 return story
             time.sleep(interval)
 
-    def verify_code(self, flow_id: str, code: str) -> Any:
+    def verify_code(self, flow_id: str, code: str) -> VerifyResult:
         """``POST /otp/verify``: check what the user typed (never retried: attempts count)."""
-        return self.request("POST", "/otp/verify", json={"flowId": flow_id, "code": code})
+        body = {"flowId": flow_id, "code": code}
+        return VerifyResult.from_json(self.request("POST", "/otp/verify", json=body))
+
+    def sandbox_inbox(self, flow_id: str) -> Inbox:
+        """``GET /sandbox/inbox/{flowId}``: what the sandbox's phone got (the code among it);
+        404 unless the service runs the embedded sandbox."""
+        return Inbox.from_json(self.request("GET", f"/sandbox/inbox/{flow_id}"))
 
     # -- standard Failover API -----------------------------------------------------------------
 
     def send_standard_failover(
         self, payload: Mapping[str, Any], *, idempotency_key: str | None = None
-    ) -> Any:
+    ) -> StandardSendAnswer:
         """``POST /failover``: a flow of Sms, Viber and Voice steps."""
-        return self.request("POST", "/failover", json=payload, headers=self._key(idempotency_key))
+        return StandardSendAnswer.from_json(
+            self.request("POST", "/failover", json=payload, headers=self._key(idempotency_key))
+        )
 
-    def get_tracking(self, tracking_id: str) -> Any:
+    def get_tracking(self, tracking_id: str) -> Tracking:
         """``GET /failover/tracking/{trackingId}`` (flows of either API)."""
-        return self.request("GET", f"/failover/tracking/{tracking_id}")
+        return Tracking.from_json(self.request("GET", f"/failover/tracking/{tracking_id}"))
 
     def search_trackings(
         self,
@@ -234,24 +261,25 @@ class FailoverOtpClient:
         date_end: str | None = None,
         page: int = 0,
         size: int = 10,
-    ) -> Any:
+    ) -> TrackingPage:
         """``POST /failover/tracking``: a read-only search (so it is retried like a GET).
 
         ``filters`` items are ``{"fieldName", "searchOperator", "searchTerm"}``."""
         params = {"dateStart": date_start, "dateEnd": date_end, "page": page, "size": size}
-        return self.request(
+        answer = self.request(
             "POST", "/failover/tracking", params=params, json=list(filters), safe=True
         )
+        return TrackingPage.from_json(answer)
 
     # -- the rest ------------------------------------------------------------------------------
 
-    def webhook_secret(self) -> Any:
+    def webhook_secret(self) -> WebhookSecret:
         """``GET /webhooks/secret``: the key the application's webhooks are signed with."""
-        return self.request("GET", "/webhooks/secret")
+        return WebhookSecret.from_json(self.request("GET", "/webhooks/secret"))
 
-    def health(self) -> Any:
+    def health(self) -> Health:
         """``GET /health`` (no token needed)."""
-        return self._send("GET", "/health", bearer=False, safe=True)
+        return Health.from_json(self._send("GET", "/health", bearer=False, safe=True))
 
 
 __all__ = ["ApiClientError", "FailoverOtpClient"]

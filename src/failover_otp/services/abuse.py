@@ -29,12 +29,13 @@ import structlog
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import Channel
 from failover_otp.errors import ApiError, TooManyRequests
-from failover_otp.phones import describe, number_type
+from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
 from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore, Window
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import SpendStore
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,7 @@ TYPE_NAMES = {
     PNT.VOICEMAIL: "voicemail",
     PNT.UNKNOWN: "unknown-type",
 }
+SATELLITE = "satellite"
 _PURGE_CHANCE = 0.002
 _SPEND_WARNING = 0.8
 
@@ -93,12 +95,14 @@ class AbuseGuard:
         clock: Clock,
         *,
         codes: CodeStore | None = None,
+        refusals: RefusalStore | None = None,
     ) -> None:
         self.settings = settings
         self.counters = counters
         self.spend = spend
         self.clock = clock
         self.codes = codes
+        self.refusals = refusals
         self.countries = frozenset(
             c.strip().upper() for c in settings.allowed_countries.split(",") if c.strip()
         )
@@ -109,7 +113,20 @@ class AbuseGuard:
         plans: Sequence[StepPlan],
         contents: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Let a flow through, or raise the error that says why not (nothing counted then)."""
+        """Let a flow through, or raise the error that says why not (nothing counted then but
+        the refusal itself, for the dashboard)."""
+        try:
+            await self._admit(application_id, plans, contents)
+        except ApiError as refusal:
+            await self._record_refusal(application_id, refusal)
+            raise
+
+    async def _admit(
+        self,
+        application_id: str,
+        plans: Sequence[StepPlan],
+        contents: Sequence[dict[str, Any]],
+    ) -> None:
         self.check_destinations(plans)
         now = self.clock.now()
         await self.check_spend(application_id, plans, contents, now)
@@ -138,8 +155,13 @@ class AbuseGuard:
         for index, plan in enumerate(plans):
             kind = number_type(plan.to)
             allowed = allowed_types(plan.channel, allow_voip=self.settings.allow_voip_numbers)
+            name = None
             if kind not in allowed:
                 name = TYPE_NAMES.get(kind, "unknown-type")
+            elif is_global_network(plan.to) and not self.settings.allow_satellite_numbers:
+                # phonenumbers calls +8816... "mobile": the calling code says what it costs.
+                name = SATELLITE
+            if name is not None:
                 raise NumberTypeNotAllowed(
                     f"step {index + 1}: {name} numbers are not accepted for "
                     f"{plan.channel.type_name}",
@@ -205,12 +227,16 @@ class AbuseGuard:
         s = self.settings
         numbers = sorted({p.to for p in plans})
         wanted: list[tuple[str, str, int, int]] = []
+        # Every window is the application's own: a limit shared between applications would let
+        # one tenant use it up against another's users (docs/security.md, tenant isolation).
         for number in numbers:
-            wanted.append(("number_per_10min", f"n:{number}", 600, s.rate_limit_number_per_10min))
-            wanted.append(("number_per_day", f"n:{number}", 86_400, s.rate_limit_number_per_day))
+            key = f"n:{application_id}:{number}"
+            wanted.append(("number_per_10min", key, 600, s.rate_limit_number_per_10min))
+            wanted.append(("number_per_day", key, 86_400, s.rate_limit_number_per_day))
         prefixes = sorted({prefix_of(n, s.rate_limit_prefix_drop_digits) for n in numbers})
         for prefix in prefixes:
-            wanted.append(("prefix_per_hour", f"p:{prefix}", 3_600, s.rate_limit_prefix_per_hour))
+            key = f"p:{application_id}:{prefix}"
+            wanted.append(("prefix_per_hour", key, 3_600, s.rate_limit_prefix_per_hour))
         countries = sorted({describe(n)[0] or "ZZ" for n in numbers})
         for country in countries:
             wanted.append(
@@ -233,6 +259,18 @@ class AbuseGuard:
             ("application_per_day", f"a:{application_id}", 86_400, s.rate_limit_application_per_day)
         )
         return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
+
+    async def _record_refusal(self, application_id: str, refusal: ApiError) -> None:
+        if self.refusals is None:
+            return
+        reason = refusal.code
+        limit = refusal.details[0].get("limit") if refusal.details else None
+        if isinstance(limit, str):
+            reason = f"{reason}:{limit}"  # which window: number, prefix, country, application
+        try:
+            await self.refusals.record(application_id, reason, self.clock.now())
+        except Exception as exc:  # the refusal stands even if it cannot be counted
+            log.warning("refusal not counted", reason=reason, error=str(exc))
 
     async def purge(self, now: datetime) -> None:
         """Old counter windows and long-expired codes go (now and then, from any process)."""

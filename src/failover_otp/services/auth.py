@@ -9,16 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from failover_otp.services.clock import Clock
 from failover_otp.store.app_store import Application, AppStore
 from failover_otp.webhook_signing import generate_secret
-
-_CACHE_SECONDS = 30.0
-_CACHE_MAX = 10_000
 
 
 def digest(secret: str) -> str:
@@ -42,8 +38,6 @@ class AuthService:
         self.store = store
         self.clock = clock
         self.token_ttl_seconds = token_ttl_seconds
-        # token hash -> (application id, token expiry, cache entry expiry in monotonic time)
-        self._cache: dict[str, tuple[str, datetime, float]] = {}
 
     async def create_application(self, name: str) -> Credentials:
         app_id = secrets.token_hex(12)  # 24 hex digits, like Routee's application ids
@@ -63,7 +57,6 @@ class AuthService:
         secret = secrets.token_urlsafe(32)
         if not await self.store.set_secret_hash(app_id, digest(secret)):
             return None
-        self._cache = {k: v for k, v in self._cache.items() if v[0] != app_id}
         return Credentials(app_id, secret)
 
     async def webhook_secret(self, app_id: str) -> str | None:
@@ -79,18 +72,15 @@ class AuthService:
         await self.store.add_token(digest(token), app_id, expires_at)
         return IssuedToken(token, self.token_ttl_seconds)
 
+    async def set_disabled(self, app_id: str, disabled: bool) -> bool:
+        """Disable or enable an application (False: no such application)."""
+        return await self.store.set_disabled(app_id, disabled)
+
     async def application_for(self, token: str) -> str | None:
-        """The application a bearer token belongs to, or None if unknown or expired."""
-        key = digest(token)
-        now = self.clock.now()
-        cached = self._cache.get(key)
-        if cached is not None and cached[2] > time.monotonic() and cached[1] > now:
-            return cached[0]
-        found = await self.store.token_owner(key, now)
-        if found is None:
-            self._cache.pop(key, None)
-            return None
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = (found[0], found[1], time.monotonic() + _CACHE_SECONDS)
-        return found[0]
+        """The application a bearer token belongs to, or None if unknown, expired, revoked (the
+        secret was rotated) or its application is disabled.
+
+        Asked of the database on every request, with no in-process cache: disabling or rotating
+        takes effect at once in every process (docs/security.md has the measured cost).
+        """
+        return await self.store.token_owner(digest(token), self.clock.now())

@@ -32,12 +32,10 @@ from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
 from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeRow, CodeStore, failure_key
-from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.flow_store import FlowRecord
 
 log = structlog.get_logger(__name__)
 
-_DAY = 86_400
 _FRESH_MAX = 10_000
 
 
@@ -126,7 +124,6 @@ class CodeService:
     def __init__(
         self,
         store: CodeStore,
-        counters: CounterStore,
         flows: FlowService,
         clock: Clock,
         keys: CodeKeys,
@@ -136,7 +133,6 @@ class CodeService:
         failures_per_number_per_day: int,
     ) -> None:
         self.store = store
-        self.counters = counters
         self.flows = flows
         self.clock = clock
         self.keys = keys
@@ -209,10 +205,10 @@ class CodeService:
         if not taken:
             return VerifyResult(flow_id, self._blocked(row, now) or VerifyStatus.TOO_MANY_ATTEMPTS)
         if not hmac.compare_digest(self.keys.digest(flow_id, code), row.code_hmac):
-            if budget:
-                await self.counters.add(failure_key(row.phone), _DAY, now)
+            # The attempt's failure slot stays taken: it was a wrong code.
             return VerifyResult(flow_id, VerifyStatus.WRONG_CODE)
-        if not await self.store.mark_used(flow_id, now):
+        slot = failure_key(application_id, row.phone) if budget else None
+        if not await self.store.mark_used(flow_id, now, give_back=slot):
             return VerifyResult(flow_id, VerifyStatus.ALREADY_USED)
         # The user has the code: a failover still pending would be paid for nothing.
         await self.flows.cancel(flow_id, "code verified")

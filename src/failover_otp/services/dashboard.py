@@ -13,25 +13,33 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from failover_otp.domain.flow import Flow, Step
-from failover_otp.domain.statuses import Channel, Outcome
+from failover_otp.domain.statuses import Channel
 from failover_otp.services.auth import digest
 from failover_otp.services.clock import Clock
+from failover_otp.services.conversion import conversion_summary, delivery_rate
 from failover_otp.services.flows import FlowService
-from failover_otp.services.story import flow_story, iso, latency_ms
+from failover_otp.services.story import flow_story, iso
+from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.flow_store import FlowRecord
-from failover_otp.store.stats_store import FlowListFilter, StatsStore
+from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TablePage
+from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.stats_store import StatsStore
 
 SESSION_KEY_NAME = "dashboard_session_key"
 SESSION_VERSION = "v1"
 DEFAULT_SESSION_SECONDS = 12 * 3600
 # Periods the charts can cover, in days.
 PERIODS = (1, 7, 30, 90)
+# Routee prices are in the account's currency (docs/configuration.md, FOTP_DASHBOARD_CURRENCY).
+DEFAULT_CURRENCY = "EUR"
+
+__all__ = ["PERIODS", "DashboardService", "FlowRow", "FlowView", "channel_name", "format_ms"]
 
 
 def _b64(raw: bytes) -> str:
@@ -53,16 +61,6 @@ class FlowRow:
     failover: bool
     total_cost: float
     time_to_deliver_ms: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEvent:
-    at: datetime
-    offset_ms: int  # since the flow started, in the flow's own (unscaled) time
-    kind: str  # created | sent | refused | delivered | seen | failed | failover | ended
-    channel: str | None
-    title: str
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +87,17 @@ class DashboardService:
         flows: FlowService,
         clock: Clock,
         *,
+        table: FlowTable | None = None,
+        refusals: RefusalStore | None = None,
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
+        currency: str = DEFAULT_CURRENCY,
         session_seconds: int = DEFAULT_SESSION_SECONDS,
     ) -> None:
         self.store = stats
+        self.table_store = table or FlowTable(stats.db)
+        self.refusals = refusals or RefusalStore(stats.db)
+        self.currency = currency
         self.apps = apps
         self.flows = flows
         self.clock = clock
@@ -151,11 +155,24 @@ class DashboardService:
 
     # -- flows ---------------------------------------------------------------------------------
 
-    async def recent_flows(
-        self, where: FlowListFilter, *, limit: int = 50, offset: int = 0
-    ) -> tuple[int, list[FlowRow]]:
-        total, records = await self.store.recent_flows(where, limit=limit, offset=offset)
-        return total, [self._row(r) for r in records]
+    async def table(
+        self,
+        where: TableFilter,
+        *,
+        size: int = 25,
+        older_than: Cursor | None = None,
+        newer_than: Cursor | None = None,
+    ) -> tuple[TablePage, list[FlowRow]]:
+        """A page of the flows table (store/flow_table.py), and its rows as the table shows them."""
+        page = await self.table_store.page(
+            where, size=size, older_than=older_than, newer_than=newer_than
+        )
+        return page, [self._row(r) for r in page.records]
+
+    async def export(self, where: TableFilter) -> AsyncIterator[list[FlowRow]]:
+        """Every row the filter matches, newest first, a batch at a time (the CSV export)."""
+        async for batch in self.table_store.batches(where):
+            yield [self._row(r) for r in batch]
 
     def _row(self, record: FlowRecord) -> FlowRow:
         flow = record.flow
@@ -186,6 +203,7 @@ class DashboardService:
             return None
         flow = record.flow
         sms_parts = next((s.parts for s in flow.steps if s.channel is Channel.SMS), 1)
+        checks = await self.store.code_checks(flow.id)
         return FlowView(
             story=flow_story(flow, record.meta, self.time_scale),
             kind=flow.kind.value,
@@ -193,83 +211,10 @@ class DashboardService:
             phone=record.meta.phone,
             label=record.meta.label or record.meta.step_label(0),
             sms_only_cost=self.sms_price * sms_parts,
-            events=self.timeline(flow),
+            events=flow_timeline(
+                flow, time_scale=self.time_scale, currency=self.currency, checks=checks
+            ),
         )
-
-    def timeline(self, flow: Flow) -> list[TimelineEvent]:
-        """What happened to the flow, in order: each send, report, failover and the outcome."""
-        start = flow.created_at
-
-        def event(
-            at: datetime, kind: str, channel: str | None, title: str, detail: str = ""
-        ) -> TimelineEvent:
-            offset = max(0, round((at - start).total_seconds() * 1000 * self.time_scale))
-            return TimelineEvent(at, offset, kind, channel, title, detail)
-
-        events = [event(start, "created", None, "Flow created", f"{len(flow.plans)} step(s)")]
-        previous: Step | None = None
-        for step in flow.steps:
-            channel = step.channel.value
-            name = channel_name(step.channel.value)
-            status = step.status.render(step.channel)
-            if previous is not None:
-                why = previous.status.render(previous.channel)
-                events.append(
-                    event(
-                        step.created_at,
-                        "failover",
-                        channel,
-                        f"Failover to {name}",
-                        f"{channel_name(previous.channel.value)} ended {why}",
-                    )
-                )
-            if step.sent_at is not None:
-                attempts = f", {step.send_attempts} attempts" if step.send_attempts > 1 else ""
-                price = f"price {step.price:.4f}" if step.price is not None else "no price yet"
-                parts = f", {step.parts} parts" if step.parts > 1 else ""
-                events.append(
-                    event(step.sent_at, "sent", channel, f"{name} sent", price + parts + attempts)
-                )
-            elif step.status.outcome is Outcome.FAILURE:
-                events.append(
-                    event(
-                        step.created_at,
-                        "refused",
-                        channel,
-                        f"{name} refused ({status})",
-                        step.error_message or "",
-                    )
-                )
-            if step.delivered_at is not None:
-                latency = latency_ms(step, self.time_scale)
-                events.append(
-                    event(
-                        step.delivered_at,
-                        "delivered",
-                        channel,
-                        f"{name} delivered",
-                        f"latency {format_ms(latency)}" if latency is not None else "",
-                    )
-                )
-            if step.status.value == "SEEN":
-                events.append(event(step.updated_at, "seen", channel, f"{name} seen"))
-            elif step.sent_at is not None and step.status.outcome is Outcome.FAILURE:
-                detail = step.detailed_status or step.error_message or ""
-                events.append(event(step.updated_at, "failed", channel, f"{name} {status}", detail))
-            previous = step
-        if flow.status.is_terminal:
-            code = f"statusCode {int(flow.status_code)}" if flow.status_code is not None else ""
-            cost = f"total cost {flow.total_cost:.4f}"
-            events.append(
-                event(
-                    max(flow.updated_at, events[-1].at),
-                    "ended",
-                    None,
-                    f"Flow {flow.status.value}",
-                    ", ".join(x for x in (cost, code) if x),
-                )
-            )
-        return sorted(events, key=lambda e: (e.at, _ORDER.get(e.kind, 5)))
 
     # -- charts --------------------------------------------------------------------------------
 
@@ -283,6 +228,8 @@ class DashboardService:
         costs = await self.store.cost_per_day(app_id, since, until)
         latency = await self.store.delivery_latency(app_id, since, until)
         overall = await self.store.delivery_latency(app_id, since, until, by_country=False)
+        conversion = conversion_summary(await self.store.conversion(app_id, since, until), channels)
+        refusals = await self.refusals.counts(app_id, since, until)
 
         flows = sum(d.flows for d in per_day)
         failovers = sum(d.failovers for d in per_day)
@@ -297,6 +244,15 @@ class DashboardService:
             "since": iso(since),
             "until": iso(until),
             "sms_price": self.sms_price,
+            "currency": self.currency,
+            "conversion": conversion,
+            "refusals": {
+                "total": sum(r.count for r in refusals),
+                "reasons": [
+                    {"reason": r.reason, "count": r.count, "last_at": iso(r.last_at)}
+                    for r in refusals
+                ],
+            },
             "totals": {
                 "flows": flows,
                 "succeeded": sum(d.succeeded for d in per_day),
@@ -316,9 +272,7 @@ class DashboardService:
                     "delivered": c.delivered,
                     "failed": c.failed,
                     "pending": c.pending,
-                    "delivery_rate": c.delivered / (c.delivered + c.failed)
-                    if c.delivered + c.failed
-                    else None,
+                    "delivery_rate": delivery_rate(c),
                 }
                 for c in sorted(channels, key=lambda c: _channel_order(c.channel))
             ],
@@ -354,36 +308,5 @@ class DashboardService:
         }
 
 
-_ORDER = {
-    # Events at the same instant: a step's failure comes before the failover it causes.
-    "created": 0,
-    "sent": 1,
-    "refused": 2,
-    "delivered": 3,
-    "seen": 4,
-    "failed": 4,
-    "failover": 5,
-    "ended": 9,
-}
-
-
-def channel_name(channel: str) -> str:
-    """How a person writes the channel: ``Viber``, ``SMS``, ``Voice``."""
-    return {"sms": "SMS"}.get(channel, channel.capitalize())
-
-
 def _channel_order(channel: str) -> tuple[int, str]:
     return ({"viber": 0, "sms": 1, "voice": 2}.get(channel, 9), channel)
-
-
-def format_ms(value: int | float | None) -> str:
-    """``850 ms``, ``2.0 s``, ``2 min 5 s``: a latency for a person."""
-    if value is None:
-        return ""
-    if value < 1000:
-        return f"{round(value)} ms"
-    seconds = value / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from failover_otp.key_file import key_from_file
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.abuse import AbuseGuard
 from failover_otp.services.clock import Clock
@@ -16,6 +17,7 @@ from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 from failover_otp.store.idempotency_store import IdempotencyStore
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import SpendStore
 
 CODE_KEY_STATE = "code_hmac_key"
@@ -30,11 +32,16 @@ class Security:
 
 
 async def code_keys(settings: SecuritySettings, apps: AppStore) -> CodeKeys:
-    """``FOTP_CODE_HMAC_KEY``, else a 256-bit key generated once and kept in ``service_state``
-    (every process of a deployment then uses the same key)."""
-    configured = settings.code_hmac_key.get_secret_value()
-    key = configured or await apps.state_value(CODE_KEY_STATE, secrets.token_hex(32))
-    return CodeKeys(key.encode())
+    """``FOTP_CODE_HMAC_KEY``, else one derived from ``FOTP_KEY_FILE``, else a 256-bit key
+    generated once and kept in ``service_state`` (every process then uses the same key). A key
+    kept outside the database leaves no copy in it: a stored one is deleted."""
+    configured = settings.code_hmac_key.get_secret_value() or key_from_file(
+        settings.key_file, CODE_KEY_STATE
+    )
+    if configured:
+        await apps.forget_state_value(CODE_KEY_STATE)
+        return CodeKeys(configured.encode())
+    return CodeKeys((await apps.state_value(CODE_KEY_STATE, secrets.token_hex(32))).encode())
 
 
 async def build_security(
@@ -48,7 +55,6 @@ async def build_security(
     code_store = CodeStore(db)
     codes = CodeService(
         code_store,
-        counters,
         flows,
         clock,
         await code_keys(settings, apps),
@@ -65,6 +71,13 @@ async def build_security(
             ttl_seconds=settings.idempotency_ttl_seconds,
             lease_seconds=settings.idempotency_lease_seconds,
         ),
-        abuse=AbuseGuard(settings, counters, SpendStore(db), clock, codes=code_store),
+        abuse=AbuseGuard(
+            settings,
+            counters,
+            SpendStore(db),
+            clock,
+            codes=code_store,
+            refusals=RefusalStore(db),
+        ),
         code_length=settings.code_length,
     )

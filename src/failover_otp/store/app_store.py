@@ -99,17 +99,34 @@ class AppStore:
                 )
             )
 
-    async def token_owner(self, token_hash: str, now: datetime) -> tuple[str, datetime] | None:
+    async def token_owner(self, token_hash: str, now: datetime) -> str | None:
+        """The application of an unexpired token, if that application is enabled: one indexed
+        read (two primary keys), asked on every request so a change is seen at once."""
+        query = (
+            select(access_tokens.c.application_id)
+            .join(applications, applications.c.id == access_tokens.c.application_id)
+            .where(
+                access_tokens.c.token_hash == token_hash,
+                access_tokens.c.expires_at > now,
+                applications.c.disabled.is_(False),
+            )
+        )
         async with self.db.read() as conn:
-            row = (
+            owner = (await conn.execute(query)).scalar()
+        return str(owner) if owner is not None else None
+
+    async def set_disabled(self, app_id: str, disabled: bool) -> bool:
+        """Disable (or enable again) an application. Disabling ends its tokens at once: they
+        are deleted, and a token is only honoured for an enabled application anyway."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(applications).where(applications.c.id == app_id).values(disabled=disabled)
+            )
+            if disabled:
                 await conn.execute(
-                    select(access_tokens.c.application_id, access_tokens.c.expires_at).where(
-                        access_tokens.c.token_hash == token_hash,
-                        access_tokens.c.expires_at > now,
-                    )
+                    delete(access_tokens).where(access_tokens.c.application_id == app_id)
                 )
-            ).first()
-        return (row.application_id, row.expires_at) if row else None
+        return result.rowcount == 1
 
     async def purge_expired_tokens(self, now: datetime) -> int:
         async with self.db.write() as conn:
@@ -134,3 +151,8 @@ class AppStore:
                 return str(existing)
             await conn.execute(insert(service_state).values(key=key, value=default))
         return default
+
+    async def forget_state_value(self, key: str) -> None:
+        """Delete a stored value (a key now kept outside the database)."""
+        async with self.db.write() as conn:
+            await conn.execute(delete(service_state).where(service_state.c.key == key))

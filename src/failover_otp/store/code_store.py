@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
-from failover_otp.store.counter_store import stored_key, window_start
+from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
-from failover_otp.store.tables import flows, otp_codes, rate_counters
+from failover_otp.store.tables import flows, otp_codes
 from failover_otp.store.upsert import insert_for
 
 PIN_PLACEHOLDER = "{pin}"
@@ -25,9 +25,10 @@ _DAY = 86_400
 REDACTED = "[redacted]"
 
 
-def failure_key(phone: str) -> str:
-    """The counter of a number's wrong codes (per UTC day)."""
-    return f"vf:{phone}"
+def failure_key(application_id: str, phone: str) -> str:
+    """The counter of an application's wrong codes for a number (per UTC day): the
+    application's own, so another tenant's guesses never lock its users out."""
+    return f"vf:{application_id}:{phone}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +95,14 @@ class CodeStore:
         self, flow_id: str, application_id: str, now: datetime, *, failure_budget: int = 0
     ) -> tuple[CodeRow | None, bool]:
         """Take one of the flow's attempts, if the flow is the application's, its code unused,
-        unexpired, with an attempt left, and (``failure_budget`` > 0) the number has had fewer
-        wrong codes than that today.
+        unexpired, with an attempt left, and (``failure_budget`` > 0) the application has had
+        fewer than that many wrong codes for the number today.
 
-        One write transaction: (the row as it was, whether an attempt was taken).
+        The attempt is taken *as a failure*: the number's failure slot is taken with it, in the
+        same transaction, before anyone compares; a right code gives it back
+        (:meth:`mark_used`). So concurrent wrong codes can never be evaluated more often than
+        the budget, on either backend. One write transaction: (the row as it was, whether an
+        attempt was taken).
         """
         query = select(otp_codes).where(otp_codes.c.flow_id == flow_id)
         async with self.db.write() as conn:
@@ -107,17 +112,7 @@ class CodeStore:
             row = CodeRow(**found)
             if row.application_id != application_id:
                 return row, False
-            if failure_budget:
-                used = (
-                    await conn.execute(
-                        select(rate_counters.c.count).where(
-                            rate_counters.c.key == stored_key(failure_key(row.phone), _DAY),
-                            rate_counters.c.window_start == window_start(now, _DAY),
-                        )
-                    )
-                ).scalar()
-                if (used or 0) >= failure_budget:
-                    return row, False
+            # The code's row first, then the number's counter: one lock order everywhere.
             result = await conn.execute(
                 update(otp_codes)
                 .where(
@@ -128,19 +123,34 @@ class CodeStore:
                 )
                 .values(attempts=otp_codes.c.attempts + 1)
             )
-            if result.rowcount == 1:
-                return row, True
-            latest = (await conn.execute(query)).mappings().first()
-        return (CodeRow(**latest) if latest else row), False
+            if result.rowcount != 1:
+                latest = (await conn.execute(query)).mappings().first()
+                return (CodeRow(**latest) if latest else row), False
+            key = failure_key(application_id, row.phone)
+            if failure_budget and not await take_slot(conn, key, _DAY, now, failure_budget):
+                await conn.rollback()  # the attempt goes back too: nothing was evaluated
+                return row, False
+        return row, True
 
-    async def mark_used(self, flow_id: str, now: datetime) -> bool:
-        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it."""
+    async def mark_used(self, flow_id: str, now: datetime, *, give_back: str | None) -> bool:
+        """Spend the code: true for exactly one caller, ever. The encrypted copy goes with it,
+        and the flow keeps when it was verified (the dashboard's conversion outlives this row).
+
+        ``give_back``: the failure counter whose slot the attempt took (:meth:`take_attempt`);
+        a right code is no failure, so the slot goes back in the same transaction.
+        """
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(otp_codes)
                 .where(otp_codes.c.flow_id == flow_id, otp_codes.c.used_at.is_(None))
                 .values(used_at=now, code_cipher=None)
             )
+            if result.rowcount == 1:
+                await conn.execute(
+                    update(flows).where(flows.c.id == flow_id).values(verified_at=now)
+                )
+            if give_back is not None:
+                await give_back_slot(conn, give_back, _DAY, now)
         return bool(result.rowcount == 1)
 
     async def purge(self, now: datetime, *, keep: timedelta = timedelta(days=1)) -> int:

@@ -10,8 +10,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.store.database import Database
@@ -24,7 +25,7 @@ class Window:
     """At most ``limit`` events per ``seconds`` (fixed windows aligned on the epoch) for ``key``."""
 
     name: str  # what the limit is called in errors and docs, e.g. "number_per_10min"
-    key: str  # what is counted, e.g. "n:306912345670"
+    key: str  # what is counted, e.g. "n:<application>:306912345670"
     seconds: int
     limit: int
 
@@ -50,17 +51,60 @@ def window_start(now: datetime, seconds: int) -> int:
     return epoch - epoch % seconds
 
 
-async def _increment(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> int:
+def _count_one(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> Any:
+    """``INSERT`` the window's row with a count of 1 (for ``ON CONFLICT`` to build on)."""
     start = window_start(now, seconds)
-    expires_at = datetime.fromtimestamp(start + seconds, UTC)
-    stmt = insert_for(conn, rate_counters).values(
-        key=stored_key(key, seconds), window_start=start, count=1, expires_at=expires_at
+    return insert_for(conn, rate_counters).values(
+        key=stored_key(key, seconds),
+        window_start=start,
+        count=1,
+        expires_at=datetime.fromtimestamp(start + seconds, UTC),
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[rate_counters.c.key, rate_counters.c.window_start],
-        set_={"count": rate_counters.c.count + 1},
-    ).returning(rate_counters.c.count)
+
+
+_WINDOW_ROW = [rate_counters.c.key, rate_counters.c.window_start]
+
+
+async def _increment(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> int:
+    stmt = (
+        _count_one(conn, key, seconds, now)
+        .on_conflict_do_update(
+            index_elements=_WINDOW_ROW, set_={"count": rate_counters.c.count + 1}
+        )
+        .returning(rate_counters.c.count)
+    )
     return int((await conn.execute(stmt)).scalar_one())
+
+
+async def take_slot(
+    conn: AsyncConnection, key: str, seconds: int, now: datetime, limit: int
+) -> bool:
+    """Count one event in the window if it has fewer than ``limit``: one conditional upsert
+    (``... DO UPDATE SET count = count + 1 WHERE count < limit``), whose row lock on PostgreSQL
+    makes concurrent takers queue, so no more than ``limit`` ever get a slot."""
+    stmt = (
+        _count_one(conn, key, seconds, now)
+        .on_conflict_do_update(
+            index_elements=_WINDOW_ROW,
+            set_={"count": rate_counters.c.count + 1},
+            where=rate_counters.c.count < limit,
+        )
+        .returning(rate_counters.c.count)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def give_back_slot(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> None:
+    """Undo one :func:`take_slot` of the same window."""
+    await conn.execute(
+        update(rate_counters)
+        .where(
+            rate_counters.c.key == stored_key(key, seconds),
+            rate_counters.c.window_start == window_start(now, seconds),
+            rate_counters.c.count > 0,
+        )
+        .values(count=rate_counters.c.count - 1)
+    )
 
 
 class CounterStore:

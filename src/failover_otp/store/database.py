@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from failover_otp.store import sqlite_inline
+from failover_otp.store.file_modes import secure_database_file
 
 
 class UnsupportedDatabase(ValueError):
@@ -33,7 +34,7 @@ def async_url(url: str) -> URL:
 
 def _prepare_sqlite_file(url: URL) -> None:
     if url.database and url.database != ":memory:":
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        secure_database_file(Path(url.database).expanduser())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

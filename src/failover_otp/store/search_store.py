@@ -64,11 +64,11 @@ class TrackingQuery:
     count_limit: int = 0
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _step_exists(
+def step_exists(
     application_id: str, condition: ColumnElement[bool], *, sqlite: bool = False
 ) -> ColumnElement[bool]:
     if sqlite:
@@ -91,12 +91,12 @@ def _positive(
 ) -> ColumnElement[bool]:
     """The filter's condition with the operator's negation left out."""
     if where.field is SearchField.TYPE:
-        return _step_exists(application_id, steps.c.channel == where.term, sqlite=sqlite)
+        return step_exists(application_id, steps.c.channel == where.term, sqlite=sqlite)
     if where.field is SearchField.TERMINATION_CHANNEL:
         return flows.c.termination_channel == where.term
     if where.field is SearchField.STATUS:
         return _status_condition(application_id, where.term, sqlite=sqlite)
-    pattern = _escape_like(where.term)
+    pattern = escape_like(where.term)
     phone: ColumnElement[bool]
     match where.operator:
         case SearchOperator.CONTAINS:
@@ -107,7 +107,7 @@ def _positive(
             phone = steps.c.phone.like(f"%{pattern}", escape="\\")
         case _:
             phone = steps.c.phone == where.term
-    return _step_exists(application_id, phone, sqlite=sqlite)
+    return step_exists(application_id, phone, sqlite=sqlite)
 
 
 def _status_condition(
@@ -126,7 +126,7 @@ def _status_condition(
             )
         )
     else:
-        answered = _step_exists(application_id, steps.c.status != StepStatus.SENDING.value)
+        answered = step_exists(application_id, steps.c.status != StepStatus.SENDING.value)
     if term == FlowStatus.QUEUED.value:
         return and_(in_progress, not_(answered))
     if term == FlowStatus.IN_PROGRESS.value:
@@ -217,10 +217,10 @@ class SearchStore:
             step_rows = (
                 (await conn.execute(select(steps).where(steps.c.flow_id.in_(ids)))).mappings().all()
             )
-        return total, _records(ids, flow_rows, step_rows)
+        return total, records_in_order(ids, flow_rows, step_rows)
 
 
-def _records(
+def records_in_order(
     ids: Sequence[str],
     flow_rows: Sequence[Mapping[Any, Any]],
     step_rows: Sequence[Mapping[Any, Any]],

@@ -1,49 +1,31 @@
-"""The operator dashboard's read model: one application's recent flows and aggregates.
+"""The operator dashboard's aggregates: delivery, failovers, cost, latency, conversion, refusals.
+
+(The flows table is ``store/flow_table.py``.)
 
 SQLAlchemy Core only, and every query runs unchanged on SQLite and PostgreSQL: the two places
 where the dialects differ (the calendar day of a timestamp, the seconds between two) go through
 :func:`day_of` and :func:`seconds_between`; medians use window functions (``ROW_NUMBER`` and
 ``COUNT(*) OVER``), which both have. Every query is scoped to one application and to a range of
-creation times, so it runs on the ``(application_id, created_at, ...)`` indexes of migration 0001.
+creation times, so it runs on the ``(application_id, created_at, ...)`` indexes of migration 0001,
+through ``Database.scan()`` (never on the event loop on SQLite, never on the sends' pool).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, extract, func, literal, literal_column, or_, select
+from sqlalchemy import case, exists, extract, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from failover_otp.domain.flow import Role
-from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StepStatus, stored_as
+from failover_otp.domain.flow import FlowKind, Role
+from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StepStatus
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowMeta, FlowRecord
-from failover_otp.store.rows import flow_from_rows
-from failover_otp.store.tables import flows, steps
+from failover_otp.store.tables import flows, otp_codes, steps
 
 SUCCESS_STATUSES = tuple(s.value for s in StepStatus if s.outcome is Outcome.SUCCESS)
 FAILURE_STATUSES = tuple(s.value for s in StepStatus if s.outcome is Outcome.FAILURE)
-
-
-@dataclass(frozen=True, slots=True)
-class FlowListFilter:
-    """The list filters of the API (``GET /otp/failover``), applied to flows rather than steps.
-
-    ``step_status`` keeps flows one of whose steps has it; ``tag`` is a case-insensitive partial
-    match on the flow's or a step's label; ``phone`` a partial match on the destination's digits;
-    ``flow_id`` the flow's id or any of its steps' tracking ids.
-    """
-
-    application_id: str
-    step_status: str | None = None
-    flow_status: str | None = None
-    tag: str | None = None
-    phone: str | None = None
-    flow_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +73,30 @@ class DeliveryLatency:
     samples: int
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@dataclass(frozen=True, slots=True)
+class CodeChecks:
+    """What is stored of a flow's code checks (``POST /otp/verify``): the attempts taken (each
+    a wrong code but the one that approved it; 0 once the code's row is purged) and when the code
+    was approved. The attempts' own times are not stored."""
+
+    attempts: int
+    verified_at: datetime | None
+
+    @property
+    def wrong(self) -> int:
+        return max(0, self.attempts - (1 if self.verified_at is not None else 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """OTP flows created on one UTC day whose last step went by ``channel`` to ``country``, and
+    how many of them had their code verified."""
+
+    day: str
+    channel: str
+    country: str
+    flows: int
+    verified: int
 
 
 class StatsStore:
@@ -112,64 +116,6 @@ class StatsStore:
             return (func.julianday(end) - func.julianday(start)) * 86400.0
         return extract("epoch", end - start)
 
-    # -- recent flows --------------------------------------------------------------------------
-
-    def _flow_conditions(self, where: FlowListFilter) -> list[ColumnElement[bool]]:
-        app_id = where.application_id
-
-        def step_exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-            return exists(
-                select(steps.c.idx).where(
-                    steps.c.flow_id == flows.c.id, steps.c.application_id == app_id, condition
-                )
-            )
-
-        conditions: list[ColumnElement[bool]] = [flows.c.application_id == app_id]
-        if where.flow_status:
-            conditions.append(flows.c.status == where.flow_status)
-        if where.step_status:
-            shown = stored_as(StepStatus(where.step_status))  # queued includes sends in flight
-            conditions.append(step_exists(steps.c.status.in_(sorted(s.value for s in shown))))
-        if where.tag:
-            pattern = f"%{_escape_like(where.tag)}%"
-            conditions.append(
-                or_(
-                    flows.c.label.ilike(pattern, escape="\\"),
-                    step_exists(steps.c.label.ilike(pattern, escape="\\")),
-                )
-            )
-        if where.phone:
-            conditions.append(flows.c.phone.like(f"%{_escape_like(where.phone)}%", escape="\\"))
-        if where.flow_id:
-            conditions.append(
-                or_(flows.c.id == where.flow_id, step_exists(steps.c.tracking_id == where.flow_id))
-            )
-        return conditions
-
-    async def recent_flows(
-        self, where: FlowListFilter, *, limit: int, offset: int = 0
-    ) -> tuple[int, list[FlowRecord]]:
-        """(flows matching, the newest ``limit`` of them after ``offset``) with their steps."""
-        condition = and_(*self._flow_conditions(where))
-        count = select(func.count()).select_from(flows).where(condition)
-        page = (
-            select(flows)
-            .where(condition)
-            .order_by(flows.c.created_at.desc(), flows.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        async with self.db.read() as conn:
-            total = int((await conn.execute(count)).scalar_one())
-            flow_rows = (await conn.execute(page)).mappings().all()
-            ids = [row["id"] for row in flow_rows]
-            step_rows = (
-                (await conn.execute(select(steps).where(steps.c.flow_id.in_(ids)))).mappings().all()
-                if ids
-                else []
-            )
-        return total, _records(flow_rows, step_rows)
-
     # -- aggregates ----------------------------------------------------------------------------
 
     async def channel_delivery(
@@ -188,7 +134,7 @@ class StatsStore:
             .group_by(steps.c.channel)
             .order_by(steps.c.channel)
         )
-        async with self.db.read() as conn:
+        async with self.db.scan() as conn:
             rows = (await conn.execute(query)).all()
         return [ChannelDelivery(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows]
 
@@ -229,7 +175,7 @@ class StatsStore:
             .group_by(day)
             .order_by(day)
         )
-        async with self.db.read() as conn:
+        async with self.db.scan() as conn:
             rows = (await conn.execute(query)).all()
         result = []
         for r in rows:
@@ -264,7 +210,7 @@ class StatsStore:
             .group_by(day, steps.c.channel)
             .order_by(day, steps.c.channel)
         )
-        async with self.db.read() as conn:
+        async with self.db.scan() as conn:
             rows = (await conn.execute(query)).all()
         return [DayChannelCost(str(r[0]), r[1], float(r[2] or 0.0), int(r[3])) for r in rows]
 
@@ -311,27 +257,54 @@ class StatsStore:
             .group_by(ranked.c.channel, ranked.c.country)
             .order_by(ranked.c.channel, ranked.c.country)
         )
-        async with self.db.read() as conn:
+        async with self.db.scan() as conn:
             rows = (await conn.execute(query)).all()
         return [
             DeliveryLatency(r[0], str(r[1]), max(0.0, float(r[2] or 0.0)), int(r[3])) for r in rows
         ]
 
-
-def _records(
-    flow_rows: Sequence[Mapping[Any, Any]], step_rows: Sequence[Mapping[Any, Any]]
-) -> list[FlowRecord]:
-    by_flow: defaultdict[str, list[Mapping[Any, Any]]] = defaultdict(list)
-    for row in step_rows:
-        by_flow[row["flow_id"]].append(row)
-    records = []
-    for row in flow_rows:
-        meta = FlowMeta(
-            request=list(row["request"]),
-            phone=row["phone"],
-            label=row["label"],
-            callback_url=row["callback_url"],
-            callback_strategy=row["callback_strategy"],
+    async def code_checks(self, flow_id: str) -> CodeChecks | None:
+        """The flow's code checks, or None when it has no code of ours (a customer's own pin)."""
+        query = (
+            select(flows.c.verified_at, otp_codes.c.attempts, otp_codes.c.used_at)
+            .select_from(flows.outerjoin(otp_codes, otp_codes.c.flow_id == flows.c.id))
+            .where(flows.c.id == flow_id)
         )
-        records.append(FlowRecord(flow_from_rows(row, by_flow[row["id"]], None), meta))
-    return records
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None or (row.attempts is None and row.verified_at is None):
+            return None
+        return CodeChecks(int(row.attempts or 0), row.verified_at or row.used_at)
+
+    async def conversion(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[Conversion]:
+        """OTP flows created in the range and how many had their code verified, per UTC day and
+        the channel and country of each flow's last step (the message the user typed from)."""
+        later = steps.alias("later")
+        last_index = (
+            select(func.max(later.c.idx))
+            .where(later.c.flow_id == flows.c.id)
+            .correlate(flows)
+            .scalar_subquery()
+        )
+        day = self.day_of(flows.c.created_at).label("day")
+        country = func.coalesce(steps.c.country, literal_column("''")).label("country")
+        verified = func.sum(case((flows.c.verified_at.is_not(None), 1), else_=0))
+        query = (
+            select(day, steps.c.channel, country, func.count(), verified)
+            .select_from(
+                flows.join(steps, (steps.c.flow_id == flows.c.id) & (steps.c.idx == last_index))
+            )
+            .where(
+                flows.c.application_id == application_id,
+                flows.c.kind == FlowKind.OTP.value,
+                flows.c.created_at >= since,
+                flows.c.created_at < until,
+            )
+            .group_by(day, steps.c.channel, country)
+            .order_by(day, steps.c.channel, country)
+        )
+        async with self.db.scan() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Conversion(str(r[0]), r[1], str(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]

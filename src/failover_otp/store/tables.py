@@ -99,6 +99,8 @@ flows = Table(
     Column("version", Integer, nullable=False, default=0),
     # Standard Failover callback strategy (OnChange | OnCompletion); migration 0002.
     Column("callback_strategy", String(16), nullable=True),
+    # When the flow's code was verified (migration 0016): conversion outlives the code's row.
+    Column("verified_at", UTCDateTime, nullable=True),
     # Stopped because its code was verified: no later report reopens it (migration 0010).
     Column("cancelled", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "application_id", "created_at", "id"),
@@ -244,4 +246,17 @@ rate_counters = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
+)
+
+# Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number
+# types and countries. One row per application, UTC day (``YYYY-MM-DD``) and reason (the error
+# code, or ``rate_limited:<window>``), bumped by an upsert where the refusal is raised.
+refusal_counts = Table(
+    "refusal_counts",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
 )

@@ -11,13 +11,15 @@ from fastapi import FastAPI
 
 from failover_otp import __version__
 from failover_otp.bootstrap import open_services
-from failover_otp.settings import Settings
+from failover_otp.settings import ProviderName, Settings
 from failover_otp.web import (
     auth_routes,
     callback_routes,
     dashboard,
     failover_routes,
     otp_routes,
+    sandbox_routes,
+    stats_routes,
     system_routes,
     verify_routes,
     webhook_routes,
@@ -33,21 +35,16 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_services(settings) as services:
             app.state.services = services
             stop = asyncio.Event()
-            worker_task = None
-            webhook_task = None
+            tasks: list[asyncio.Task[None]] = []
             if settings.run_worker:
-                worker_task = asyncio.create_task(services.deadline_worker().run(stop))
-                webhook_task = asyncio.create_task(services.webhook_worker().run(stop))
+                tasks = [asyncio.create_task(loop.run(stop)) for loop in services.worker_loops()]
             try:
                 yield
             finally:
                 stop.set()
-                if worker_task is not None:
+                for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
-                        await worker_task
-                if webhook_task is not None:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await webhook_task
+                        await task
 
     app = FastAPI(
         title="failover-otp",
@@ -68,5 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(callback_routes.router)
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(stats_routes.router)
+    if settings.provider is ProviderName.SANDBOX:
+        app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
     dashboard.install(app)  # /dashboard: pages, and its static files mounted
     return app

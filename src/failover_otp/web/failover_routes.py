@@ -15,6 +15,7 @@ from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
 from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.search_store import SearchStore, TrackingQuery
+from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_requests import standard_plans
@@ -72,6 +73,7 @@ async def send_failover(
 ) -> Response:
     async def execute(flow_id: str) -> Reply:
         plans, meta = standard_plans(payload)
+        await refuse_unsafe_callback(services.callbacks, meta.callback_url)
         await services.security.abuse.admit(app_id, plans, meta.request)
         record = await services.flows.start_flow(
             application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta, flow_id=flow_id

@@ -16,6 +16,7 @@ from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
 from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
 from failover_otp.store.rows import step_from_row
+from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.idempotency import IdempotencyKey, answer
@@ -71,6 +72,7 @@ async def send_failover(
 
     async def execute(flow_id: str) -> Reply:
         plans, meta = otp_plans(payload)
+        await refuse_unsafe_callback(services.callbacks, meta.callback_url)
         meta, code = take_code(payload, meta, length=security.code_length)
         await security.abuse.admit(app_id, plans, meta.request)
         if code is not None:

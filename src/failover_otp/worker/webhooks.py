@@ -27,6 +27,7 @@ import structlog
 from failover_otp import __version__
 from failover_otp.metrics import WEBHOOK_ATTEMPTS
 from failover_otp.services.clock import Clock
+from failover_otp.services.egress import CallbackGuard, RefusedDestination
 from failover_otp.store.webhook_store import WebhookEvent, WebhookStore
 from failover_otp.webhook_signing import sign_headers
 from failover_otp.worker.deadlines import default_worker_id
@@ -88,6 +89,7 @@ class WebhookWorker:
         batch: int = 100,
         concurrency: int = 64,
         worker_id: str | None = None,
+        guard: CallbackGuard | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
@@ -100,6 +102,8 @@ class WebhookWorker:
         self.batch = batch
         self.concurrency = concurrency
         self.worker_id = worker_id or default_worker_id() + ":webhooks"
+        # The SSRF guard (services/egress.py); the default refuses anything but public https.
+        self.guard = guard or CallbackGuard()
         self.delivered = 0
         self.failed = 0
         self._rng = random.Random()
@@ -196,6 +200,13 @@ class WebhookWorker:
         if secret is None:
             await self._settle_failure(event, attempts, _Answer(None, "unknown application"), True)
             return
+        try:
+            self.guard.policy.check_url(event.url)
+        except RefusedDestination as exc:
+            # The URL itself is refused (stored before the guard, or the settings changed):
+            # no later attempt can differ, so the event is dead at once.
+            await self._settle_failure(event, attempts, _Answer(None, f"refused: {exc}"), True)
+            return
         answer = await self._post(event, secret)
         now = self.clock.now()
         if answer.status is not None and 200 <= answer.status < 300:
@@ -272,7 +283,11 @@ class WebhookWorker:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
-                connector=aiohttp.TCPConnector(limit=self.concurrency),
+                # Every name is resolved through the guard, which refuses addresses webhooks
+                # may not reach before aiohttp connects to them (DNS rebinding).
+                connector=aiohttp.TCPConnector(
+                    limit=self.concurrency, resolver=self.guard.connector_resolver()
+                ),
             )
         return self._session
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,25 @@ from failover_otp.client import (
 
 FAST = RetryPolicy(attempts=3, backoff=0.001, max_wait=0.05)
 Handler = Callable[[httpx.Request], httpx.Response]
+# What the service answers each path with on success (the shapes the typed results expect).
+OK_BODIES: dict[str, dict[str, Any]] = {
+    "/otp/failover": {"total": 0, "limit": 50, "offset": 0, "results": []},
+    "/otp/send-failover": {
+        "flowId": "f",
+        "status": "InProgress",
+        "type": "ViberOtp",
+        "flow": [],
+        "createdAt": "2026-02-16T12:00:00Z",
+    },
+    "/otp/verify": {"flowId": "f", "valid": True, "status": "approved"},
+}
+STORY: dict[str, Any] = {
+    "flowId": "f",
+    "status": "InProgress",
+    "statusCode": None,
+    "total_cost": 0,
+    "steps": [],
+}
 
 
 class Script:
@@ -39,6 +59,8 @@ class Script:
             raise answer
         if answer == 401 and request.headers["Authorization"] != f"Bearer t{self.tokens}":
             return httpx.Response(401, json={"code": "unauthorized", "message": "old token"})
+        if answer == 200:
+            return httpx.Response(200, json=OK_BODIES.get(request.url.path, STORY))
         headers = {"Retry-After": "3600"} if answer == 429 else {}
         return httpx.Response(answer, json={"code": str(answer), "message": "m"}, headers=headers)
 
@@ -52,7 +74,7 @@ def client(script: Script) -> FailoverOtpClient:
 def test_gets_are_retried_on_5xx_until_they_succeed() -> None:
     script = Script(503, 502, 200)
     with client(script) as api:
-        assert api.get_failover("f")["code"] == "200"
+        assert api.get_failover("f").flowId == "f"
     assert len(script.calls) == 3
 
 
@@ -147,7 +169,7 @@ async def test_the_async_client_follows_the_same_rules() -> None:
         retry=FAST,
         transport=httpx.MockTransport(script),
     ) as api:
-        assert (await api.get_failover("f"))["code"] == "200"
+        assert (await api.get_failover("f")).flowId == "f"
         await api.send_failover({"flow": []}, idempotency_key="k-1")
         assert script.calls[-1].headers["Idempotency-Key"] == "k-1"
         api._tokens.token = "stale"

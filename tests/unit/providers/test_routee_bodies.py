@@ -11,6 +11,11 @@ from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import SendRequest
 from failover_otp.providers.routee import bodies, shapes, validation, wire
 from failover_otp.providers.routee.validation import Rejection, SendSpec
+from failover_otp.providers.routee.wire_choices import (
+    ViberButtonField,
+    ViberOtpRecipient,
+    WireChoices,
+)
 
 CALLBACK = "https://otp.example.com/callbacks/routee/tok"
 OTP_STEP = {
@@ -99,6 +104,48 @@ def test_viber_otp_body() -> None:
 def test_template_params(extra: dict[str, Any], params: dict[str, Any]) -> None:
     """Step fields map to the template inventory's names; unknown ones pass through."""
     assert bodies.template_params(OTP_STEP | extra) == params
+
+
+@pytest.mark.parametrize(
+    ("template_id", "extra", "params"),
+    [
+        (bodies.BASIC_TEMPLATE_ID, {"businessName": "Acme"}, {"pin": "482913"}),
+        (bodies.BASIC_TEMPLATE_ID, {"somethingNew": "x"}, {"pin": "482913"}),
+        (
+            "be56d97b-2a33-4c89-ac5f-f555a2c827d9",
+            {"businessName": "Acme", "reason": "sign-in", "pinType": "x"},
+            {"pin": "482913", "businessPlatformName": "Acme", "codeReason": "sign-in"},
+        ),
+        ("our-own-template", {"somethingNew": "x"}, {"pin": "482913", "somethingNew": "x"}),
+    ],
+)
+def test_a_template_of_the_inventory_gets_only_its_variables(
+    template_id: str, extra: dict[str, Any], params: dict[str, Any]
+) -> None:
+    """Viber refuses variables a template does not take; a template we do not know gets all."""
+    content = OTP_STEP | extra | {"templateId": template_id}
+    body = bodies.viber_otp_body(request(Channel.VIBER, content), None)
+
+    assert body["templateParams"] == params
+    assert validation.template_problem(template_id, body["templateParams"]) is None
+
+
+def test_wire_choices_switch_one_field_each() -> None:
+    """The two unsettled wire facts: ``to`` of /viber/otp and the Viber button's field."""
+    array = WireChoices(viber_otp_to=ViberOtpRecipient.ARRAY)
+    action = WireChoices(viber_button=ViberButtonField.ACTION)
+    otp = request(Channel.VIBER, OTP_STEP)
+    button = {"caption": "Go", "targetUrl": "https://x"}
+    viber = request(Channel.VIBER, {"senderInfoTrackingId": "s", "text": "Hi", "action": button})
+
+    assert bodies.viber_otp_body(otp, None)["to"] == "+306912345670"
+    assert bodies.viber_otp_body(otp, None, array)["to"] == ["+306912345670"]
+    assert bodies.viber_body(viber, None)["body"] == {"text": "Hi", "viberAction": button}
+    assert bodies.viber_body(viber, None, action)["body"] == {"text": "Hi", "action": button}
+    assert isinstance(validation.viber_otp_send(bodies.viber_otp_body(otp, None)), SendSpec)
+    assert isinstance(validation.viber_otp_send(bodies.viber_otp_body(otp, None, array)), Rejection)
+    assert isinstance(validation.viber_send(bodies.viber_body(viber, None)), SendSpec)
+    assert isinstance(validation.viber_send(bodies.viber_body(viber, None, action)), Rejection)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,12 @@ request fields). This module translates those names into each Routee endpoint's 
   ``templateParams`` with the template inventory's names (``businessName`` →
   ``businessPlatformName``...). A missing ``templateId`` is derived from ``templateType``
   (§2.8 mapping, an inference), else the basic OTP template.
+  For a template of the inventory only that template's parameters are sent (Viber refuses
+  others); an unknown template gets every field.
 * Standard Viber step → ``POST /viber``: Routee's single-Viber request body is not in our
   reference; we send the field names its tracking and callback objects use (§5.4), best effort.
+* The two wire facts public material disagrees on (``to`` of ``/viber/otp``, the button's field)
+  are chosen in ``wire_choices``.
 * Sms step → ``POST /sms`` (§4.1). Routee's SMS ``ttl`` is in minutes (1-4320); ours is in
   seconds, so it is rounded *up* (a 90 s OTP stays valid for 2 minutes, never 1) and clamped.
 """
@@ -21,6 +25,7 @@ from typing import Any
 
 from failover_otp.domain.statuses import Channel
 from failover_otp.providers.base import SendRequest
+from failover_otp.providers.routee.wire_choices import DOCUMENTED, WireChoices
 
 BASIC_TEMPLATE_ID = "0aac888f-2ee2-4112-9659-1755a951966a"
 
@@ -35,6 +40,20 @@ TEMPLATE_BY_TYPE = {
     "with_type": "82ba31a3-db42-4e87-82e8-33fa92b9e5ed",
     "with_action": "210ee8a9-1ed5-43cd-96e4-65bba311ab40",
     "with_reason": "be56d97b-2a33-4c89-ac5f-f555a2c827d9",
+}
+
+_PIN = frozenset({"pin"})
+# The parameters each template of the inventory takes (reference §2.8).
+TEMPLATE_PARAMS: dict[str, frozenset[str]] = {
+    BASIC_TEMPLATE_ID: _PIN,
+    "c2cdc028-a48b-4187-bbaf-3aaa137b6e23": _PIN,
+    "c33cccaf-735f-4d62-8383-a76bf4999e2d": _PIN | {"businessPlatformName"},
+    "bed0942f-e07e-4879-834b-29cc4cf3ec35": _PIN | {"codeValidityTime"},
+    "60d67b38-b9fb-444a-80e6-754447e010c6": _PIN | {"pinType", "codeValidityTime"},
+    "6c929cef-29b4-4349-bc9d-2a07bdbb6e43": _PIN | {"businessPlatformName", "codeValidityTime"},
+    "82ba31a3-db42-4e87-82e8-33fa92b9e5ed": _PIN | {"pinType"},
+    "210ee8a9-1ed5-43cd-96e4-65bba311ab40": _PIN | {"businessPlatformActionName"},
+    "be56d97b-2a33-4c89-ac5f-f555a2c827d9": _PIN | {"businessPlatformName", "codeReason"},
 }
 
 # Step field → Viber OTP ``templateParams`` key. The OTP API's own names for the validity, type,
@@ -115,9 +134,10 @@ def callback_url(public_url: str, token: str) -> str | None:
     return f"{public_url.rstrip('/')}/callbacks/routee/{token}"
 
 
-def template_params(content: Mapping[str, Any]) -> dict[str, Any]:
+def template_params(content: Mapping[str, Any], template_id: str | None = None) -> dict[str, Any]:
     """``templateParams`` for a ViberOtp step: its pin, its template fields under the
-    inventory's names, and any field our API does not know, passed through untouched."""
+    inventory's names, and any field our API does not know, passed through untouched; only
+    the parameters ``template_id`` takes when it is a template of the inventory."""
     params: dict[str, Any] = {}
     given = content.get("templateParams")
     if isinstance(given, Mapping):
@@ -129,7 +149,8 @@ def template_params(content: Mapping[str, Any]) -> dict[str, Any]:
     validity = params.get("codeValidityTime")
     if isinstance(validity, str) and validity.strip().isdigit():
         params["codeValidityTime"] = int(validity.strip())  # a JSON number (reference §2.8)
-    return params
+    wanted = TEMPLATE_PARAMS.get(template_id or "")
+    return {k: v for k, v in params.items() if k in wanted} if wanted else params
 
 
 def sms_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
@@ -152,17 +173,20 @@ def sms_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
     return body
 
 
-def viber_otp_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
+def viber_otp_body(
+    request: SendRequest, callback: str | None, choices: WireChoices = DOCUMENTED
+) -> dict[str, Any]:
     content = request.content
-    template_id = content.get("templateId") or TEMPLATE_BY_TYPE.get(
-        str(content.get("templateType") or "basic"), BASIC_TEMPLATE_ID
+    template_id = str(
+        content.get("templateId")
+        or TEMPLATE_BY_TYPE.get(str(content.get("templateType") or "basic"), BASIC_TEMPLATE_ID)
     )
     body: dict[str, Any] = {
         "senderInfoTrackingId": content.get("senderInfoTrackingId"),
-        "to": e164(request.to),
+        "to": choices.viber_otp_recipient(e164(request.to)),
         "templateId": template_id,
         "templateLang": content.get("templateLang") or "en",
-        "templateParams": template_params(content),
+        "templateParams": template_params(content, template_id),
         # The Viber OTP ``label`` is a billing class, not free text: an OTP is transactional.
         "label": "transactional",
     }
@@ -176,7 +200,9 @@ def viber_otp_body(request: SendRequest, callback: str | None) -> dict[str, Any]
     return body
 
 
-def viber_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
+def viber_body(
+    request: SendRequest, callback: str | None, choices: WireChoices = DOCUMENTED
+) -> dict[str, Any]:
     content = request.content
     message: dict[str, Any] = {}
     if content.get("text") is not None:
@@ -186,7 +212,8 @@ def viber_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
         message["imageURL"] = image
     action = content.get("action") or content.get("viberAction")
     if isinstance(action, Mapping):
-        message["viberAction"] = dict(action)
+        key, button = choices.viber_button_entry(action)
+        message[key] = button
     body: dict[str, Any] = {
         "senderInfoTrackingId": content.get("senderInfoTrackingId"),
         "to": e164(request.to),
@@ -206,7 +233,9 @@ def viber_body(request: SendRequest, callback: str | None) -> dict[str, Any]:
     return body
 
 
-def send_path_and_body(request: SendRequest, callback: str | None) -> tuple[str, dict[str, Any]]:
+def send_path_and_body(
+    request: SendRequest, callback: str | None, choices: WireChoices = DOCUMENTED
+) -> tuple[str, dict[str, Any]]:
     """The Routee path and JSON body for one send.
 
     Raises:
@@ -216,6 +245,6 @@ def send_path_and_body(request: SendRequest, callback: str | None) -> tuple[str,
         return "/sms", sms_body(request, callback)
     if request.channel is Channel.VIBER:
         if is_viber_otp(request.content):
-            return "/viber/otp", viber_otp_body(request, callback)
-        return "/viber", viber_body(request, callback)
+            return "/viber/otp", viber_otp_body(request, callback, choices)
+        return "/viber", viber_body(request, callback, choices)
     raise ValueError(f"the Routee provider cannot send over {request.channel.value}")

@@ -41,6 +41,11 @@ from failover_otp.providers.base import (
 from failover_otp.providers.retry import retry_unavailable
 from failover_otp.providers.routee import bodies, errors, wire
 from failover_otp.providers.routee.auth import TokenCache, TokenGrant, parse_grant
+from failover_otp.providers.routee.wire_choices import (
+    ViberButtonField,
+    ViberOtpRecipient,
+    WireChoices,
+)
 from failover_otp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,6 +126,10 @@ class RouteeProvider:
         if token is None:
             token = settings.callback_token.get_secret_value()
         self.callback_url = bodies.callback_url(settings.public_url, token)
+        self.wire_choices = WireChoices(
+            ViberOtpRecipient(settings.routee_viber_otp_to),
+            ViberButtonField(settings.routee_viber_button_field),
+        )
         self.tokens = TokenCache(self._fetch_token)
         self._session: aiohttp.ClientSession | None = None
         self._sink: ReportSink | None = None
@@ -134,7 +143,7 @@ class RouteeProvider:
 
     async def send(self, request: SendRequest) -> SendReceipt:
         try:
-            path, body = bodies.send_path_and_body(request, self.callback_url)
+            path, body = bodies.send_path_and_body(request, self.callback_url, self.wire_choices)
         except ValueError as exc:
             raise SendRefused(RejectReason.INVALID_REQUEST, str(exc)) from None
         key = attempt_key(request)

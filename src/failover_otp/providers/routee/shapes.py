@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.providers.routee.validation import SendSpec
+from failover_otp.providers.routee.validation import SCOPES, SendSpec
 from failover_otp.providers.sms_parts import is_unicode
 
 APPLICATION_NAME = "failover-otp-sandbox"
+PERMISSIONS = {"account": "MT_ROLE_ACCOUNT_FINANCE", "sms": "MT_ROLE_SMS", "viber": "MT_ROLE_VIBER"}
+CURRENCY = {"code": "EUR", "name": "Euro", "sign": "\u20ac"}
 
 
 def iso(moment: datetime) -> str:
@@ -62,18 +64,63 @@ class MessageView:
         return {"detailedStatus": detailed, "description": f"The message is {detailed.lower()}"}
 
 
-def token_answer(access_token: str, expires_in: int) -> dict[str, Any]:
+def token_answer(
+    access_token: str, expires_in: int, scopes: frozenset[str] = frozenset(SCOPES)
+) -> dict[str, Any]:
+    granted = [scope for scope in SCOPES if scope in scopes]
     return {
         "access_token": access_token,
         "token_type": "Bearer",
         "expires_in": expires_in,
-        "scope": "account sms viber",
-        "permissions": ["MT_ROLE_ACCOUNT_FINANCE", "MT_ROLE_SMS", "MT_ROLE_VIBER"],
+        "scope": " ".join(granted),
+        "permissions": [PERMISSIONS[scope] for scope in granted],
     }
 
 
 def error(code: str, message: str) -> dict[str, Any]:
+    """Routee's error body (reference §6.1)."""
     return {"code": code, "developerMessage": message}
+
+
+def framework_error(
+    status: int, error: str, message: str, path: str, now: datetime
+) -> dict[str, Any]:
+    """The error body of Routee's Spring stack in front of its resources: what a recorded run
+    against Routee shows for bad credentials on ``/oauth/token``."""
+    return {
+        "timestamp": iso(now),
+        "status": status,
+        "error": error,
+        "message": message,
+        "path": path,
+    }
+
+
+def oauth_error(error: str, description: str) -> dict[str, Any]:
+    """An OAuth2 error (RFC 6749 §5.2): an unknown grant type or scope."""
+    return {"error": error, "error_description": description}
+
+
+def balance(amount: float) -> dict[str, Any]:
+    """``GET /accounts/me/balance`` (reference §7.4)."""
+    return {"balance": round(amount, 4), "currency": dict(CURRENCY)}
+
+
+def transaction(
+    transaction_id: str, amount: float, before: float, after: float, at: datetime
+) -> dict[str, Any]:
+    """One item of ``GET /accounts/me/transactions``: Routee lists top-ups only."""
+    return {
+        "id": transaction_id,
+        "source": APPLICATION_NAME,
+        "transactionType": "TopUp",
+        "amount": round(amount, 4),
+        "status": "Completed",
+        "balanceBefore": round(before, 4),
+        "balanceAfter": round(after, 4),
+        "date": iso(at),
+        "actions": [],
+    }
 
 
 def sms_send_answer(view: MessageView) -> dict[str, Any]:

@@ -16,13 +16,26 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from failover_otp.domain.statuses import Channel
+from failover_otp.providers.routee import wire
+from failover_otp.providers.routee.bodies import TEMPLATE_PARAMS
+from failover_otp.providers.routee.wire_choices import DOCUMENTED
 
 SENDER_ID = re.compile(r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$")
 NUMBER = re.compile(r"^\+[0-9]{6,15}$")
 SEARCHABLE_FIELDS = frozenset({"to", "from", "label", "body", "messageId", "smsId", "status"})
+# Viber template variables (reference §2.8): text ≤ 50 characters without links, the one number
+# parameter a plain integer.
+TEMPLATE_TEXT_MAX = 50
+TEMPLATE_NUMBER_PARAMS = frozenset({"codeValidityTime"})
+_LINK = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.)")
+# The fields of a single Viber message's ``body`` (the names of Routee's Viber objects, §5.4).
+VIBER_BODY_FIELDS = frozenset({"text", "imageURL", DOCUMENTED.viber_button.value})
+# Searches take dates within the last seven days (reference §4.5).
+SEARCH_MAX_AGE_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +111,43 @@ def sms_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
     return SendSpec(Channel.SMS, to, text, text, sender, _label(body), ttl, _callback(body))
 
 
+def template_problem(template_id: Any, params: Mapping[str, Any]) -> str | None:
+    """Why Viber would refuse these template variables (None: it would not).
+
+    Templates of the inventory take exactly their parameters; any other template is taken on
+    trust, its variables checked for form only.
+    """
+    wanted = TEMPLATE_PARAMS.get(template_id) if isinstance(template_id, str) else None
+    if wanted is not None:
+        unknown = sorted(set(params) - wanted)
+        missing = sorted(wanted - set(params))
+        if unknown:
+            return f"templateParams.{unknown[0]} is not a variable of template {template_id}"
+        if missing:
+            return f"templateParams.{missing[0]} is required by template {template_id}"
+    for name, value in params.items():
+        if name in TEMPLATE_NUMBER_PARAMS:
+            if isinstance(value, bool) or not isinstance(value, int) or len(str(value)) > 50:
+                return f"templateParams.{name} must be an integer"
+        elif not isinstance(value, str) or len(value) > TEMPLATE_TEXT_MAX or _LINK.search(value):
+            return f"templateParams.{name} must be text of at most 50 characters without links"
+    return None
+
+
 def viber_otp_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
-    """``POST /viber/otp`` (§2.9)."""
+    """``POST /viber/otp`` (§2.9); ``to`` in the documented form only (``wire_choices``)."""
     to, sender, params = _number(body), body.get("senderInfoTrackingId"), body.get("templateParams")
     if to is None:
-        return invalid("'to' must be +E.164")
+        return invalid("'to' must be one +E.164 number, as a string")
     if not isinstance(sender, str) or not sender:
         return invalid("senderInfoTrackingId is required")
     pin = params.get("pin") if isinstance(params, Mapping) else None
     if not isinstance(pin, str) or not 4 <= len(pin) <= 10:
         return invalid("templateParams.pin is required (4-10 characters)")
+    assert isinstance(params, Mapping)  # a pin was found in it
+    problem = template_problem(body.get("templateId"), params)
+    if problem is not None:
+        return invalid(problem)
     ttl = _ttl(body.get("ttl"), 1, 1_209_600)
     if isinstance(ttl, Rejection):
         return ttl
@@ -124,6 +164,33 @@ def viber_otp_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
     )
 
 
+def viber_content_problem(message: Mapping[str, Any]) -> str | None:
+    """Why Viber would refuse this message ``body`` (None: it would not).
+
+    Viber business messages come in four forms: text, image, text with a button, and text with
+    an image and a button. So an image beside text needs a button, and a button needs text
+    (public client notes; Viber's own rules). Only the documented button field is known.
+    """
+    unknown = sorted(set(message) - VIBER_BODY_FIELDS)
+    if unknown:
+        return f"Unrecognized field body.{unknown[0]}"
+    text, image = message.get("text"), message.get("imageURL")
+    button = message.get(DOCUMENTED.viber_button.value)
+    if not (text or image):
+        return "body.text or body.imageURL is required"
+    if button is not None and not (
+        isinstance(button, Mapping)
+        and isinstance(button.get("caption"), str)
+        and isinstance(button.get("targetUrl"), str)
+    ):
+        return f"body.{DOCUMENTED.viber_button.value} needs a caption and a targetUrl"
+    if button is not None and not text:
+        return "a button needs body.text"
+    if image and text and button is None:
+        return "an image with text needs a button"
+    return None
+
+
 def viber_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
     """``POST /viber``: the field names of Routee's Viber tracking objects (§5.4)."""
     to, sender, message = _number(body), body.get("senderInfoTrackingId"), body.get("body")
@@ -131,8 +198,11 @@ def viber_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
         return invalid("'to' must be +E.164")
     if not isinstance(sender, str) or not sender:
         return invalid("senderInfoTrackingId is required")
-    if not isinstance(message, Mapping) or not (message.get("text") or message.get("imageURL")):
-        return invalid("body.text or body.imageURL is required")
+    if not isinstance(message, Mapping):
+        return invalid("body is required")
+    problem = viber_content_problem(message)
+    if problem is not None:
+        return invalid(problem)
     text = str(message.get("text") or message.get("imageURL"))
     ttl = _ttl(body.get("ttl"), 30, 86400)
     if isinstance(ttl, Rejection):
@@ -148,6 +218,32 @@ def viber_send(body: Mapping[str, Any]) -> SendSpec | Rejection:
         _callback(body),
         viber_body=dict(message),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchWindow:
+    start: datetime
+    end: datetime | None
+
+
+def search_window(
+    date_start: str | None, date_end: str | None, now: datetime
+) -> SearchWindow | Rejection:
+    """``dateStart`` (required) and ``dateEnd`` (optional) of a search, ISO-8601, within the
+    last seven days (reference §4.5)."""
+    if not date_start:
+        return invalid("dateStart is required")
+    start = wire.parse_time(date_start)
+    if start is None:
+        return invalid(f"dateStart is not an ISO-8601 date: {date_start[:40]!r}")
+    end = wire.parse_time(date_end) if date_end else None
+    if date_end and end is None:
+        return invalid(f"dateEnd is not an ISO-8601 date: {date_end[:40]!r}")
+    if start < now - timedelta(days=SEARCH_MAX_AGE_DAYS):
+        return invalid(f"dateStart must be within the last {SEARCH_MAX_AGE_DAYS} days")
+    if end is not None and end < start:
+        return invalid("dateEnd must not be before dateStart")
+    return SearchWindow(start, end)
 
 
 def search_filters(filters: Any) -> list[tuple[str, Any]] | Rejection:
@@ -189,15 +285,33 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (login, password) if colon else None
 
 
+# The sandbox application's scopes; a token request may narrow them (reference §1.1), and each
+# resource needs one (403 ``403000000`` without it). "all" asks for every scope.
+SCOPES = ("account", "sms", "viber")
+ALL_SCOPES = "all"
+
+
+def requested_scopes(value: str | None) -> frozenset[str] | None:
+    """The scopes a token request asks for: every one when absent, None when one is unknown.
+
+    Routee's C# SDK joins several scopes with commas; OAuth2 separates them with spaces.
+    """
+    names = {n for n in re.split(r"[\s,]+", value or "") if n}
+    if not names or ALL_SCOPES in names:
+        return frozenset(SCOPES)
+    return frozenset(names) if names <= set(SCOPES) else None
+
+
 class TokenBook:
-    """The access tokens a token endpoint handed out, each valid for ``ttl`` seconds."""
+    """The access tokens a token endpoint handed out, each valid for ``ttl`` seconds and for
+    the scopes it was issued with."""
 
     def __init__(self, app_id: str | None, app_secret: str | None, ttl: int = 3600) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.ttl = ttl
         self.issued = 0
-        self._expiry: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, frozenset[str]]] = {}
 
     def client_ok(self, header: str | None) -> bool:
         """Any Basic credentials, unless an id and secret were configured."""
@@ -208,20 +322,26 @@ class TokenBook:
         same_id = hmac.compare_digest(login.encode(), (self.app_id or "").encode())
         return same_id & hmac.compare_digest(password.encode(), (self.app_secret or "").encode())
 
-    def bearer_ok(self, header: str | None) -> bool:
+    def scopes_of(self, header: str | None) -> frozenset[str] | None:
+        """The scopes of a valid ``Bearer`` token (None: no valid token)."""
         scheme, _, token = (header or "").partition(" ")
-        expiry = self._expiry.get(token.strip()) if scheme.lower() == "bearer" else None
-        return expiry is not None and time.monotonic() < expiry
+        entry = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if entry is None or time.monotonic() >= entry[0]:
+            return None
+        return entry[1]
 
-    def issue(self) -> str:
+    def bearer_ok(self, header: str | None) -> bool:
+        return self.scopes_of(header) is not None
+
+    def issue(self, scopes: frozenset[str] = frozenset(SCOPES)) -> str:
         now = time.monotonic()
-        self._expiry = {t: e for t, e in self._expiry.items() if e > now}
+        self._tokens = {t: e for t, e in self._tokens.items() if e[0] > now}
         token = str(uuid.uuid4())
-        self._expiry[token] = now + self.ttl
+        self._tokens[token] = (now + self.ttl, scopes)
         self.issued += 1
         return token
 
     def revoke_all(self) -> int:
-        revoked = len(self._expiry)
-        self._expiry.clear()
+        revoked = len(self._tokens)
+        self._tokens.clear()
         return revoked

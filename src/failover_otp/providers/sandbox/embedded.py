@@ -15,6 +15,7 @@ from failover_otp.providers.base import (
     SendRequest,
 )
 from failover_otp.providers.retry import retry_unavailable
+from failover_otp.providers.sandbox.account import Account
 from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimMessage, SimRefused, SimReport
 
 
@@ -45,7 +46,8 @@ def attempt_key(request: SendRequest) -> str:
 
 class EmbeddedSandboxProvider:
     def __init__(self, *, time_scale: float = 1.0) -> None:
-        self.sim = RouteeSim(time_scale=time_scale)
+        # No account to run out of: digit 8 is the embedded sandbox's only "insufficient balance".
+        self.sim = RouteeSim(time_scale=time_scale, account=Account(opening=None))
         self._sink: ReportSink | None = None
         self._by_attempt: dict[str, str] = {}
 

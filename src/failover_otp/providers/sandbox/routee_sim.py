@@ -17,6 +17,7 @@ from typing import Any
 
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.phones import describe
+from failover_otp.providers.sandbox.account import Account
 from failover_otp.providers.sandbox.outcomes import (
     Outcome,
     Refusal,
@@ -66,16 +67,19 @@ class SimReport:
     status: StepStatus
     detailed_status: str
     at: datetime
+    final: bool = True  # the message's last report (a callback strategy OnCompletion gets these)
 
 
 SimSink = Callable[[SimReport], Coroutine[object, object, None]]
 
 
 class RouteeSim:
-    """In-memory Routee. ``time_scale`` speeds up every delay of the outcome table."""
+    """In-memory Routee. ``time_scale`` speeds up every delay of the outcome table; every
+    accepted send is paid from ``account`` (by default one with the sandbox's opening balance)."""
 
-    def __init__(self, *, time_scale: float = 1.0) -> None:
+    def __init__(self, *, time_scale: float = 1.0, account: Account | None = None) -> None:
         self.time_scale = time_scale
+        self.account = account if account is not None else Account()
         self.messages: OrderedDict[str, SimMessage] = OrderedDict()
         # Accepted sends per idempotence key: tests prove no message is ever sent twice.
         self.accepted: Counter[str] = Counter()
@@ -111,6 +115,9 @@ class RouteeSim:
         elif outcome.refusal is Refusal.INSUFFICIENT_BALANCE:
             raise SimRefused(400, "400001009", "Not enough balance")
         parts = sms_parts(body) if channel is Channel.SMS else 1
+        price = price_for(channel, parts)
+        if not self.account.charge(price):
+            raise SimRefused(400, "400001009", "Not enough balance")
         country, operator = describe(to)
         message = SimMessage(
             message_id=str(uuid.uuid4()),
@@ -122,7 +129,7 @@ class RouteeSim:
             accepted_mono=time.monotonic(),
             accepted_at=datetime.now(UTC),
             parts=parts,
-            price=price_for(channel, parts),
+            price=price,
             country=country,
             operator=operator,
             label=label,
@@ -164,6 +171,7 @@ class RouteeSim:
         self.messages.clear()
         self.accepted.clear()
         self._attempts.clear()
+        self.account.reset()
 
     def _remember(self, message: SimMessage) -> None:
         self.messages[message.message_id] = message
@@ -185,7 +193,10 @@ class RouteeSim:
         message.reported = report.status
         if self._sink is None:
             return
-        sim_report = SimReport(message, report.status, report.detailed_status, datetime.now(UTC))
+        final = report is message.outcome.reports[-1]
+        sim_report = SimReport(
+            message, report.status, report.detailed_status, datetime.now(UTC), final
+        )
         task = asyncio.get_running_loop().create_task(self._sink(sim_report))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -13,15 +13,22 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
-from starlette.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from failover_otp import __version__
-from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.services.dashboard import PERIODS, DashboardService, format_ms
-from failover_otp.store.stats_store import FlowListFilter, StatsStore
+from failover_otp.store.flow_table import FlowTable
+from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.stats_store import StatsStore
+from failover_otp.web.dashboard.table import (
+    FLOW_STATUS_CHOICES,
+    STEP_STATUS_CHOICES,
+    Filters,
+    csv_lines,
+)
 from failover_otp.web.deps import get_services
 from failover_otp.web.responses import FastJSONResponse
 
@@ -46,17 +53,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-FLOW_STATUS_CHOICES = [s.value for s in FlowStatus if s is not FlowStatus.QUEUED]
-STEP_STATUS_CHOICES = [
-    ("DELIVERED", "Delivered"),
-    ("SEEN", "Seen"),
-    ("SENT", "Sent"),
-    ("QUEUED", "Queued"),
-    ("EXPIRED", "Expired"),
-    ("UNDELIVERED", "Undelivered"),
-    ("FAILED", "Failed"),
-    ("UNSENT", "Unsent"),
-]
 
 
 def install(app: FastAPI) -> None:
@@ -76,8 +72,11 @@ def dashboard_service(request: Request) -> DashboardService:
             services.apps,
             services.flows,
             services.clock,
+            table=FlowTable(services.db, count_limit=services.settings.list_count_limit),
+            refusals=RefusalStore(services.db),
             time_scale=services.settings.time_scale,
             sms_price=services.settings.price_sms,
+            currency=services.settings.dashboard_currency,
         )
         state.dashboard = service
     return service
@@ -179,71 +178,55 @@ def _safe_next(request: Request, target: str | None) -> str:
     return base
 
 
-# -- the list filters ------------------------------------------------------------------------
-
-
-class Filters:
-    """The flows table's filters as the query string carries them."""
-
-    def __init__(
-        self, status: str, tag: str, phone: str, flow_id: str, offset: int, period: int
-    ) -> None:
-        self.status = status.strip()
-        self.tag = tag.strip()[:350]
-        self.phone = "".join(c for c in phone if c.isdigit())[:20]
-        self.flow_id = flow_id.strip()[:64]
-        self.offset = max(0, offset)
-        self.period = period if period in PERIODS else 7
-        self.error: str | None = None
-
-    def store_filter(self, app_id: str) -> FlowListFilter:
-        step_status, flow_status = None, None
-        value = self.status
-        if value.startswith("flow:") or value in FLOW_STATUS_CHOICES:
-            name = value.removeprefix("flow:")
-            if name in FLOW_STATUS_CHOICES:
-                flow_status = name
-            else:
-                self.error = f"unknown flow status {name!r}"
-        elif value:
-            try:
-                step_status = StepStatus.parse(value.removeprefix("step:")).value
-            except ValueError:
-                self.error = f"unknown status {value!r}"
-        return FlowListFilter(
-            application_id=app_id,
-            step_status=step_status,
-            flow_status=flow_status,
-            tag=self.tag or None,
-            phone=self.phone or None,
-            flow_id=self.flow_id or None,
-        )
-
-    def query(self, **changes: Any) -> str:
-        values: dict[str, Any] = {
-            "status": self.status,
-            "tag": self.tag,
-            "phone": self.phone,
-            "flow_id": self.flow_id,
-            "offset": self.offset,
-            "period": self.period,
-        }
-        values.update(changes)
-        return urlencode({k: v for k, v in values.items() if v not in ("", None, 0)})
+# -- the flows table -------------------------------------------------------------------------
 
 
 async def _table_context(request: Request, app_id: str, filters: Filters) -> dict[str, Any]:
-    where = filters.store_filter(app_id)
-    total, rows = await dashboard_service(request).recent_flows(
-        where, limit=PAGE_SIZE, offset=filters.offset
+    older_than, newer_than = filters.position()
+    service = dashboard_service(request)
+    page, rows = await service.table(
+        filters.store_filter(app_id), size=PAGE_SIZE, older_than=older_than, newer_than=newer_than
     )
     return {
         "rows": rows,
-        "total": total,
+        "page": page,
+        "count_limit": service.table_store.count_limit,
         "filters": filters,
-        "page_size": PAGE_SIZE,
+        "currency": service.currency,
         "updated_at": datetime.now(UTC).strftime("%H:%M:%S"),
     }
+
+
+TableQuery = Annotated[str, Query(max_length=64)]
+
+
+def _filters(
+    status: Annotated[str, Query(max_length=40)] = "",
+    tag: Annotated[str, Query(max_length=350)] = "",
+    phone: Annotated[str, Query(max_length=40)] = "",
+    flow_id: TableQuery = "",
+    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
+    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
+    older: TableQuery = "",
+    newer: TableQuery = "",
+    at: Annotated[str, Query(max_length=10)] = "",
+    period: Annotated[int, Query(ge=0, le=366)] = 7,
+) -> Filters:
+    return Filters(
+        status=status,
+        tag=tag,
+        phone=phone,
+        flow_id=flow_id,
+        date_from=date_from,
+        date_to=date_to,
+        older=older,
+        newer=newer,
+        at=at,
+        period=period if period in PERIODS else 7,
+    )
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -304,19 +287,10 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("")
-async def dashboard_page(
-    request: Request,
-    status: Annotated[str, Query(max_length=40)] = "",
-    tag: Annotated[str, Query(max_length=350)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    flow_id: Annotated[str, Query(max_length=64)] = "",
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    period: Annotated[int, Query(ge=0, le=366)] = 7,
-) -> Response:
+async def dashboard_page(request: Request, filters: FiltersDep) -> Response:
     app_id = await _application(request)
     if app_id is None:
         return _login_redirect(request)
-    filters = Filters(status, tag, phone, flow_id, offset, period)
     service = dashboard_service(request)
     app = await service.apps.get(app_id)
     stats = await service.stats(app_id, filters.period)
@@ -334,21 +308,32 @@ async def dashboard_page(
 
 
 @router.get("/flows")
-async def flows_fragment(
-    request: Request,
-    status: Annotated[str, Query(max_length=40)] = "",
-    tag: Annotated[str, Query(max_length=350)] = "",
-    phone: Annotated[str, Query(max_length=40)] = "",
-    flow_id: Annotated[str, Query(max_length=64)] = "",
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    period: Annotated[int, Query(ge=0, le=366)] = 7,
-) -> Response:
+async def flows_fragment(request: Request, filters: FiltersDep) -> Response:
     """The flows table alone: what the page's auto-refresh fetches."""
     app_id = await _application(request)
     if app_id is None:
         return _unauthorized()
-    filters = Filters(status, tag, phone, flow_id, offset, period)
     return _page(request, "_flows.html", await _table_context(request, app_id, filters))
+
+
+@router.get("/flows.csv")
+async def flows_csv(request: Request, filters: FiltersDep) -> Response:
+    """Every flow the filters match, as CSV, streamed a batch at a time (newest first)."""
+    app_id = await _application(request)
+    if app_id is None:
+        return _unauthorized()
+    service = dashboard_service(request)
+    where = filters.store_filter(app_id)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="flows-{stamp}.csv"',
+    }
+    return StreamingResponse(
+        csv_lines(service.export(where), service.currency),
+        media_type="text/csv; charset=utf-8",
+        headers=headers,
+    )
 
 
 @router.get("/tiles")
@@ -381,6 +366,7 @@ async def _flow_context(request: Request, app_id: str, flow_id: str) -> dict[str
     return {
         "view": view,
         "story": view.story,
+        "currency": service.currency,
         "refresh_ms": REFRESH_MS,
         "updated_at": datetime.now(UTC).strftime("%H:%M:%S"),
     }

@@ -121,21 +121,29 @@
     });
   }
 
+  // One request at a time; the next waits at least 4 times what the last one took (and
+  // doubles after a failure, up to a minute), as dashboard.js does for the table.
+  var every = parseInt(box.getAttribute("data-refresh-ms"), 10) || 10000;
+  var failures = 0;
   function load() {
-    if (document.hidden) { return; }
+    if (document.hidden) { window.setTimeout(load, every); return; }
+    var started = performance.now();
     fetch(box.getAttribute("data-stats-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
       .then(function (stats) {
-        if (!stats) { return; }
+        failures = 0;
         deliveryChart(stats);
         failoverChart(stats);
         latencyChart(stats);
         costChart(stats);
         box.setAttribute("data-loaded-at", new Date().toISOString());
       })
-      .catch(function () { /* next time */ });
+      .catch(function () { failures = Math.min(failures + 1, 6); })
+      .then(function () {
+        var wait = Math.max(every, 4 * (performance.now() - started)) * Math.pow(2, failures);
+        window.setTimeout(load, Math.min(wait, 60000));
+      });
   }
 
   load();
-  window.setInterval(load, parseInt(box.getAttribute("data-refresh-ms"), 10) || 10000);
 })();

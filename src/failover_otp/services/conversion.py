@@ -1,0 +1,69 @@
+"""Conversion: the share of OTP flows whose code was verified (``POST /otp/verify`` approved),
+per channel, country and day, beside the delivery rates ("Succeeded" means delivered, not used).
+
+A pure summary of ``StatsStore.conversion`` rows, shared by the dashboard and
+``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its last
+step: the message the user most likely typed the code from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from failover_otp.store.stats_store import ChannelDelivery, Conversion, StatsStore
+
+
+def _rate(verified: int, flows: int) -> float | None:
+    return verified / flows if flows else None
+
+
+def _group(
+    rows: Sequence[Conversion], key: Callable[[Conversion], str], name: str
+) -> list[dict[str, Any]]:
+    totals: dict[str, list[int]] = {}
+    for row in rows:
+        counts = totals.setdefault(key(row), [0, 0])
+        counts[0] += row.flows
+        counts[1] += row.verified
+    return [
+        {name: k, "flows": f, "verified": v, "conversionRate": _rate(v, f)}
+        for k, (f, v) in sorted(totals.items())
+    ]
+
+
+def delivery_rate(channel: ChannelDelivery) -> float | None:
+    """Delivered among the channel's steps that have an outcome (pending ones left out)."""
+    ended = channel.delivered + channel.failed
+    return channel.delivered / ended if ended else None
+
+
+def conversion_summary(
+    rows: Sequence[Conversion], delivery: Sequence[ChannelDelivery] = ()
+) -> dict[str, Any]:
+    """Totals, and the same per channel (with that channel's delivery rate), per country
+    (``""``: unknown) and per UTC day."""
+    flows = sum(r.flows for r in rows)
+    verified = sum(r.verified for r in rows)
+    rates = {c.channel: delivery_rate(c) for c in delivery}
+    by_channel = _group(rows, lambda r: r.channel, "channel")
+    for item in by_channel:
+        item["deliveryRate"] = rates.get(item["channel"])
+    return {
+        "flows": flows,
+        "verified": verified,
+        "conversionRate": _rate(verified, flows),
+        "byChannel": by_channel,
+        "byCountry": _group(rows, lambda r: r.country, "country"),
+        "byDay": _group(rows, lambda r: r.day, "day"),
+    }
+
+
+async def conversion_report(
+    stats: StatsStore, application_id: str, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """:func:`conversion_summary` of the application's flows created in ``[since, until)``."""
+    rows = await stats.conversion(application_id, since, until)
+    delivery = await stats.channel_delivery(application_id, since, until)
+    return conversion_summary(rows, delivery)

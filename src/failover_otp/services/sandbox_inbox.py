@@ -1,0 +1,96 @@
+"""The sandbox's inbox: what the phone of a flow "received", so a generated code can be tried
+with ``POST /otp/verify`` without choosing the pin yourself.
+
+It reads the embedded sandbox's in-memory record of each message (``RouteeSim.find``), which
+holds the content exactly as the provider got it, code included. A message counts as received
+once the sandbox has delivered it (the outcome table, as a phone would see it). There is no
+such thing with the real provider: the route exists only when the provider is the sandbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.store.code_store import PIN_PLACEHOLDER
+from failover_otp.store.flow_store import FlowRecord
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    tracking_id: str
+    channel: Channel
+    to: str
+    text: str
+    code: str | None
+    status: str
+    delivered: bool
+
+    def body(self) -> dict[str, object]:
+        return {
+            "trackingId": self.tracking_id,
+            "channel": self.channel.value,
+            "to": self.to,
+            "text": self.text,
+            "code": self.code,
+            "status": self.status,
+            "delivered": self.delivered,
+        }
+
+
+def code_in_text(template: str, text: str) -> str | None:
+    """The code in ``text``, an SMS body sent from ``template`` (which says ``{pin}`` where the
+    code goes): what is left once the template's text around the placeholder is taken off."""
+    before, found, after = template.partition(PIN_PLACEHOLDER)
+    if not found or not text.startswith(before) or not text.endswith(after):
+        return None
+    code = text[len(before) : len(text) - len(after)]
+    return code or None
+
+
+# A phone has the message once it is delivered (and still has it once read).
+_RECEIVED = frozenset({StepStatus.DELIVERED, StepStatus.SEEN, StepStatus.COMPLETED})
+
+
+def _text_and_code(
+    channel: Channel, content: dict[str, object], template: str | None
+) -> tuple[str, str | None]:
+    if channel is Channel.VIBER:
+        pin = content.get("pin")
+        if not pin:
+            return str(content.get("text") or ""), None
+        # A Viber OTP is one of Viber's own templates: the phone shows it around the code.
+        return f"Viber OTP (template {content.get('templateId')}): {pin}", str(pin)
+    message = content.get("message")
+    body = message.get("body") if isinstance(message, dict) else None
+    text = str(body or "")
+    return text, code_in_text(template, text) if template else None
+
+
+def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[ReceivedMessage]:
+    """The flow's messages the sandbox accepted, in order, with the code each carried."""
+    received: list[ReceivedMessage] = []
+    for step in record.flow.steps:
+        message = provider.sim.find(step.tracking_id)
+        if message is None:
+            continue  # refused, or not sent yet
+        content = message.extra.get("content")
+        content = content if isinstance(content, dict) else {}
+        stored = record.meta.request[step.index] if step.index < len(record.meta.request) else {}
+        stored_message = stored.get("message")
+        template = stored_message.get("body") if isinstance(stored_message, dict) else None
+        text, code = _text_and_code(message.channel, content, template)
+        status, _ = provider.sim.current(message)
+        received.append(
+            ReceivedMessage(
+                tracking_id=step.tracking_id,
+                channel=message.channel,
+                to=message.to,
+                text=text,
+                code=code,
+                status=status.render(message.channel),
+                delivered=status in _RECEIVED,
+            )
+        )
+    return received
