@@ -55,6 +55,9 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
 
 
 def create_application(database_url: str, name: str = "tests") -> tuple[str, str]:
+    # Only `serve` and `migrate` create a database; tests may make their application before
+    # any server has run on it (`migrate` at head is a quick no-op).
+    cli("migrate", "--database-url", database_url)
     creds = json.loads(cli("apps", "create", name, "--json", "--database-url", database_url))
     return creds["applicationId"], creds["applicationSecret"]
 
