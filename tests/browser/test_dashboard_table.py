@@ -67,10 +67,13 @@ def _no_sideways_scroll(page: Page) -> None:
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-            .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' +
-                             Math.round(e.getBoundingClientRect().right))"""
+        """() => {
+            const edge = document.documentElement.clientWidth + 0.5;
+            return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > edge)
+                .slice(0, 8)
+                .map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right);
+        }"""
     )
     assert widths[0] <= widths[1], f"the page scrolls sideways at {widths[1]} px: {widths} {wide}"
 
