@@ -92,7 +92,7 @@ class Services:
         s = self.settings
         return WebhookWorker(
             self.webhook_store,
-            self.auth.webhook_secret,
+            self.auth.signing_secrets,
             self.clock,
             retry=RetryPolicy(
                 base_seconds=s.webhook_retry_base_seconds,
@@ -105,6 +105,8 @@ class Services:
             timeout_seconds=s.webhook_timeout_seconds,
             batch=s.worker_batch,
             concurrency=s.webhook_concurrency,
+            per_application=s.webhook_concurrency_per_application,
+            per_host=s.webhook_concurrency_per_host,
             guard=self.callbacks,
         )
 

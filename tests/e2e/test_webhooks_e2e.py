@@ -135,6 +135,45 @@ def test_the_secret_needs_a_token(server: ServerProcess) -> None:
         assert http.get("/webhooks/secret").status_code == 401
 
 
+def test_rotating_the_webhook_secret_with_an_overlap(
+    server: ServerProcess, receiver: ThreadedReceiver
+) -> None:
+    """``apps rotate-webhook-secret --overlap 24h`` in another process: the running server's
+    next webhook carries two signatures, one per secret, and says so on /webhooks/secret."""
+    database_url = server.env["FOTP_DATABASE_URL"]
+    app_id, app_secret = create_application(database_url, "rotating")
+    api = ApiSession(server.url, app_id, app_secret)
+    try:
+        _, old = webhook_secret(api)
+        assert api.get("/webhooks/secret").json()["previousSecretValidUntil"] is None
+        rotated = json.loads(
+            cli(
+                "apps",
+                "rotate-webhook-secret",
+                app_id,
+                "--overlap",
+                "24h",
+                "--json",
+                env=server.env,
+            )
+        )
+        new = rotated["webhookSecret"]
+        assert new.startswith("whsec_")
+        assert new != old
+        shown = api.get("/webhooks/secret").json()
+        assert shown["webhookSecret"] == new
+        assert shown["previousSecretValidUntil"] is not None
+        sent = api.post("/otp/send-failover", viber_sms_flow(1, callback_url=receiver.url))
+        flow_id = sent.json()["flowId"]
+        wait_for(lambda: received_for(receiver, "flowId", flow_id), what="a webhook")
+        first = received_for(receiver, "flowId", flow_id)[0]
+        assert len(first.signature.split()) == 2
+        first.verify(new)
+        first.verify(old)
+    finally:
+        api.close()
+
+
 # Restart: the outbox survives a SIGKILL while the receiver is down.
 
 FAST_RETRIES = {

@@ -54,7 +54,7 @@ def test_the_known_head_is_alembics_head() -> None:
     # `upgrade` skips Alembic when the schema is at HEAD_REVISION: it must be the newest one.
     from alembic.script import ScriptDirectory
 
-    from failover_otp.store.migrate import HEAD_REVISION, alembic_config
+    from failover_otp.store.migrate import alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
 

@@ -199,3 +199,29 @@ async def test_look_ups_are_bounded_and_spread_over_every_waiting_step(
             await PendingStore(stack.db).waiting_steps(now=stack.clock.now(), after=None, limit=100)
             == []
         )
+
+
+async def test_a_small_budget_walks_every_step_a_page_at_a_time(database_url: str) -> None:
+    """Two look-ups a second: pages of 20 rows, two look-ups a tick, and after 15 ticks each
+    of the 30 waiting steps was asked exactly once."""
+    async with security_stack(database_url, rate_limit_enabled=False) as stack:
+        ids = []
+        for i in range(30):
+            record, _ = await stack.send_otp(otp_body(f"+3069123400{i:02d}"))
+            ids.append(record.flow.steps[0].tracking_id)
+        provider = LookupCounter()
+        monotonic = ManualClock()
+        poller = PendingPoller(
+            PendingStore(stack.db),
+            stack.flows,
+            provider,
+            stack.clock,
+            interval_seconds=100,
+            max_per_second=2,
+            monotonic=monotonic,
+        )
+        assert (poller.per_tick, poller.page) == (2, 20)
+        assert [await poller.poll_once() for _ in range(2)] == [0, 0]  # all seen, none due
+        monotonic.now += 100
+        assert [await poller.poll_once() for _ in range(15)] == [2] * 15
+        assert sorted(provider.lookups) == sorted(ids)

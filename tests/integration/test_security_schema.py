@@ -1,4 +1,5 @@
-"""Migration 0004 builds exactly the tables ``store/tables.py`` declares for the security work."""
+"""Migrations 0004 and 0013 build exactly the tables ``store/tables.py`` declares for the
+security work."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from failover_otp.store.database import engine_for
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.tables import metadata
 
-OURS = {"idempotency_keys", "otp_codes", "rate_counters"}
+OURS = {"idempotency_keys", "otp_codes", "rate_counters", "spend_days", "spend_reservations"}
 
 
 def _table_of(diff: Any) -> str | None:

@@ -15,7 +15,8 @@ import orjson
 import pytest
 from tests.support.fixed_dns import FixedDns
 from tests.support.payloads import viber_sms_flow
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.security_stack import FakeClock
+from tests.support.webhook_receiver import Received, WebhookReceiver
 
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.domain.statuses import FlowStatus
@@ -39,6 +40,7 @@ from failover_otp.store.webhook_store import (
 )
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import SendFailoverRequest
+from failover_otp.webhook_signing import WebhookVerificationError
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -65,10 +67,12 @@ class Env:
         worker_id: str | None = None,
         store: WebhookStore | None = None,
         guard: CallbackGuard | None = None,
+        per_application: int = 8,
+        per_host: int = 16,
     ) -> WebhookWorker:
         return WebhookWorker(
             store or self.store,
-            self.auth.webhook_secret,
+            self.auth.signing_secrets,
             SystemClock(),
             retry=RetryPolicy(base_seconds=base, cap_seconds=cap, max_attempts=max_attempts),
             poll_seconds=0.02,
@@ -76,6 +80,8 @@ class Env:
             timeout_seconds=2.0,
             worker_id=worker_id or f"test-{uuid.uuid4().hex[:8]}",
             guard=guard or LOOPBACK_RECEIVERS,
+            per_application=per_application,
+            per_host=per_host,
         )
 
     def events(self, flow_id: str, count: int, url: str) -> list[NewWebhookEvent]:
@@ -403,6 +409,121 @@ async def test_unknown_application_events_die(env: Env, receiver: WebhookReceive
     [stored] = await env.store.events()
     assert (stored.status, stored.last_error) == (DEAD, "unknown application")
     assert receiver.snapshot() == []
+
+
+# Rotating the webhook secret with an overlap window (Standard Webhooks' several signatures).
+
+
+async def test_a_rotation_signs_with_both_secrets_until_the_overlap_ends(env: Env) -> None:
+    clock = FakeClock()
+    auth = AuthService(AppStore(env.db), clock)
+    first = env.secret
+    assert await auth.signing_secrets(env.app_id) == [first]
+    rotated = await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    assert rotated is not None
+    second = rotated.current
+    assert second != first
+    assert rotated.previous_until == clock.now() + timedelta(hours=1)
+    assert await auth.signing_secrets(env.app_id) == [second, first]
+    clock.advance(3599)
+    assert await auth.signing_secrets(env.app_id) == [second, first]
+    clock.advance(2)
+    assert await auth.signing_secrets(env.app_id) == [second]
+    # Rotating again within a window keeps only the secret it replaces.
+    await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    third = await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    assert third is not None
+    signing = await auth.signing_secrets(env.app_id)
+    assert signing is not None
+    assert signing[0] == third.current
+    assert len(signing) == 2
+    assert first not in signing
+    assert second not in signing
+    # No overlap: the old secret stops at once.
+    last = await auth.rotate_webhook_secret(env.app_id, timedelta(0))
+    assert last is not None
+    assert await auth.signing_secrets(env.app_id) == [last.current]
+    assert await auth.rotate_webhook_secret("no-such-app", timedelta(hours=1)) is None
+    with pytest.raises(ValueError, match="overlap"):
+        await auth.rotate_webhook_secret(env.app_id, timedelta(days=8))
+
+
+async def test_webhooks_carry_both_signatures_during_the_overlap(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    """The worker reads the secrets for each attempt: a rotation made elsewhere (another
+    AuthService, as the CLI is another process) applies to the very next webhook."""
+    await receiver.start()
+    elsewhere = AuthService(AppStore(env.db), SystemClock())
+    old = env.secret
+    [before, during, after] = env.events("flow-a", 3, receiver.url)
+    worker = env.worker()
+
+    async def deliver(event: NewWebhookEvent, total: int) -> Received:
+        await env.store.enqueue([event])
+        await run_until([worker], settled(env.store, total))
+        return receiver.accepted()[-1]
+
+    plain = await deliver(before, 1)
+    assert len(plain.signature.split()) == 1
+    rotated = await elsewhere.rotate_webhook_secret(env.app_id, timedelta(hours=24))
+    assert rotated is not None
+    both = await deliver(during, 2)
+    assert len(both.signature.split()) == 2
+    both.verify(rotated.current)
+    both.verify(old)  # receivers still on the old secret lose nothing
+    ended = await elsewhere.rotate_webhook_secret(env.app_id, timedelta(0))
+    assert ended is not None
+    last = await deliver(after, 3)
+    assert len(last.signature.split()) == 1
+    last.verify(ended.current)
+    for stale in (old, rotated.current):
+        with pytest.raises(WebhookVerificationError):
+            last.verify(stale)
+
+
+# Fairness: a slow receiver holds only its application's and its host's share of the slots.
+
+
+@pytest.mark.parametrize("bound", ["per application", "per host"])
+async def test_a_slow_receiver_does_not_starve_the_others(
+    env: Env, receiver: WebhookReceiver, bound: str
+) -> None:
+    """``receiver`` holds every request until released. The fast receiver's events, enqueued
+    after 200 slow ones (so behind them in the queue), arrive while the slow receiver holds at
+    most its share and every one of its events is still pending. "per application": the fast
+    events are another tenant's; "per host": the same application's, to another host."""
+    fast = WebhookReceiver()
+    slow_events = [e for n in range(200) for e in env.events(f"slow-{n}", 1, receiver.url)]
+    fast_events = [e for n in range(3) for e in env.events(f"fast-{n}", 1, fast.url)]
+    if bound == "per application":
+        other = await env.auth.create_application("fast tenant")
+        fast_events = [replace(e, application_id=other.application_id) for e in fast_events]
+        worker, share = env.worker(per_application=8, per_host=1000), 8
+    else:
+        worker, share = env.worker(per_application=1000, per_host=4), 4
+    receiver.hold = asyncio.Event()
+    await receiver.start()
+    await fast.start()
+    await env.store.enqueue(slow_events)
+    await env.store.enqueue(fast_events)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        deadline = time.monotonic() + 20
+        while len(fast.accepted()) < len(fast_events):
+            assert time.monotonic() < deadline, "the fast receiver's webhooks did not arrive"
+            await asyncio.sleep(0.02)
+        assert receiver.accepted() == []
+        assert receiver.waiting <= share
+        events = by_id(await env.store.events())
+        assert all(events[e.event_id].status == PENDING for e in slow_events)
+        assert sum(events[e.event_id].attempts for e in slow_events) == 0
+    finally:
+        receiver.hold.set()
+        stop.set()
+        await task
+        await fast.stop()
 
 
 # The SSRF guard at delivery time (docs/security.md). Names resolve through a fixed DNS answer;

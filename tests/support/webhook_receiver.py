@@ -48,6 +48,9 @@ class WebhookReceiver:
     path: str = "/hook"
     respond: Responder = lambda _received: 200
     received: list[Received] = field(default_factory=list)
+    # A slow receiver: while set and not released, requests wait (``waiting`` counts them).
+    hold: asyncio.Event | None = None
+    waiting: int = 0
     _runner: web.AppRunner | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,6 +59,12 @@ class WebhookReceiver:
         return f"http://{LOOPBACK}:{self.port}{self.path}"
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.hold is not None and not self.hold.is_set():
+            self.waiting += 1
+            try:
+                await self.hold.wait()
+            finally:
+                self.waiting -= 1
         received = Received(
             webhook_id=request.headers.get("webhook-id", ""),
             timestamp=request.headers.get("webhook-timestamp", ""),

@@ -11,18 +11,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from failover_otp.cli.api_access import ApiUrl, AppId, AppSecret, Target, fail, target
 from failover_otp.cli.output import console, styled
-
-if TYPE_CHECKING:
-    from rich.table import Table
-
-    from failover_otp.client import DeliveryPage, TrackingPage
+from failover_otp.cli.tables import deliveries_table, trackings_table
 
 AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON answer")]
 T = TypeVar("T")
@@ -36,79 +31,6 @@ def call(where: Target, work: Callable[[], T]) -> T:
         return work()
     except ApiClientError as exc:
         fail(exc, where)
-
-
-def id_table(*columns: str, ids: tuple[str, ...] = ()) -> Table:
-    """A table whose ``ids`` columns are never wrapped nor cut: the other columns give way."""
-    from rich.table import Table
-
-    table = Table()
-    for name in columns:
-        if name in ids:
-            table.add_column(name, no_wrap=True, overflow="ignore", min_width=36)
-        else:
-            table.add_column(name, no_wrap=True, overflow="ellipsis")
-    return table
-
-
-def deliveries_table(page: DeliveryPage) -> Table:
-    table = id_table(
-        "flowId",
-        "role",
-        "channel",
-        "status",
-        "flow",
-        "phone",
-        "label",
-        "created",
-        "price",
-        ids=("flowId",),
-    )
-    for item in page.results:
-        table.add_row(
-            item.flowId or "",
-            item.role,
-            item.channel,
-            item.status,
-            styled(item.flow_status or ""),
-            item.phone_number,
-            item.label or "",
-            _utc(item.created_at),
-            f"{item.price:.4f}" if item.price is not None else "",
-        )
-    return table
-
-
-def trackings_table(page: TrackingPage) -> Table:
-    table = id_table(
-        "trackingId",
-        "api",
-        "status",
-        "to",
-        "steps",
-        "ended on",
-        "price",
-        "created",
-        ids=("trackingId",),
-    )
-    for item in page.content:
-        steps = " → ".join(f"{m.type} {m.status.name}".strip() for m in item.messages)
-        first = item.messages[0] if item.messages else None
-        table.add_row(
-            item.trackingId,
-            item.originatingService,
-            styled(item.status),
-            str(first.to) if first is not None and first.to is not None else "",
-            steps,
-            item.terminationChannel or "",
-            f"{item.totalPrice:.4f}",
-            _utc(item.createdAt),
-        )
-    return table
-
-
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
 
 
 def _destination(phone: str, index: int, cycle_digits: bool) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover_otp.cli import client_commands
+from failover_otp.cli import app_credentials, client_commands
 from failover_otp.cli.output import console
 from failover_otp.provider_names import ProviderName
 
@@ -323,33 +323,6 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
         console().print(f"(the demo application: {demo_credentials_path(settings.data_dir)} too)")
 
 
-def _set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None:
-    settings = load_settings(database_url=database_url)
-
-    async def main() -> bool:
-        from failover_otp.bootstrap import open_services
-
-        async with open_services(settings) as services:
-            return await services.auth.set_disabled(app_id, disabled)
-
-    if not _run(main()):
-        console().print(f"[red]no application {app_id}[/]")
-        raise typer.Exit(1)
-    console().print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
-
-
-@apps_app.command("disable")
-def apps_disable(app_id: str, database_url: DatabaseUrl = None) -> None:
-    """Disable an application: its tokens stop working at once, in every process."""
-    _set_disabled(app_id, database_url, True)
-
-
-@apps_app.command("enable")
-def apps_enable(app_id: str, database_url: DatabaseUrl = None) -> None:
-    """Enable a disabled application again (it needs new tokens)."""
-    _set_disabled(app_id, database_url, False)
-
-
 @apps_app.command("webhook-secret")
 def apps_webhook_secret(
     app_id: str,
@@ -373,6 +346,10 @@ def apps_webhook_secret(
         typer.echo(json.dumps({"applicationId": app_id, "webhookSecret": secret}))
     else:
         typer.echo(secret)
+
+
+# Revoking access and rotating webhook secrets (issue 15: tokens, webhooks).
+app_credentials.register(apps_app, load_settings, _run)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from failover_otp.store.rows import (
     plans_to_json,
     step_values,
 )
+from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
 from failover_otp.store.upsert import insert_for
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
@@ -309,11 +310,12 @@ class FlowStore:
 
         ``webhooks`` join the outbox in the same transaction: saved with the flow, or not at all.
         """
-        if (
-            not self.db.is_sqlite
-            and not webhooks
-            and not (new.status.is_terminal and not old.status.is_terminal)
-        ):
+        # An ended flow (or an ended flow's late charge) settles its spend reservation and
+        # scrubs its code in the same transaction: not the one-statement path.
+        ends = new.status.is_terminal and (
+            not old.status.is_terminal or new.total_cost != old.total_cost
+        )
+        if not self.db.is_sqlite and not webhooks and not ends:
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
@@ -332,6 +334,7 @@ class FlowStore:
             await self._write_deadline(conn, old, new)
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
+            await settle_spend(conn, old, new)
         return True
 
     async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:

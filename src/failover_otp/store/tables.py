@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -64,6 +65,10 @@ applications = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     # The key customer webhooks are signed with (``whsec_...``, Standard Webhooks); migration 0003.
     Column("webhook_secret", String(128), nullable=True),
+    # The secret before the last rotation, still signing (beside the new one) until ``_until``
+    # (``apps rotate-webhook-secret --overlap``); migration 0014.
+    Column("webhook_secret_previous", String(128), nullable=True),
+    Column("webhook_secret_previous_until", UTCDateTime, nullable=True),
 )
 
 access_tokens = Table(
@@ -183,6 +188,8 @@ webhook_outbox = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # host:port of ``url``: attempts in flight are bounded per receiving host (migration 0014).
+    Column("target_host", String(255), nullable=True),
     Index(None, "status", "next_attempt_at"),
     Index(None, "flow_id", "status", "seq"),
 )
@@ -240,6 +247,32 @@ rate_counters = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
+)
+
+# The daily spend cap (migration 0013), in micro-units of the account currency, per application
+# and UTC day (``day``: the day's midnight in seconds since the epoch): what admitted flows may
+# still cost (``reserved``, their worst case) and what ended flows were charged (``spent``).
+spend_days = Table(
+    "spend_days",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("reserved", BigInteger, nullable=False),
+    Column("spent", BigInteger, nullable=False),
+)
+
+# One row per flow admitted under the cap (migration 0013): its day and its reservation;
+# ``charged`` is NULL while the flow runs and what it was charged once it ended.
+spend_reservations = Table(
+    "spend_reservations",
+    metadata,
+    Column("flow_id", String(36), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("charged", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
 )
 
 # Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number

@@ -8,10 +8,11 @@ events of a worker that died mid-attempt are retried once the lease runs out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +23,16 @@ from failover_otp.store.tables import webhook_outbox
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
+
+
+def target_host(url: str) -> str:
+    """The receiving ``host:port`` of a webhook URL, the key of the per-host bound."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (80 if parts.scheme.lower() == "http" else 443)
+    except ValueError:
+        return url[:255]
+    return f"{(parts.hostname or '').rstrip('.')}:{port}"[:255]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +52,7 @@ class NewWebhookEvent:
             "flow_id": self.flow_id,
             "application_id": self.application_id,
             "url": self.url,
+            "target_host": target_host(self.url),
             "body": self.body,
             "status": PENDING,
             "attempts": 0,
@@ -65,6 +77,11 @@ class WebhookEvent:
     created_at: datetime
     delivered_at: datetime | None = None
     last_error: str | None = None
+    target_host: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.target_host or target_host(self.url)
 
 
 _COLUMNS = (
@@ -80,6 +97,7 @@ _COLUMNS = (
     webhook_outbox.c.created_at,
     webhook_outbox.c.delivered_at,
     webhook_outbox.c.last_error,
+    webhook_outbox.c.target_host,
 )
 
 
@@ -102,23 +120,38 @@ class WebhookStore:
             await insert_events(conn, events)
 
     async def claim_due(
-        self, *, now: datetime, worker_id: str, lease_until: datetime, limit: int
+        self,
+        *,
+        now: datetime,
+        worker_id: str,
+        lease_until: datetime,
+        limit: int,
+        skip_applications: Collection[str] = (),
+        skip_hosts: Collection[str] = (),
     ) -> list[WebhookEvent]:
-        """Claim up to ``limit`` due events, at most one per flow: its oldest pending one."""
+        """Claim up to ``limit`` due events, at most one per flow: its oldest pending one;
+        none of ``skip_applications`` nor to ``skip_hosts`` (they have their share in flight)."""
         head = webhook_outbox.alias("head")
         earlier = webhook_outbox.alias("earlier")
+        conditions = [
+            head.c.status == PENDING,
+            head.c.next_attempt_at <= now,
+            or_(head.c.lease_until.is_(None), head.c.lease_until < now),
+            ~exists().where(
+                earlier.c.flow_id == head.c.flow_id,
+                earlier.c.status == PENDING,
+                earlier.c.seq < head.c.seq,
+            ),
+        ]
+        if skip_applications:
+            conditions.append(head.c.application_id.not_in(list(skip_applications)))
+        if skip_hosts:
+            conditions.append(
+                or_(head.c.target_host.is_(None), head.c.target_host.not_in(list(skip_hosts)))
+            )
         due = (
             select(head.c.seq)
-            .where(
-                head.c.status == PENDING,
-                head.c.next_attempt_at <= now,
-                or_(head.c.lease_until.is_(None), head.c.lease_until < now),
-                ~exists().where(
-                    earlier.c.flow_id == head.c.flow_id,
-                    earlier.c.status == PENDING,
-                    earlier.c.seq < head.c.seq,
-                ),
-            )
+            .where(*conditions)
             .order_by(head.c.next_attempt_at, head.c.seq)
             .limit(limit)
             .with_for_update(skip_locked=True, of=head)
@@ -133,6 +166,22 @@ class WebhookStore:
         async with self.db.write_one() as conn:
             rows = (await conn.execute(stmt)).all()
         return sorted((_event(r) for r in rows), key=lambda e: e.seq)
+
+    async def release(self, seqs: Sequence[int], *, worker_id: str) -> None:
+        """Give back claimed events without an attempt (their application or host had its
+        share in flight): any worker may claim them again at once."""
+        if not seqs:
+            return
+        async with self.db.write_one() as conn:
+            await conn.execute(
+                update(webhook_outbox)
+                .where(
+                    webhook_outbox.c.seq.in_(list(seqs)),
+                    webhook_outbox.c.status == PENDING,
+                    webhook_outbox.c.claimed_by == worker_id,
+                )
+                .values(claimed_by=None, lease_until=None)
+            )
 
     async def mark_delivered(self, seq: int, *, attempts: int, now: datetime) -> None:
         """A 2xx answer. Recorded whoever holds the claim now: a delivery is a delivery."""

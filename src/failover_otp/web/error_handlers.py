@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -16,6 +17,7 @@ from failover_otp.web.responses import FastJSONResponse, error_body
 log = structlog.get_logger(__name__)
 
 _HTTP_CODES = {
+    400: "malformed_json",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -24,6 +26,26 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+_UNPARSED = {
+    "malformed_json": "the request body is not valid JSON (UTF-8 text, nested at most a few "
+    "hundred levels)",
+    "malformed_body": "the form body could not be parsed",
+}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _http_code(request: Request, status: int) -> str:
+    """The documented code of a bare HTTP error. A 400 is the body failing to parse (FastAPI
+    raises it for JSON that is not UTF-8 or nests too deep, and for broken form bodies)."""
+    if status == 400 and request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        return "malformed_body"
+    code = _HTTP_CODES.get(status)
+    if code is not None:
+        return code
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
 
 
 def _clean(errors: Any) -> list[dict[str, Any]]:
@@ -63,10 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return FastJSONResponse(error_body("validation_failed", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _http_code(request, exc.status_code)
+        message = _UNPARSED.get(code, str(exc.detail)) if exc.status_code == 400 else exc.detail
         return FastJSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
         )
 
     @app.exception_handler(Exception)

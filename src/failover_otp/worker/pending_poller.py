@@ -32,8 +32,10 @@ from failover_otp.store.pending_store import PendingStore, WaitingStep
 
 log = structlog.get_logger(__name__)
 
-# Rows read per page: the walk over all waiting steps moves this far at most per tick.
-SCAN_PAGE = 500
+# Rows read per tick: a few times what the tick may look up (most rows of a page were asked
+# recently), so scanning stays proportional to the look-up budget however many steps wait.
+SCAN_FACTOR = 5
+SCAN_MIN = 20
 # A tick is at most this long, so a short interval is honoured closely.
 MAX_TICK_SECONDS = 1.0
 
@@ -61,6 +63,7 @@ class PendingPoller:
         self.interval = interval_seconds / time_scale
         self.tick = min(MAX_TICK_SECONDS, self.interval / 2)
         self.per_tick = max(1, int(max_per_second * self.tick))
+        self.page = max(SCAN_MIN, SCAN_FACTOR * self.per_tick)
         self._monotonic = monotonic
         self._cursor: tuple[datetime, str] | None = None
         # When each waiting step was first seen or last looked up (monotonic seconds).
@@ -84,7 +87,7 @@ class PendingPoller:
         """One tick: walk the next page of waiting steps and look up those due, up to this
         tick's budget. Returns how many were looked up."""
         rows = await self.store.waiting_steps(
-            now=self.clock.now(), after=self._cursor, limit=SCAN_PAGE
+            now=self.clock.now(), after=self._cursor, limit=self.page
         )
         now = self._monotonic()
         due: list[WaitingStep] = []
@@ -108,7 +111,7 @@ class PendingPoller:
         if stop is not None:
             index = rows.index(stop)
             self._cursor = rows[index - 1].cursor if index else self._cursor
-        elif len(rows) == SCAN_PAGE:
+        elif len(rows) == self.page:
             self._cursor = rows[-1].cursor
         else:
             # The walk reached the end: start over, and forget steps no longer waiting.

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
-import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +35,10 @@ from failover_otp.worker.deadlines import default_worker_id
 
 log = structlog.get_logger(__name__)
 
-# The application's signing secret (None: the application no longer exists).
-SecretSource = Callable[[str], Awaitable[str | None]]
-
-_SECRET_CACHE_SECONDS = 60.0
+# The application's signing secrets now, the current one first (two during a rotation's
+# overlap window; None: the application no longer exists). Asked for every attempt, never
+# cached, so a rotation applies to the next attempt in every process.
+SecretSource = Callable[[str], Awaitable[list[str] | None]]
 # Statuses after which the receiver's Retry-After (seconds) is honoured, up to the backoff cap.
 _THROTTLED = frozenset({429, 503})
 
@@ -88,6 +89,8 @@ class WebhookWorker:
         timeout_seconds: float = 15.0,
         batch: int = 100,
         concurrency: int = 64,
+        per_application: int = 8,
+        per_host: int = 16,
         worker_id: str | None = None,
         guard: CallbackGuard | None = None,
     ) -> None:
@@ -101,6 +104,14 @@ class WebhookWorker:
         self.lease = timedelta(seconds=max(lease_seconds, timeout_seconds + 2.0))
         self.batch = batch
         self.concurrency = concurrency
+        # Fairness: attempts in flight for one application, and to one receiving host:port.
+        # A slow receiver holds at most these many of the ``concurrency`` slots; the rest keep
+        # serving everyone else.
+        self.per_application = per_application
+        self.per_host = per_host
+        self._inflight_by_app: Counter[str] = Counter()
+        self._inflight_by_host: Counter[str] = Counter()
+        self._gave_back = False  # the last claim released events: others may be due behind them
         self.worker_id = worker_id or default_worker_id() + ":webhooks"
         # The SSRF guard (services/egress.py); the default refuses anything but public https.
         self.guard = guard or CallbackGuard()
@@ -110,7 +121,6 @@ class WebhookWorker:
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._secrets: dict[str, tuple[str, float]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("webhook worker started", worker_id=self.worker_id)
@@ -119,7 +129,7 @@ class WebhookWorker:
             while not stop.is_set():
                 self._wake.clear()
                 claimed = await self._claim_safely()
-                if claimed == self.batch:
+                if claimed == self.batch or self._gave_back:
                     continue  # more may be due right now
                 waking = asyncio.ensure_future(self._wake.wait())
                 await asyncio.wait(
@@ -170,21 +180,49 @@ class WebhookWorker:
             return 0
 
     async def _claim_and_start(self) -> int:
+        self._gave_back = False
         free = min(self.batch, self.concurrency - len(self._inflight))
         if free <= 0:
             return 0
         now = self.clock.now()
+        busy_apps = [a for a, n in self._inflight_by_app.items() if n >= self.per_application]
+        busy_hosts = [h for h, n in self._inflight_by_host.items() if n >= self.per_host]
         events = await self.store.claim_due(
-            now=now, worker_id=self.worker_id, lease_until=now + self.lease, limit=free
+            now=now,
+            worker_id=self.worker_id,
+            lease_until=now + self.lease,
+            limit=free,
+            skip_applications=busy_apps,
+            skip_hosts=busy_hosts,
         )
+        started = 0
+        surplus = []
         for event in events:
+            app, host = event.application_id, event.host
+            if (
+                self._inflight_by_app[app] >= self.per_application
+                or self._inflight_by_host[host] >= self.per_host
+            ):
+                surplus.append(event.seq)  # this batch filled its application's or host's share
+                continue
+            self._inflight_by_app[app] += 1
+            self._inflight_by_host[host] += 1
             task = asyncio.get_running_loop().create_task(self._deliver(event))
             self._inflight.add(task)
-            task.add_done_callback(self._finished)
-        return len(events)
+            task.add_done_callback(functools.partial(self._finished, app, host))
+            started += 1
+        # Given back at once: the next claim passes over their application or host while its
+        # share is in flight, so everyone else's events get the free slots.
+        await self.store.release(surplus, worker_id=self.worker_id)
+        self._gave_back = bool(surplus)
+        return started
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, app: str, host: str, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        for counter, key in ((self._inflight_by_app, app), (self._inflight_by_host, host)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
         self._wake.set()  # a slot is free, and the flow's next event may be due
 
     async def _deliver(self, event: WebhookEvent) -> None:
@@ -195,9 +233,9 @@ class WebhookWorker:
             log.exception("webhook attempt failed", event_id=event.event_id)
 
     async def _attempt(self, event: WebhookEvent) -> None:
-        secret = await self._secret(event.application_id)
+        signing = await self.secrets(event.application_id)
         attempts = event.attempts + 1
-        if secret is None:
+        if not signing:
             await self._settle_failure(event, attempts, _Answer(None, "unknown application"), True)
             return
         try:
@@ -207,7 +245,7 @@ class WebhookWorker:
             # no later attempt can differ, so the event is dead at once.
             await self._settle_failure(event, attempts, _Answer(None, f"refused: {exc}"), True)
             return
-        answer = await self._post(event, secret)
+        answer = await self._post(event, signing)
         now = self.clock.now()
         if answer.status is not None and 200 <= answer.status < 300:
             await self.store.mark_delivered(event.seq, attempts=attempts, now=now)
@@ -257,10 +295,10 @@ class WebhookWorker:
             retry_at=retry_at.isoformat() if retry_at else None,
         )
 
-    async def _post(self, event: WebhookEvent, secret: str) -> _Answer:
+    async def _post(self, event: WebhookEvent, signing: list[str]) -> _Answer:
         body = event.body.encode()
         headers = sign_headers(
-            secret, event.event_id, body, timestamp=int(self.clock.now().timestamp())
+            signing, event.event_id, body, timestamp=int(self.clock.now().timestamp())
         )
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = f"failover-otp-webhooks/{__version__}"
@@ -290,15 +328,6 @@ class WebhookWorker:
                 ),
             )
         return self._session
-
-    async def _secret(self, application_id: str) -> str | None:
-        cached = self._secrets.get(application_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        secret = await self.secrets(application_id)
-        if secret is not None:
-            self._secrets[application_id] = (secret, time.monotonic() + _SECRET_CACHE_SECONDS)
-        return secret
 
 
 def _retry_after(value: str | None) -> float | None:

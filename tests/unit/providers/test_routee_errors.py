@@ -53,6 +53,12 @@ def test_refusal_message_names_routee_code() -> None:
         ({"code": "400005000", "developerMessage": "bad sender"}, b"", "bad sender", "400005000"),
         ({"error": "invalid_client", "error_description": "Bad"}, b"", "Bad", ""),
         ({"message": "nope"}, b"", "nope", ""),
+        (  # the token endpoint's bad credentials, as Routee (and the sandbox) answer them
+            {"status": 401, "error": "Unauthorized", "message": "Bad credentials", "path": "/x"},
+            b"",
+            "Bad credentials",
+            "",
+        ),
         (None, b"<html>Bad Gateway</html>", "HTTP 502: <html>Bad Gateway</html>", ""),
         (None, b"", "HTTP 502 with an empty body", ""),
         (["not", "an", "object"], b"[]", "HTTP 502: []", ""),
