@@ -4,6 +4,7 @@ application, UTC day and reason, on a real database."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -30,7 +31,7 @@ async def test_every_kind_of_refusal_is_counted_per_reason_and_day(database_url:
     ) as stack:
         guard = stack.security.abuse
         stack.clock.moment = stack.clock.moment.replace(hour=10)
-        await guard.admit("app-1", [plan("306912345671")])  # admitted: not counted
+        await guard.admit("app-1", [plan("306912345671")], flow_id=str(uuid.uuid4()))  # counts none
         refused: list[str] = []
         for app, number, channel in (
             ("app-1", "306912345671", Channel.VIBER),  # second send to the number in 10 min
@@ -40,7 +41,7 @@ async def test_every_kind_of_refusal_is_counted_per_reason_and_day(database_url:
             ("app-2", "447911123456", Channel.VIBER),  # another application's refusal
         ):
             with pytest.raises(ApiError) as error:
-                await guard.admit(app, [plan(number, channel)])
+                await guard.admit(app, [plan(number, channel)], flow_id=str(uuid.uuid4()))
             refused.append(error.value.code)
         assert refused == [
             "rate_limited",
