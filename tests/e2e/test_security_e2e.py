@@ -241,7 +241,7 @@ def test_codes_and_secrets_stay_out_of_responses_and_logs(
     sent = api.post("/otp/send-failover", _flow(_number("707", 1, 2), pin=pin))
     assert pin not in sent.text
     flow_id = sent.json()["flowId"]
-    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
     assert api.post("/otp/verify", {"flowId": flow_id, "code": "00000000"}).status_code == 200
     assert api.post("/otp/verify", {"flowId": flow_id, "code": pin}).json()["valid"] is True
     for path in (f"/otp/failover/{flow_id}", f"/failover/tracking/{flow_id}", "/otp/failover"):
@@ -390,3 +390,43 @@ def test_generated_code_round_trip(strict: ApiSession, strict_database_url: str)
     story = strict.get(f"/otp/failover/{flow_id}").json()
     assert [s["channel"] for s in story["steps"]] == ["viber"]
     assert story["status"] == "Succeeded"
+
+
+async def _stored_text(database_url: str) -> str:
+    """Every value of every table, as one string."""
+    chunks: list[str] = []
+    if database_url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                chunks.extend(map(repr, db.execute(f'SELECT * FROM "{table}"')))  # noqa: S608
+        return "\n".join(chunks)
+    conn = await asyncpg.connect(pg.asyncpg_dsn(database_url))
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for row in tables:
+            records = await conn.fetch(f'SELECT * FROM "{row[0]}"')  # noqa: S608
+            chunks.extend(repr(tuple(r.values())) for r in records)
+    finally:
+        await conn.close()
+    return "\n".join(chunks)
+
+
+def test_a_pin_copied_into_labels_and_extra_fields_is_stored_nowhere(
+    strict: ApiSession, strict_database_url: str
+) -> None:
+    """Issue 15 item 11: the flow, its steps and the Idempotency-Key's stored answer hold
+    ``{pin}`` where the client wrote its pin, while the flow runs and after it ended."""
+    pin = "58203917"
+    body = _flow(_number("714", 1, 4), pin=pin, label=f"login {pin}")  # 4: Viber delivered
+    body["flow"][0]["note"] = f"your pin is {pin}"
+    sent = strict.http.post(
+        "/otp/send-failover", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert sent.status_code == 200, sent.text
+    assert pin not in sent.text
+    assert sent.json()["flow"][0]["label"] == "login {pin}"
+    assert pin not in asyncio.run(_stored_text(strict_database_url))
+    story = wait_until_ended(strict, sent.json()["flowId"])
+    assert story["status"] == "Succeeded"
+    assert pin not in asyncio.run(_stored_text(strict_database_url))

@@ -39,10 +39,13 @@ LOOPBACK_WEBHOOKS_ENV = {
 }
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None
+) -> str:
     """Run a one-shot ``failover-otp`` command and return its standard output."""
     result = subprocess.run(
         [COMMAND, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -55,6 +58,9 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
 
 
 def create_application(database_url: str, name: str = "tests") -> tuple[str, str]:
+    # Only `serve` and `migrate` create a database; tests may make their application before
+    # any server has run on it (`migrate` at head is a quick no-op).
+    cli("migrate", "--database-url", database_url)
     creds = json.loads(cli("apps", "create", name, "--json", "--database-url", database_url))
     return creds["applicationId"], creds["applicationSecret"]
 
