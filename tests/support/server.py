@@ -39,10 +39,13 @@ LOOPBACK_WEBHOOKS_ENV = {
 }
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None
+) -> str:
     """Run a one-shot ``failover-otp`` command and return its standard output."""
     result = subprocess.run(
         [COMMAND, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

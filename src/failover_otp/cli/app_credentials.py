@@ -37,19 +37,30 @@ def duration(text: str) -> timedelta:
 
 
 def register(apps_app: typer.Typer, load_settings: SettingsLoader, run: Runner) -> None:
-    def with_auth(database_url: str | None, action: Callable[[AuthService], Any]) -> Any:
+    def with_auth(
+        database_url: str | None,
+        action: Callable[[AuthService], Any],
+        audited: tuple[str, str] | None = None,
+    ) -> Any:
+        """Run ``action``; when it succeeds, ``audited`` (action, application) goes to the audit
+        trail."""
         settings = load_settings(database_url=database_url)
 
         async def main() -> Any:
             from failover_otp.bootstrap import open_services
+            from failover_otp.cli.admin_commands import cli_audit
 
             async with open_services(settings) as services:
-                return await action(services.auth)
+                result = await action(services.auth)
+                if result and audited is not None:
+                    await cli_audit(services, *audited)
+                return result
 
         return run(main())
 
     def set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None:
-        if not with_auth(database_url, lambda auth: auth.set_disabled(app_id, disabled)):
+        audited = ("application.disable" if disabled else "application.enable", app_id)
+        if not with_auth(database_url, lambda auth: auth.set_disabled(app_id, disabled), audited):
             console().print(f"[red]no application {app_id}[/]")
             raise typer.Exit(1)
         console().print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
@@ -78,7 +89,9 @@ def register(apps_app: typer.Typer, load_settings: SettingsLoader, run: Runner) 
         window = duration(overlap)
         try:
             secrets = with_auth(
-                database_url, lambda auth: auth.rotate_webhook_secret(app_id, window)
+                database_url,
+                lambda auth: auth.rotate_webhook_secret(app_id, window),
+                ("application.rotate_webhook_secret", app_id),
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--overlap") from None

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from failover_otp.cli.api_access import ApiUrl, AppId, AppSecret, Target, fail, target
 from failover_otp.cli.output import console, styled
 from failover_otp.cli.tables import deliveries_table, trackings_table
+
+if TYPE_CHECKING:
+    from failover_otp.client import FailoverOtpClient, Inbox
 
 AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON answer")]
 T = TypeVar("T")
@@ -288,7 +291,7 @@ def register(app: typer.Typer) -> None:
         where = target(url, app_id, app_secret)
         deadline = time.monotonic() + timeout
         with where.client() as client:
-            received = call(where, lambda: client.sandbox_inbox(flow_id))
+            received = _first_inbox(where, client, flow_id)
             while received.code is None and time.monotonic() < deadline:
                 if call(where, lambda: client.get_failover(flow_id)).ended:
                     received = call(where, lambda: client.sandbox_inbox(flow_id))
@@ -327,6 +330,22 @@ def register(app: typer.Typer) -> None:
         console().print(f"{'[green]' if result.valid else '[red]'}{result.status}[/]")
         if not result.valid:
             raise typer.Exit(1)
+
+
+def _first_inbox(where: Target, client: FailoverOtpClient, flow_id: str) -> Inbox:
+    """The flow's inbox; a 404 for a flow that exists means the service has no sandbox."""
+    from failover_otp.client import NotFound
+
+    try:
+        return client.sandbox_inbox(flow_id)
+    except NotFound as missing:
+        call(where, lambda: client.get_failover(flow_id))  # the flow's own 404, if it is that
+        console().print(
+            f"[red]{where.url} has no sandbox inbox: it sends through the real provider "
+            "(codes are only ever on the phone)[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from missing
 
 
 def _search_filters(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover_otp.cli import app_credentials, client_commands
+from failover_otp.cli import admin_commands, app_credentials, client_commands
 from failover_otp.cli.output import console
 from failover_otp.provider_names import ProviderName
 
@@ -29,6 +29,7 @@ app = typer.Typer(
 apps_app = typer.Typer(help="Manage applications (API clients).", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
 client_commands.register(app)
+admin_commands.register(app)  # operators, audit, purge
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///path.db or postgresql://...")
@@ -310,7 +311,10 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.rotate_secret(app_id)
+            creds = await services.auth.rotate_secret(app_id)
+            if creds is not None:
+                await admin_commands.cli_audit(services, "application.rotate_secret", app_id)
+            return creds
 
     creds = _run(main())
     if creds is None:
@@ -336,7 +340,10 @@ def apps_webhook_secret(
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.webhook_secret(app_id)
+            secret = await services.auth.webhook_secret(app_id)
+            if secret is not None:
+                await admin_commands.cli_audit(services, "application.webhook_secret_read", app_id)
+            return secret
 
     secret = _run(main())
     if secret is None:
