@@ -241,7 +241,7 @@ def test_codes_and_secrets_stay_out_of_responses_and_logs(
     sent = api.post("/otp/send-failover", _flow(_number("707", 1, 2), pin=pin))
     assert pin not in sent.text
     flow_id = sent.json()["flowId"]
-    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
     assert api.post("/otp/verify", {"flowId": flow_id, "code": "00000000"}).status_code == 200
     assert api.post("/otp/verify", {"flowId": flow_id, "code": pin}).json()["valid"] is True
     for path in (f"/otp/failover/{flow_id}", f"/failover/tracking/{flow_id}", "/otp/failover"):

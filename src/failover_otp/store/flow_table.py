@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.paging import bounded_count
@@ -113,9 +114,9 @@ class FlowTable:
         if where.flow_status:
             conditions.append(flows.c.status == where.flow_status)
         if where.step_status:
-            conditions.append(
-                step_exists(app_id, steps.c.status == where.step_status, sqlite=sqlite)
-            )
+            shown = stored_as(StepStatus(where.step_status))  # queued includes sends in flight
+            in_shown = steps.c.status.in_(sorted(s.value for s in shown))
+            conditions.append(step_exists(app_id, in_shown, sqlite=sqlite))
         if where.tag:
             pattern = f"%{escape_like(where.tag)}%"
             conditions.append(
