@@ -15,9 +15,11 @@ from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.database import Database
 
 
-def _wrapped(error: sqlite3.Error) -> sqlalchemy_exc.DBAPIError:
+def _wrapped(error: sqlite3.Error) -> sqlalchemy_exc.StatementError:
     """The error as SQLAlchemy hands it on (what the API's error handler sees)."""
-    return sqlalchemy_exc.DBAPIError.instance(None, None, error, sqlite3.Error)
+    wrapped = sqlalchemy_exc.DBAPIError.instance(None, None, error, sqlite3.Error)
+    assert isinstance(wrapped, sqlalchemy_exc.DBAPIError)
+    return wrapped
 
 
 def _sqlite_error(path: Path, *statements: str, other: str | None = None) -> sqlite3.Error:
