@@ -77,6 +77,10 @@ class Step:
     reject_reason: RejectReason | None = None
     failover_from: str | None = None
     send_attempts: int = 1
+    # Voice only, as the provider reported the call: who answered (human, machine) and how long
+    # the call lasted in seconds.
+    answered_by: str | None = None
+    call_seconds: int | None = None
     # The ttl an auto step was given, and why (None for a step with a fixed ttl).
     ttl_choice: TtlChoice | None = None
 
@@ -102,6 +106,8 @@ class Flow:
     steps: tuple[Step, ...] = ()
     deadline: Deadline | None = None
     version: int = 0
+    # Stopped from outside (the code was verified): the flow is over whatever reports say later.
+    cancelled: bool = False
 
     def step_by_tracking_id(self, tracking_id: str) -> Step | None:
         for step in self.steps:

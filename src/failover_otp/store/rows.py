@@ -83,6 +83,8 @@ def step_values(flow: Flow, step: Step, label: str | None) -> dict[str, Any]:
         "reject_reason": step.reject_reason.value if step.reject_reason else None,
         "failover_from": step.failover_from,
         "send_attempts": step.send_attempts,
+        "answered_by": step.answered_by,
+        "call_seconds": step.call_seconds,
         "ttl_seconds": step.ttl_choice.seconds if step.ttl_choice else None,
         "ttl_reason": step.ttl_choice.reason if step.ttl_choice else None,
     }
@@ -110,6 +112,8 @@ def step_from_row(row: Mapping[Any, Any]) -> Step:
         reject_reason=RejectReason(row["reject_reason"]) if row["reject_reason"] else None,
         failover_from=row["failover_from"],
         send_attempts=row["send_attempts"],
+        answered_by=row["answered_by"],
+        call_seconds=row["call_seconds"],
         ttl_choice=TtlChoice(row["ttl_seconds"], row["ttl_reason"] or "")
         if row["ttl_seconds"] is not None
         else None,
@@ -126,6 +130,7 @@ def flow_state_values(flow: Flow) -> dict[str, Any]:
         "total_cost": flow.total_cost,
         "termination_channel": last.channel.type_name if last and flow.status.is_terminal else None,
         "updated_at": flow.updated_at,
+        "cancelled": flow.cancelled,
     }
 
 
@@ -151,4 +156,5 @@ def flow_from_rows(
         if deadline
         else None,
         version=row["version"],
+        cancelled=bool(row["cancelled"]),
     )

@@ -1,7 +1,7 @@
 """learned failover timing: the delivery model's histograms and each auto step's chosen ttl
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0010
 Create Date: 2026-11-29
 
 - delivery_histograms: per channel, country, operator ("" when unknown), hour and bin of
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
