@@ -93,7 +93,7 @@ class DeliveryStore:
             .where(c.hour >= hour_of(since))
             .group_by(c.channel, c.country, c.operator, c.bin)
         )
-        async with self.db.scan() as conn:
+        async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [
             (
