@@ -141,7 +141,11 @@ def build_provider(settings: Settings, callback_token: str) -> Provider:
 async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
     if migrate:
         await upgrade(settings.database_url)
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     clock = SystemClock()
     apps = AppStore(db)
     callback_token = (

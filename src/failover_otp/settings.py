@@ -81,6 +81,14 @@ class Settings(SecuritySettings):
 
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
+
+    # -- Overload (docs/security.md, "Overload") ----------------------------------------------
+    # How long a request waits for a database connection (PostgreSQL's pool, SQLite's writer)
+    # before it is answered 503 with Retry-After; the workers wait as long and retry.
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Readiness (GET /health/ready, /health): SQLite needs this much free disk beside its file.
+    health_min_free_disk_mb: int = Field(default=64, ge=0)
+
     # At most this many requests and connections at once in `serve` (uvicorn's
     # limit_concurrency); past it, 503 at once instead of a growing queue. 0: no limit.
     limit_concurrency: int = Field(default=0, ge=0)

@@ -60,7 +60,7 @@ def test_every_change_of_an_otp_flow_arrives_signed_and_in_order(
     sent = api.post("/otp/send-failover", viber_sms_flow(2, callback_url=receiver.url))
     assert sent.status_code == 200, sent.text
     flow_id = sent.json()["flowId"]
-    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
 
     def final_arrived() -> bool:
         got = received_for(receiver, "flowId", flow_id)
@@ -78,7 +78,7 @@ def test_every_change_of_an_otp_flow_arrives_signed_and_in_order(
     assert all(s["status"] == "InProgress" for s in stories[:-1])
     assert stories[-1]["status"] == story["status"]
     assert stories[-1]["total_cost"] == pytest.approx(story["total_cost"])
-    assert [s["status"] for s in stories[-1]["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert [s["status"] for s in stories[-1]["steps"]] == ["UNDELIVERED", "delivered"]
     assert set(stories[-1]) == {"flowId", "status", "statusCode", "total_cost", "steps"}
 
     # The same secret from the command line.
@@ -217,7 +217,7 @@ def test_a_kill_during_retries_loses_no_webhook(tmp_path: Path, database_url: st
                 for n in range(5)
             ]
             for flow_id in flow_ids:
-                wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+                wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
             api.close()
             time.sleep(1.0)  # a few refused attempts of each flow's first event
         finally:

@@ -615,7 +615,7 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     assert all(s["flowId"] == record.flow.id for s in stories)
     assert [s["status"] for s in stories[:-1]] == ["InProgress"] * (len(stories) - 1)
     final = stories[-1]
-    assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "delivered"]
     assert final["status"] == "Succeeded"
     for received in got:
         received.verify(env.secret)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
@@ -235,9 +236,13 @@ def redact_request(request: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def scrub_ended(
     conn: AsyncConnection, old: Flow, new: Flow, request: list[dict[str, Any]]
 ) -> None:
-    """When an OTP flow ends (in the transaction that saves it): nothing is left to send, so the
-    encrypted code is dropped and the stored echo loses anything that could be a code."""
-    if new.kind is not FlowKind.OTP or old.status.is_terminal or not new.status.is_terminal:
+    """When an OTP flow settles (in the transaction that saves it): nothing is left to send, so
+    the encrypted code is dropped and the stored echo loses anything that could be a code.
+
+    A flow that succeeded on an SMS ``Sent`` alone keeps its code until the final report: an
+    ``Undelivered`` then may still send the next channel (issue 16).
+    """
+    if new.kind is not FlowKind.OTP or is_settled(old) or not is_settled(new):
         return
     await conn.execute(
         update(otp_codes).where(otp_codes.c.flow_id == new.id).values(code_cipher=None)

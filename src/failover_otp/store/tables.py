@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -105,6 +106,8 @@ flows = Table(
     Column("callback_strategy", String(16), nullable=True),
     # When the flow's code was verified (migration 0016): conversion outlives the code's row.
     Column("verified_at", UTCDateTime, nullable=True),
+    # Stopped because its code was verified: no later report reopens it (migration 0010).
+    Column("cancelled", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
     # Tracking search by terminationChannel (migration 0002).
@@ -139,6 +142,9 @@ steps = Table(
     Column("reject_reason", String(32), nullable=True),
     Column("failover_from", String(64), nullable=True),
     Column("send_attempts", Integer, nullable=False, default=1),
+    # Voice: who answered and the call's length in seconds, as reported (migration 0010).
+    Column("answered_by", String(16), nullable=True),
+    Column("call_seconds", Integer, nullable=True),
     Index(None, "application_id", "created_at", "flow_id", "idx"),
     Index(None, "application_id", "status", "created_at"),
     # Tracking search by message type and exact destination (migration 0002).

@@ -8,13 +8,18 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from failover_otp.errors import ApiError
+from failover_otp.store.availability import unavailable_reason
 from failover_otp.web.responses import FastJSONResponse, error_body
 
 log = structlog.get_logger(__name__)
+
+# What a 503 for overload asks the client to wait: short, the condition is usually a burst.
+OVERLOAD_RETRY_AFTER_SECONDS = 1
 
 _HTTP_CODES = {
     400: "malformed_json",
@@ -25,6 +30,7 @@ _HTTP_CODES = {
     406: "not_acceptable",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    503: "service_unavailable",
 }
 _UNPARSED = {
     "malformed_json": "the request body is not valid JSON (UTF-8 text, nested at most a few "
@@ -90,6 +96,24 @@ def install_error_handlers(app: FastAPI) -> None:
         message = _UNPARSED.get(code, str(exc.detail)) if exc.status_code == 400 else exc.detail
         return FastJSONResponse(
             error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            return await unexpected(request, exc)
+        # Overload or a database refusing writes: a condition of the moment, not a bug.
+        log.warning("database unavailable", reason=reason, error=str(exc).splitlines()[0])
+        message = (
+            "the service is busy: no database connection was free in time; retry shortly"
+            if reason == "busy"
+            else "the database cannot take requests right now; retry shortly"
+        )
+        return FastJSONResponse(
+            error_body("service_unavailable", message),
+            status_code=503,
+            headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

@@ -29,7 +29,9 @@ from failover_otp.web.failover_schemas import (
 from failover_otp.web.failover_search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    SIZE_LIMIT,
     page_object,
+    page_size,
     parse_filters,
     parse_range,
 )
@@ -127,10 +129,16 @@ async def search_trackings(
         str | None, Query(alias="dateEnd", max_length=64, description="ISO-8601, exclusive")
     ] = None,
     page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="0-based")] = 0,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")] = (
-        DEFAULT_PAGE_SIZE
-    ),
+    size: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=SIZE_LIMIT,
+            description=f"page size (>= 1); above {MAX_PAGE_SIZE} the page is capped at it",
+        ),
+    ] = DEFAULT_PAGE_SIZE,
 ) -> FastJSONResponse:
+    size = page_size(size)
     start, end = parse_range(date_start, date_end)
     query = TrackingQuery(
         application_id=app_id,

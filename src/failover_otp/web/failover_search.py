@@ -19,7 +19,16 @@ from failover_otp.web.failover_schemas import SearchFilter
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 10
+# The document types `size` as int32 and only asks for >= 1; larger pages are capped.
+SIZE_LIMIT = 2**31 - 1
 MAX_FILTERS = 20
+
+
+def page_size(requested: int) -> int:
+    """The page size served: at most ``MAX_PAGE_SIZE``, as Spring caps a ``Pageable`` above its
+    max-page-size instead of refusing it; the page's ``size`` says what was served."""
+    return min(requested, MAX_PAGE_SIZE)
+
 
 _FIELDS = {f.value.lower(): f for f in SearchField}
 _OPERATORS = {o.value: o for o in SearchOperator}

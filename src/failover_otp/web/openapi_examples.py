@@ -69,6 +69,9 @@ UNAUTHORIZED: dict[str, Any] = {
 }
 
 
+READY = {"status": "ok", "database": "ok", "writes": "ok", "disk": "ok"}
+
+
 def _examples(**named: Any) -> dict[str, dict[str, Any]]:
     return {name.replace("_", " "): {"value": value} for name, value in named.items()}
 
@@ -105,7 +108,9 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
     ("/webhooks/secret", "get"): {"200": _examples(the_signing_key=WEBHOOK_SECRET)},
     ("/sandbox/inbox/{flow_id}", "get"): {"200": _examples(the_code_came_by_SMS=INBOX)},
     ("/stats/conversion", "get"): {"200": _examples(a_week=CONVERSION)},
-    ("/health", "get"): {"200": _examples(ready={"status": "ok", "database": "ok"})},
+    ("/health", "get"): {"200": _examples(ready=READY)},
+    ("/health/ready", "get"): {"200": _examples(ready=READY)},
+    ("/health/live", "get"): {"200": _examples(alive={"status": "ok"})},
     ("/", "get"): {
         "200": _examples(
             service={
