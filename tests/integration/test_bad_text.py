@@ -51,6 +51,7 @@ JSON_BODIES: dict[str, Any] = {
 FORM_BODIES = {
     "/oauth/token": {"grant_type": "client_credentials", "scope": NUL},
     "/dashboard/login": {"application_id": NUL, "application_secret": "x"},
+    "/dashboard/account/switch": {"application_id": NUL},
 }
 
 

@@ -9,6 +9,10 @@ Any number of these loops, in any number of processes, share the outbox. Nothing
 crash: an event is settled only after its answer, so a worker that dies mid-attempt leaves it
 leased, and it is sent again (same ``webhook-id``) once the lease runs out. Receivers must
 therefore deduplicate on ``webhook-id``: delivery is at least once.
+
+Fair between tenants: attempts in flight are bounded per application and per receiving host, so
+a slow receiver holds only its share of the slots. Every URL passes the SSRF guard
+(``services/egress.py``) before the attempt, and every name through it again at connect time.
 """
 
 from __future__ import annotations
@@ -149,7 +153,7 @@ class WebhookWorker:
         )
 
     async def run_once(self) -> int:
-        """Claim what is due and deliver it all (tests, tools); returns how many were claimed."""
+        """Claim what is due and deliver it all (tests, tools); returns how many were started."""
         claimed = await self._claim_and_start()
         await self.drain()
         return claimed
