@@ -128,6 +128,7 @@ class Services:
             webhook_retention_days=s.webhook_retention_days,
             audit_retention_days=s.audit_retention_days,
             interval_seconds=s.purge_interval_seconds,
+            delivery_window_hours=s.delivery_model_window_hours,
         )
 
 

@@ -100,6 +100,3 @@ class DeliveryHistory:
             OSError,
         ) as exc:  # the history is advisory: a lost count must not fail a flow
             log.warning("delivery history not recorded", error=str(exc))
-
-    async def purge(self) -> int:
-        return await self.store.purge(self.clock.now() - self.window)

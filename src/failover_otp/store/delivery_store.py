@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.delivery_model import ModelKey
@@ -104,11 +104,3 @@ class DeliveryStore:
             )
             for r in rows
         ]
-
-    async def purge(self, before: datetime) -> int:
-        """Drop the hours that fell out of every window."""
-        async with self.db.write_one() as conn:
-            result = await conn.execute(
-                delete(delivery_histograms).where(delivery_histograms.c.hour < hour_of(before))
-            )
-        return int(result.rowcount or 0)
