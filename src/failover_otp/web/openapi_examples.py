@@ -10,8 +10,8 @@ from typing import Any
 
 from failover_otp.web.openapi_example_bodies import (
     CONVERSION,
-    DELIVERY_TIMES,
     DELIVERY_PAGE,
+    DELIVERY_TIMES,
     INBOX,
     OTP_ANSWER,
     OTP_GENERATED_CODE_REQUEST,
