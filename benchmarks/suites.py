@@ -733,7 +733,8 @@ def bench_list(
                 _list_figure(ctx, kind, last.name, latencies, errors, last_body, ceiling)
             if also is not None:
                 _quiet(ctx, [pid])
-                also(kind, service, clone_id(plan.run, n), now - timedelta(days=45))
+                # A flow the service made: the clones' ids share their first 8 characters.
+                also(kind, service, templates[0].flow_id, now - timedelta(days=45))
         finally:
             service.stop()
         ctx.databases.drop(db)
