@@ -106,6 +106,8 @@ class Settings(SecuritySettings):
     # --- Data lifecycle and dashboard sessions (docs/security.md §9-10, docs/operations.md) ---
     # How long a dashboard sign-in lasts.
     dashboard_session_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86_400)
+    # Failed operator sign-ins allowed per username per 15 minutes (password guessing); 0: off.
+    dashboard_sign_in_failures_per_15min: int = Field(default=20, ge=0)
     # The worker purges what has expired every this many seconds (0: never; `failover-otp
     # purge` still does), deleting at most purge_batch_size rows per transaction.
     purge_interval_seconds: float = Field(default=300.0, ge=0)

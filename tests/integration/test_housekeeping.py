@@ -16,6 +16,7 @@ from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.store.app_store import Application
 from failover_otp.store.database import Database
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.tables import (
     access_tokens,
     audit_log,
@@ -24,6 +25,7 @@ from failover_otp.store.tables import (
     flows,
     idempotency_keys,
     otp_codes,
+    refusal_counts,
     steps,
     webhook_outbox,
 )
@@ -102,6 +104,9 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
         await add_webhook_event(stack.db, "dead-old", "dead", now - 8 * DAY)
         await add_webhook_event(stack.db, "delivered-recent", "delivered", now - 6 * DAY)
         await add_webhook_event(stack.db, "pending-old", "pending", now - 8 * DAY)
+        refusals = RefusalStore(stack.db)
+        for at in (now - 92 * DAY, now - 90 * DAY):
+            await refusals.record("app-1", "rate_limited:number_per_day", at)
         async with stack.db.write() as conn:
             for at in (now - 401 * DAY, now - 399 * DAY):
                 await conn.execute(insert(audit_log).values(at=at, actor="cli:x", action="a"))
@@ -116,10 +121,17 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
             "otp_codes": 0,
             "webhook_events": 2,
             "spend_released": 0,
+            "refusal_counts": 1,
             "audit_entries": 1,
             "flows": 0,
         }
-        for table in (access_tokens, dashboard_sessions, idempotency_keys, audit_log):
+        for table in (
+            access_tokens,
+            dashboard_sessions,
+            idempotency_keys,
+            audit_log,
+            refusal_counts,
+        ):
             assert await count(stack.db, table) == 1
         async with stack.db.read() as conn:
             left = (await conn.execute(select(webhook_outbox.c.event_id))).scalars().all()

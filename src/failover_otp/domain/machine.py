@@ -86,14 +86,21 @@ def _settle(old: Flow, new: Flow, cmds: list[Command], now: datetime) -> Decisio
     if status is FlowStatus.FAILED and code is not None and old.status is not FlowStatus.FAILED:
         last = new.steps[-1] if new.steps else None
         error = (last.error_message if last else None) or STATUS_CODE_TEXT[code]
-    deadline = None if status.is_terminal else new.deadline
-    new = replace(new, status=status, status_code=code, error=error, deadline=deadline)
+    new = replace(new, status=status, status_code=code, error=error)
+    if is_settled(new) or (status.is_terminal and not _awaits_final_report(new)):
+        # Nothing left to wait for. A flow that succeeded on an SMS `Sent` keeps its ttl
+        # deadline, so the worker still looks the message up if its final report never comes.
+        new = replace(new, deadline=None)
     if new == old:
         return Decision(old)
     new = replace(new, updated_at=now)
     if _story(new) != _story(old):
         cmds.append(NotifyChange())
     return Decision(new, tuple(cmds))
+
+
+def _awaits_final_report(flow: Flow) -> bool:
+    return any(s.status is StepStatus.SENT for s in flow.steps)
 
 
 def _story(flow: Flow) -> tuple[object, ...]:
@@ -236,7 +243,7 @@ class _Context:
 
     def deadline(self, flow: Flow, event: DeadlineReached) -> tuple[Flow, list[Command]]:
         due = flow.deadline
-        if flow.status.is_terminal:
+        if is_settled(flow):
             return flow, []
         if due is None or (due.kind, due.step_index) != (event.kind, event.step_index):
             return flow, []  # stale: the flow moved on since this deadline was claimed

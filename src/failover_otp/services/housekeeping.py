@@ -12,6 +12,7 @@ import structlog
 
 from failover_otp.services.clock import Clock
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.refusal_store import day_of as refusal_day
 from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.tables import (
     access_tokens,
@@ -20,6 +21,7 @@ from failover_otp.store.tables import (
     idempotency_keys,
     otp_codes,
     rate_counters,
+    refusal_counts,
     webhook_outbox,
 )
 
@@ -30,6 +32,8 @@ log = structlog.get_logger(__name__)
 COUNTER_GRACE = timedelta(hours=1)
 CODE_GRACE = timedelta(days=1)
 FINISHED_WEBHOOKS = ("delivered", "dead")
+# The dashboard's longest period (services/dashboard.PERIODS), and a day of margin.
+REFUSALS_KEPT = timedelta(days=91)
 
 
 class Housekeeping:
@@ -77,6 +81,10 @@ class Housekeeping:
             "audit_entries": 0,
             "flows": 0,
         }
+        # Refusal counters feed the dashboard's periods (90 days at most): a day past them goes.
+        done["refusal_counts"] = await delete(
+            refusal_counts, refusal_counts.c.day < refusal_day(now - REFUSALS_KEPT)
+        )
         # The spend cap's own clean-up: reservations of flows never created are released,
         # settled ones and day rows older than three days go (store/spend_store.py).
         done["spend_released"] = await SpendStore(self.store.db).purge(now)

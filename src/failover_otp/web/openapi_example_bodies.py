@@ -109,7 +109,7 @@ VIBER_STEP: dict[str, Any] = {
 SMS_STEP: dict[str, Any] = {
     "trackingId": SMS_ID,
     "role": "failover",
-    "status": "Delivered",
+    "status": "delivered",
     "channel": "sms",
     "phone_number": "306912345671",
     "created_at": FAILED_OVER,
@@ -218,7 +218,6 @@ TRACKING: dict[str, Any] = {
                 "updatedDate": FAILED_OVER,
             },
             "expireOnDelivery": False,
-            "expiredOnDeliveryAt": None,
             "price": 0.0093,
             "label": "login",
             "inboundUrl": None,

@@ -150,8 +150,8 @@ class StepStory(BaseModel):
     trackingId: str = Field(description="the message's id (Routee's trackingId / messageId)")
     role: str = Field(description="`primary` (the first step) or `failover`")
     status: str = Field(
-        description="the message's status in its channel's words (Viber `EXPIRED`, SMS "
-        "`Delivered`, ...)"
+        description="the message's status as the seed words it: Viber upper-case (`EXPIRED`), "
+        "SMS lower-case (`queued`, `delivered`, ...); a send in flight is queued"
     )
     channel: str = Field(description="`viber` or `sms`")
     phone_number: str = Field(description="the destination, E.164 digits")
