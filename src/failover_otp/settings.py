@@ -111,7 +111,7 @@ class Settings(SecuritySettings):
     # The worker purges what has expired every this many seconds (0: never; `failover-otp
     # purge` still does), deleting at most purge_batch_size rows per transaction.
     purge_interval_seconds: float = Field(default=300.0, ge=0)
-    purge_batch_size: int = Field(default=500, ge=1, le=10_000)
+    purge_batch_size: int = Field(default=100, ge=1, le=10_000)
     # Flows (phone numbers are personal data) are deleted this many days after they were
     # created; 0 keeps them forever.
     flow_retention_days: int = Field(default=0, ge=0)

@@ -221,3 +221,19 @@ async def test_an_interval_of_zero_never_purges(database_url: str) -> None:
 class _RealClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+async def test_serve_runs_the_purge_with_its_workers(database_url: str) -> None:
+    """The housekeeping loop is one of the worker loops `serve` (and `worker`) start."""
+    from failover_otp.settings import Settings
+    from failover_otp.web.app import create_app
+
+    async with security_stack(database_url) as stack:
+        await add_application(stack)
+        await add_expiring_rows(stack.db, datetime.now(UTC), "s")
+        settings = Settings(database_url=database_url, purge_interval_seconds=0.05)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), asyncio.timeout(30):
+            while await count(stack.db, access_tokens) != 1:
+                await asyncio.sleep(0.02)
+        assert await count(stack.db, dashboard_sessions) == 1

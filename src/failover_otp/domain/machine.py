@@ -87,9 +87,10 @@ def _settle(old: Flow, new: Flow, cmds: list[Command], now: datetime) -> Decisio
         last = new.steps[-1] if new.steps else None
         error = (last.error_message if last else None) or STATUS_CODE_TEXT[code]
     new = replace(new, status=status, status_code=code, error=error)
-    if is_settled(new) or (status.is_terminal and not _awaits_final_report(new)):
-        # Nothing left to wait for. A flow that succeeded on an SMS `Sent` keeps its ttl
-        # deadline, so the worker still looks the message up if its final report never comes.
+    if is_settled(new):
+        # Nothing left to wait for. A flow that succeeded on an SMS `Sent` alone is not settled
+        # and keeps its ttl deadline: the worker still looks the message up if its final report
+        # never comes.
         new = replace(new, deadline=None)
     if new == old:
         return Decision(old)
@@ -97,10 +98,6 @@ def _settle(old: Flow, new: Flow, cmds: list[Command], now: datetime) -> Decisio
     if _story(new) != _story(old):
         cmds.append(NotifyChange())
     return Decision(new, tuple(cmds))
-
-
-def _awaits_final_report(flow: Flow) -> bool:
-    return any(s.status is StepStatus.SENT for s in flow.steps)
 
 
 def _story(flow: Flow) -> tuple[object, ...]:

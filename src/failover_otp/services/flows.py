@@ -357,7 +357,8 @@ class FlowService:
 
 
 def _count_transition(old: Flow, new: Flow) -> None:
-    if new.status.is_terminal and not old.status.is_terminal:
+    # A success withdrawn after an SMS `Sent` ends the flow again, as Failed: counted too.
+    if new.status.is_terminal and new.status is not old.status:
         FLOWS_ENDED.labels(new.status.value).inc()
     if len(new.steps) > len(old.steps) and len(new.steps) > 1:
         FAILOVERS.labels(new.steps[-1].channel.value).inc()
