@@ -28,7 +28,7 @@ from benchmarks.results import Figure, Results
 
 FLOWS_DEFAULT = 20_000
 RATE = 100.0  # new flows a second
-TIME_SCALE = 30.0
+TIME_SCALE = 5.0
 SEED = 18
 P95_SPEEDUP_TARGET = 3.0
 COST_INCREASE_TARGET = 0.15

@@ -47,6 +47,7 @@ class RecordedFlow:
     sms_started: float | None  # when the SMS was sent, if it was
     sms_delivered: float | None  # how long the SMS took to be delivered, if it was
     sms_price: float | None
+    viber_ttl: float | None = None  # the ttl the Viber step waited for (chosen, if auto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,21 @@ class _Sms:
 def replay(flows: Sequence[RecordedFlow], policies: Sequence[Policy]) -> list[PolicyResult]:
     model = viber_model(flows)
     sms = _Sms.of(flows)
-    return [_replay_one(flows, policy, model, sms) for policy in policies]
+    lag = failover_lag(flows)
+    return [_replay_one(flows, policy, model, sms, lag) for policy in policies]
+
+
+def failover_lag(flows: Sequence[RecordedFlow]) -> float:
+    """The median time the engine took from a ttl running out to the SMS being sent, in the
+    record (the deadline worker's delay and the send): a replayed failover takes as long."""
+    lags = [
+        flow.sms_started - flow.viber_ttl
+        for flow in flows
+        if flow.sms_started is not None
+        and flow.viber_gave_up is not None
+        and flow.viber_ttl is not None
+    ]
+    return statistics.median(lags) if lags else 0.0
 
 
 def _ttl_for(flow: RecordedFlow, policy: Policy, model: DeliveryModel) -> float:
@@ -138,7 +153,7 @@ def _ttl_for(flow: RecordedFlow, policy: Policy, model: DeliveryModel) -> float:
 
 
 def _replay_one(
-    flows: Sequence[RecordedFlow], policy: Policy, model: DeliveryModel, sms: _Sms
+    flows: Sequence[RecordedFlow], policy: Policy, model: DeliveryModel, sms: _Sms, lag: float
 ) -> PolicyResult:
     times: list[float] = []
     both = 0
@@ -149,7 +164,12 @@ def _replay_one(
         if flow.viber_delivered is not None and flow.viber_delivered <= ttl:
             times.append(flow.start_offset + flow.viber_delivered)
             continue
-        failover_at = ttl if flow.viber_failed is None else min(flow.viber_failed, ttl)
+        if flow.viber_failed is not None and flow.viber_failed <= ttl:
+            failover_at = flow.viber_failed  # the failure itself triggered the failover
+        elif flow.viber_gave_up is not None and flow.viber_ttl == ttl and flow.sms_started:
+            failover_at = flow.sms_started  # the recorded failover, its own delay included
+        else:
+            failover_at = ttl + lag
         if flow.sms_started is not None:
             sms_time, sms_price = flow.sms_delivered, flow.sms_price or 0.0
         else:

@@ -28,7 +28,7 @@ class ReplayStore:
         """The period's ended Viber → SMS flows, and how many other ended flows were skipped."""
         f, s = flows.c, steps.c
         chosen = (
-            select(f.id, f.created_at)
+            select(f.id, f.created_at, f.plans)
             .where(
                 f.application_id == application_id,
                 f.created_at >= since,
@@ -43,6 +43,8 @@ class ReplayStore:
             select(
                 chosen.c.id.label("flow_id"),
                 chosen.c.created_at.label("flow_created_at"),
+                chosen.c.plans,
+                s.ttl_seconds,
                 s.idx,
                 s.channel,
                 s.status,
@@ -106,4 +108,6 @@ def _recorded(group: list[Mapping[Any, Any]], scale: float) -> RecordedFlow | No
         sms_started=since(sms_sent),
         sms_delivered=since(sms["delivered_at"], sms_sent) if sms and sms_sent else None,
         sms_price=sms["price"] if sms is not None else None,
+        viber_ttl=viber["ttl_seconds"]
+        or (viber["plans"][0].get("ttl_seconds") if viber["plans"] else None),
     )

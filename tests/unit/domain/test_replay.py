@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from failover_otp.domain.adaptive_ttl import AutoTtl
@@ -40,7 +42,7 @@ RECORD = [
     flow(1, delivered=2),
     flow(2, delivered=5),
     flow(3, delivered=50),
-    flow(4, gave_up=120, sms_started=120, sms=4),
+    replace(flow(4, gave_up=120, sms_started=120, sms=4), viber_ttl=120),
     flow(5, failed=0, sms_started=0, sms=6),
 ]
 
@@ -100,3 +102,14 @@ def test_the_standard_policies_are_the_fixed_ttls_and_each_threshold() -> None:
 def test_a_replay_repeats() -> None:
     policies = standard_policies()
     assert replay(RECORD, policies) == replay(RECORD, policies)
+
+
+def test_a_replayed_failover_takes_as_long_as_the_recorded_ones() -> None:
+    # The engine sent the SMS 1.5 s after the 120 s ttl ran out: a 10 s ttl fails over at 11.5 s.
+    slow = [
+        replace(flow(1, gave_up=120.5, sms_started=121.5, sms=4), viber_ttl=120),
+        replace(flow(2, gave_up=120.5, sms_started=121.5, sms=4), viber_ttl=120),
+    ]
+    (as_recorded, shorter) = replay(slow, [Policy("120", ttl=120), Policy("10", ttl=10)])
+    assert as_recorded.median_seconds == 125.5
+    assert shorter.median_seconds == 15.5
