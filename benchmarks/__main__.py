@@ -28,13 +28,8 @@ from benchmarks.harness import (
     scratch_dir,
 )
 from benchmarks.results import Results
-from benchmarks.suites import (
-    Context,
-    Options,
-    bench_list,
-    bench_send_and_get,
-    bench_timing,
-)
+from benchmarks.send_get import bench_send_and_get
+from benchmarks.suites import Context, Options, bench_list, bench_timing
 
 BENCHMARKS = ("send", "get", "list", "timing", "memory")
 DATABASES = ("sqlite", "postgres")
