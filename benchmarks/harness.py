@@ -284,7 +284,7 @@ class Service:
 
     def create_app(self, name: str = "bench") -> None:
         command, env = service_command()
-        # `apps create` refuses a database that does not exist yet (cli/database_guard.py).
+        # `apps` refuses to create a database: `migrate` makes it (a no-op once it exists).
         subprocess.run(
             [*command, "migrate", "--database-url", self.database_url],
             capture_output=True,

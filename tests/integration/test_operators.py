@@ -272,3 +272,31 @@ async def test_the_sign_in_page_answers_429_past_the_bound(setup: Setup, databas
         )
         assert refused.status_code == 429
         assert "Too many failed sign-ins" in refused.text
+
+
+async def test_an_operator_switches_between_their_applications(
+    setup: Setup, database_url: str
+) -> None:
+    shop, bank = setup.shop.application_id, setup.bank.application_id
+    await setup.operators.add("alice", PASSWORD)
+    await setup.operators.set_role("alice", shop, "viewer")
+    await setup.operators.set_role("alice", bank, "admin")
+    stranger = await setup.auth.create_application("stranger")
+    async with dashboard_process(database_url) as web:
+        cookie = await sign_in(web, username="alice", password=PASSWORD)
+        account = await page(web, "/dashboard/account", cookie)
+        assert shop in account.text
+        assert bank in account.text
+        assert stranger.application_id not in account.text
+        first = await page(web, "/dashboard", cookie)
+        assert 'id="signed-in-as">alice · admin<' in first.text  # bank: first by name
+        switched = await web.post("/dashboard/account/switch", data={"application_id": shop})
+        assert switched.status_code == 303
+        home = await page(web, "/dashboard", cookie)
+        assert 'id="signed-in-as">alice · viewer<' in home.text
+        assert shop in home.text
+        refused = await web.post(
+            "/dashboard/account/switch", data={"application_id": stranger.application_id}
+        )
+        assert refused.status_code == 403
+        assert 'id="signed-in-as">alice · viewer<' in (await page(web, "/dashboard", cookie)).text

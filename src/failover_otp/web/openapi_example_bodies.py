@@ -332,3 +332,18 @@ CONVERSION: dict[str, Any] = {
         {"day": "2026-02-16", "flows": 18, "verified": 14, "conversionRate": 0.7778},
     ],
 }  # fmt: skip
+
+DELIVERY_TIMES: dict[str, Any] = {
+    "windowHours": 168,
+    "minSamples": 100,
+    "models": [
+        {"channel": "viber", "country": "GR", "operator": "Cosmote", "samples": 1000,
+         "trusted": True, "trustedUntilSeconds": 120, "deliveredShare": 0.75,
+         "notDeliveredShare": 0.25, "medianSeconds": 2.14, "p95Seconds": 8.5,
+         "curve": [{"seconds": 1, "deliveredShare": 0.2333},
+                   {"seconds": 2, "deliveredShare": 0.4667},
+                   {"seconds": 3, "deliveredShare": 0.7},
+                   {"seconds": 10, "deliveredShare": 0.75},
+                   {"seconds": 120, "deliveredShare": 0.75}]},
+    ],
+}  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 from failover_otp.web.openapi_example_bodies import (
     CONVERSION,
     DELIVERY_PAGE,
+    DELIVERY_TIMES,
     INBOX,
     OTP_ANSWER,
     OTP_GENERATED_CODE_REQUEST,
@@ -118,6 +119,7 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
     ("/webhooks/secret", "get"): {"200": _examples(the_signing_key=WEBHOOK_SECRET)},
     ("/sandbox/inbox/{flow_id}", "get"): {"200": _examples(the_code_came_by_SMS=INBOX)},
     ("/stats/conversion", "get"): {"200": _examples(a_week=CONVERSION)},
+    ("/stats/delivery-times", "get"): {"200": _examples(one_operator=DELIVERY_TIMES)},
     ("/health", "get"): {"200": _examples(ready=READY), "503": _examples(disk_full=NOT_READY)},
     ("/health/ready", "get"): {
         "200": _examples(ready=READY),
