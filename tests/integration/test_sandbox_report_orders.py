@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.support.payloads import viber_sms_flow
+from tests.support.running_service import running_service, start_otp, wait_ended
 
 from failover_otp.domain.statuses import FlowStatus, StatusCode, StepStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.settings import Settings
-from tests.support.payloads import viber_sms_flow
-from tests.support.running_service import running_service, start_otp, wait_ended
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
