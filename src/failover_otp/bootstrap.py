@@ -16,6 +16,7 @@ from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
+from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.services.security import Security, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
@@ -24,6 +25,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.pending_store import PendingStore
+from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.pending_poller import PendingPoller
@@ -66,9 +68,13 @@ class Services:
 
     def worker_loops(self) -> list[WorkerLoop]:
         """What a worker runs (in `worker`, or inside `serve` unless --no-worker): deadlines,
-        customer webhooks and, unless switched off, the pending-message poller."""
+        customer webhooks, housekeeping and, unless switched off, the pending-message poller."""
         poller = self.pending_poller()
-        loops: list[WorkerLoop] = [self.deadline_worker(), self.webhook_worker()]
+        loops: list[WorkerLoop] = [
+            self.deadline_worker(),
+            self.webhook_worker(),
+            self.housekeeping(),
+        ]
         return loops + ([poller] if poller is not None else [])
 
     def pending_poller(self) -> PendingPoller | None:
@@ -92,7 +98,7 @@ class Services:
         s = self.settings
         return WebhookWorker(
             self.webhook_store,
-            self.auth.webhook_secret,
+            self.auth.signing_secrets,
             self.clock,
             retry=RetryPolicy(
                 base_seconds=s.webhook_retry_base_seconds,
@@ -110,6 +116,18 @@ class Services:
             guard=self.callbacks,
         )
 
+    def housekeeping(self) -> Housekeeping:
+        """Purges expired rows and flows past their retention; runs with the workers."""
+        s = self.settings
+        return Housekeeping(
+            PurgeStore(self.db, batch=s.purge_batch_size),
+            self.clock,
+            flow_retention_days=s.flow_retention_days,
+            webhook_retention_days=s.webhook_retention_days,
+            audit_retention_days=s.audit_retention_days,
+            interval_seconds=s.purge_interval_seconds,
+        )
+
 
 def build_provider(settings: Settings, callback_token: str) -> Provider:
     if settings.provider is ProviderName.SANDBOX:
@@ -123,7 +141,11 @@ def build_provider(settings: Settings, callback_token: str) -> Provider:
 async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
     if migrate:
         await upgrade(settings.database_url)
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     clock = SystemClock()
     apps = AppStore(db)
     callback_token = (

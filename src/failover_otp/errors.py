@@ -56,3 +56,11 @@ class TooManyRequests(ApiError):
         self.headers = {"Retry-After": str(retry_after)}
         if code is not None:
             self.code = code
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """``value`` quoted for an error message, cut to ``limit`` characters: a message names the
+    input it refuses without echoing a huge one back."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"

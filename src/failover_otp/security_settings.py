@@ -57,3 +57,7 @@ class SecuritySettings(BaseSettings):
     # Server keys outside the database (docs/security.md, "Files and keys"): a file, readable by
     # its owner only, holding the master key the code key and the callback token derive from.
     key_file: str = ""
+
+    # -- Request boundary (docs/security.md, "Hostile input") --------------------------------
+    # A request body over this many bytes is refused with 413 before it is read whole.
+    max_request_bytes: int = Field(default=65_536, ge=1_024)

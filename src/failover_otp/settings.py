@@ -81,6 +81,14 @@ class Settings(SecuritySettings):
 
     # Pool size per process for PostgreSQL.
     db_pool_size: int = 10
+
+    # -- Overload (docs/security.md, "Overload") ----------------------------------------------
+    # How long a request waits for a database connection (PostgreSQL's pool, SQLite's writer)
+    # before it is answered 503 with Retry-After; the workers wait as long and retry.
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Readiness (GET /health/ready, /health): SQLite needs this much free disk beside its file.
+    health_min_free_disk_mb: int = Field(default=64, ge=0)
+
     # At most this many requests and connections at once in `serve` (uvicorn's
     # limit_concurrency); past it, 503 at once instead of a growing queue. 0: no limit.
     limit_concurrency: int = Field(default=0, ge=0)
@@ -94,3 +102,18 @@ class Settings(SecuritySettings):
     # The operator dashboard (docs/operations.md#the-dashboard): the currency its costs are
     # labelled with, the Routee account's (prices are stored as the provider reports them).
     dashboard_currency: str = Field(default="EUR", min_length=1, max_length=8)
+
+    # --- Data lifecycle and dashboard sessions (docs/security.md §9-10, docs/operations.md) ---
+    # How long a dashboard sign-in lasts.
+    dashboard_session_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86_400)
+    # The worker purges what has expired every this many seconds (0: never; `failover-otp
+    # purge` still does), deleting at most purge_batch_size rows per transaction.
+    purge_interval_seconds: float = Field(default=300.0, ge=0)
+    purge_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Flows (phone numbers are personal data) are deleted this many days after they were
+    # created; 0 keeps them forever.
+    flow_retention_days: int = Field(default=0, ge=0)
+    # Delivered and given-up webhook events are kept this many days (for support questions).
+    webhook_retention_days: int = Field(default=7, ge=1)
+    # The audit trail is kept this many days; 0 keeps it forever.
+    audit_retention_days: int = Field(default=400, ge=0)

@@ -6,7 +6,8 @@ Every webhook failover-otp sends carries three headers:
 - ``webhook-timestamp``: the attempt's time, in unix seconds;
 - ``webhook-signature``: ``v1,<base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}"))>``, where
   ``key`` is the base64-decoded part of the application's secret after ``whsec_`` and ``body`` is
-  the raw request body, byte for byte (re-serialised JSON does not verify).
+  the raw request body, byte for byte (re-serialised JSON does not verify). During a secret
+  rotation's overlap window it holds two such signatures, space-separated (new secret first).
 
 This module uses the standard library only, so a receiver can copy it as it is and call
 :func:`verify`::
@@ -29,7 +30,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a format marker, not a secret
 SIGNATURE_VERSION = "v1"
@@ -69,14 +70,19 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
 
 
 def sign_headers(
-    secret: str, msg_id: str, body: bytes | str, *, timestamp: int | None = None
+    secret: str | Sequence[str], msg_id: str, body: bytes | str, *, timestamp: int | None = None
 ) -> dict[str, str]:
-    """The three headers of one attempt (``timestamp`` defaults to now)."""
+    """The three headers of one attempt (``timestamp`` defaults to now). With several secrets
+    (a rotation's overlap window) ``webhook-signature`` carries one signature per secret,
+    space-separated, as the standard allows: a receiver holding either secret verifies."""
     ts = int(time.time()) if timestamp is None else timestamp
+    secrets_ = [secret] if isinstance(secret, str) else list(secret)
+    if not secrets_:
+        raise ValueError("at least one secret is needed to sign")
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(ts),
-        "webhook-signature": sign(secret, msg_id, ts, body),
+        "webhook-signature": " ".join(sign(s, msg_id, ts, body) for s in secrets_),
     }
 
 

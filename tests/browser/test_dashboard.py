@@ -14,7 +14,7 @@ import pytest
 
 from failover_otp.client import FailoverOtpClient
 from tests.support.payloads import number, viber_sms_flow
-from tests.support.server import ServerProcess, create_application, serve_args
+from tests.support.server import ServerProcess, cli, create_application, serve_args
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +75,7 @@ def _sign_in(page: Page, server: ServerProcess, app_id: str, secret: str) -> Non
     expect(page).to_have_url(re.compile(r"/dashboard/login\?next="))
     page.fill("#application_id", app_id)
     page.fill("#application_secret", secret)
-    page.click("button[type=submit]")
+    page.click("#application-login button[type=submit]")
     expect(page).to_have_url(re.compile(r"/dashboard$"))
 
 
@@ -104,7 +104,7 @@ def test_sign_in_watch_a_failover_open_its_timeline_and_see_the_charts(
     page.goto(server.url + "/dashboard/login")
     page.fill("#application_id", app_id)
     page.fill("#application_secret", "wrong")
-    page.click("button[type=submit]")
+    page.click("#application-login button[type=submit]")
     expect(page.locator(".error")).to_contain_text("wrong secret")
     errors.clear()  # the refused sign-in is a 401 page, which the browser logs
 
@@ -209,4 +209,44 @@ def test_an_application_sees_only_its_own_flows(server: ServerProcess, browser: 
     assert anonymous.request.get(f"{server.url}/dashboard/stats.json").status == 401
     assert anonymous.request.get(f"{server.url}/dashboard/flows").status == 401
     anonymous.close()
+    assert errors == [], errors
+
+
+def test_an_operator_signs_in_as_themselves_and_signing_out_ends_a_copied_cookie(
+    server: ServerProcess, browser: Browser
+) -> None:
+    """Issue 17.11 and 15.8: who is signed in is shown, a viewer sees no admin action, and
+    after signing out a copy of the session cookie opens nothing."""
+    database_url = server.env["FOTP_DATABASE_URL"]
+    app_id, _ = create_application(database_url, "support-desk")
+    password = "correct horse battery staple"
+    cli(
+        "operators", "add", "dana", "--role", "viewer", "--app", app_id, "--password-stdin",
+        "--database-url", database_url, stdin=password + "\n",
+    )  # fmt: skip
+    errors: list[str] = []
+    page = _page(browser, errors)
+    page.goto(server.url + "/dashboard")
+    page.fill("#username", "dana")
+    page.fill("#password", password)
+    page.click("#operator-login button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.locator("#signed-in-as")).to_have_text("dana · viewer")
+    expect(page.locator("header .app")).to_contain_text("support-desk")
+    expect(page.locator("#admin-link")).to_have_count(0)
+
+    # Someone copies the cookie into another browser, then dana signs out.
+    copied = browser.new_context()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "fotp_dashboard")
+    copied.add_cookies(
+        [{"name": cookie["name"], "value": cookie["value"], "url": server.url + "/dashboard"}]
+    )
+    thief = copied.new_page()
+    thief.goto(server.url + "/dashboard")
+    expect(thief).to_have_url(re.compile(r"/dashboard$"))
+    page.click("text=Sign out")
+    expect(page).to_have_url(re.compile(r"/dashboard/login$"))
+    thief.goto(server.url + "/dashboard")
+    expect(thief).to_have_url(re.compile(r"/dashboard/login"))
+    copied.close()
     assert errors == [], errors

@@ -72,7 +72,7 @@ def test_send_track_list_and_search_a_failover(api: FailoverOtpClient) -> None:
     assert story["status"] == "Succeeded"
     assert [(s["channel"], s["status"]) for s in story["steps"]] == [
         ("viber", "EXPIRED"),
-        ("sms", "Delivered"),
+        ("sms", "delivered"),
     ]
     assert story["total_cost"] == pytest.approx(0.0468)
     # By a step's tracking id too.

@@ -38,7 +38,7 @@ def test_pending_failovers_survive_a_kill(tmp_path: Path) -> None:
     try:
         api = ApiSession(second.url, app_id, secret)
         for flow_id in flow_ids:
-            story = wait_until_ended(api, flow_id, step_statuses=["EXPIRED", "Delivered"])
+            story = wait_until_ended(api, flow_id, step_statuses=["EXPIRED", "delivered"])
             assert story["status"] == "Succeeded"
             assert story["total_cost"] == pytest.approx(0.0468)
         api.close()

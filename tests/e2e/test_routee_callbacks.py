@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.e2e.flows import wait_until_ended
-from tests.support.payloads import viber_sms_flow
+from tests.support.payloads import routee_sms_report, viber_sms_flow
 from tests.support.server import RELAXED_LIMITS_ENV, ApiSession, ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -21,21 +21,14 @@ def _viber(tracking_id: str, status: str) -> dict[str, Any]:
     return {"trackingId": tracking_id, "status": {"name": status, "reason": {}}}
 
 
-def _sms(message_id: str, status: str) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "smsId": message_id,
-        "part": 1,
-        "parts": 1,
-        "status": {"name": status, "reason": {"detailedStatus": status}},
-    }
+_sms = routee_sms_report
 
 
 def test_late_duplicated_and_reordered_reports_never_regress(
     server: ServerProcess, api: ApiSession
 ) -> None:
     sent = api.post("/otp/send-failover", viber_sms_flow(2)).json()
-    story = wait_until_ended(api, sent["flowId"], step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, sent["flowId"], step_statuses=["UNDELIVERED", "delivered"])
     viber, sms = (s["trackingId"] for s in story["steps"])
     reports = [
         _sms(sms, "Delivered"),  # duplicate
@@ -51,7 +44,7 @@ def test_late_duplicated_and_reordered_reports_never_regress(
         assert answer.status_code == 200, answer.text
     assert httpx.post(url, json=reports).status_code == 200  # a batch, as an array
     after = api.get(f"/otp/failover/{sent['flowId']}").json()
-    assert [s["status"] for s in after["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert [s["status"] for s in after["steps"]] == ["UNDELIVERED", "delivered"]
     assert after["status"] == "Succeeded"
     assert after["total_cost"] == story["total_cost"]
 

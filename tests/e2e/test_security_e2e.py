@@ -241,7 +241,7 @@ def test_codes_and_secrets_stay_out_of_responses_and_logs(
     sent = api.post("/otp/send-failover", _flow(_number("707", 1, 2), pin=pin))
     assert pin not in sent.text
     flow_id = sent.json()["flowId"]
-    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
     assert api.post("/otp/verify", {"flowId": flow_id, "code": "00000000"}).status_code == 200
     assert api.post("/otp/verify", {"flowId": flow_id, "code": pin}).json()["valid"] is True
     for path in (f"/otp/failover/{flow_id}", f"/failover/tracking/{flow_id}", "/otp/failover"):
@@ -349,6 +349,41 @@ def test_premium_rate_numbers_are_refused(strict: ApiSession) -> None:
     assert strict.get("/otp/failover", phone_number="309091234567").json()["total"] == 0
 
 
+def test_satellite_numbers_are_refused(strict: ApiSession) -> None:
+    body = _flow(_number("712", 2, 0))
+    for step in body["flow"]:
+        step["to"] = "+881612345678"  # Iridium: phonenumbers calls it "mobile"
+    answer = strict.post("/otp/send-failover", body)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "number_type_not_allowed"
+    assert answer.json()["detail"] == [{"step": 1, "numberType": "satellite"}]
+
+
+def test_one_tenant_cannot_lock_out_another(strict: ApiSession, strict_database_url: str) -> None:
+    """Issue 15 item 6: another application uses up its own send limit and wrong-code budget
+    for a number; the bank's application still sends to it and checks its code."""
+    to = _number("715", 1, 4)
+    app_id, secret = create_application(strict_database_url, "noisy-tenant")
+    other = ApiSession(str(strict.http.base_url), app_id, secret)
+    try:
+        sent = [other.post("/otp/send-failover", _flow(to)) for _ in range(6)]
+        assert [a.status_code for a in sent] == [200] * 5 + [429]
+        guesses = [
+            {"flowId": a.json()["flowId"], "code": "00000000"} for a in sent[:5] for _ in range(5)
+        ]
+        base_url = str(strict.http.base_url)
+        answers = asyncio.run(_post_all(base_url, _token(other), "/otp/verify", guesses))
+        # 25 wrong codes at once against the daily budget of 20: exactly 20 evaluated.
+        statuses = Counter(a.json()["status"] for a in answers)
+        assert statuses == {"wrong_code": 20, "too_many_attempts": 5}, statuses
+    finally:
+        other.close()
+    mine = strict.post("/otp/send-failover", _flow(to))
+    assert mine.status_code == 200, mine.text
+    checked = strict.post("/otp/verify", {"flowId": mine.json()["flowId"], "code": VERIFY_PIN})
+    assert checked.json()["status"] == "approved"
+
+
 async def _code_hmac(database_url: str, flow_id: str) -> str:
     if database_url.startswith("sqlite:///"):
         with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
@@ -390,3 +425,43 @@ def test_generated_code_round_trip(strict: ApiSession, strict_database_url: str)
     story = strict.get(f"/otp/failover/{flow_id}").json()
     assert [s["channel"] for s in story["steps"]] == ["viber"]
     assert story["status"] == "Succeeded"
+
+
+async def _stored_text(database_url: str) -> str:
+    """Every value of every table, as one string."""
+    chunks: list[str] = []
+    if database_url.startswith("sqlite:///"):
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for table in tables:
+                chunks.extend(map(repr, db.execute(f'SELECT * FROM "{table}"')))  # noqa: S608
+        return "\n".join(chunks)
+    conn = await asyncpg.connect(pg.asyncpg_dsn(database_url))
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for row in tables:
+            records = await conn.fetch(f'SELECT * FROM "{row[0]}"')  # noqa: S608
+            chunks.extend(repr(tuple(r.values())) for r in records)
+    finally:
+        await conn.close()
+    return "\n".join(chunks)
+
+
+def test_a_pin_copied_into_labels_and_extra_fields_is_stored_nowhere(
+    strict: ApiSession, strict_database_url: str
+) -> None:
+    """Issue 15 item 11: the flow, its steps and the Idempotency-Key's stored answer hold
+    ``{pin}`` where the client wrote its pin, while the flow runs and after it ended."""
+    pin = "58203917"
+    body = _flow(_number("714", 1, 4), pin=pin, label=f"login {pin}")  # 4: Viber delivered
+    body["flow"][0]["note"] = f"your pin is {pin}"
+    sent = strict.http.post(
+        "/otp/send-failover", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert sent.status_code == 200, sent.text
+    assert pin not in sent.text
+    assert sent.json()["flow"][0]["label"] == "login {pin}"
+    assert pin not in asyncio.run(_stored_text(strict_database_url))
+    story = wait_until_ended(strict, sent.json()["flowId"])
+    assert story["status"] == "Succeeded"
+    assert pin not in asyncio.run(_stored_text(strict_database_url))

@@ -191,6 +191,12 @@ def test_voice_first(
     assert call["country"] == "GB"
     if names[0] == "Completed":
         assert call["status"]["reason"]["detailedStatus"] == "Completed"
+        # Filled from the sandbox's report (issue 16): who answered and for how long.
+        assert call["answeredBy"] == ("human" if digit == 0 else "machine")
+        assert isinstance(call["duration"], int)
+        assert call["duration"] > 0
+    else:
+        assert call["answeredBy"] is None
 
 
 @pytest.mark.usefixtures("sandbox_voice")
@@ -490,7 +496,7 @@ def test_date_range(search_api: ApiSession, searched: dict[str, str]) -> None:
         ([], {"dateEnd": "2025-02-30T00:00Z"}, 422),
         ([], {"dateStart": "2025-05-06T00:00Z", "dateEnd": "2025-05-05T00:00Z"}, 422),
         ([], {"size": 0}, 422),
-        ([], {"size": 201}, 422),
+        ([], {"size": 2**31}, 422),  # beyond the document's int32
         ([], {"size": "ten"}, 422),
         ([], {"page": -1}, 422),
     ],
@@ -502,6 +508,14 @@ def test_bad_searches_are_4xx(
     assert code == status, body
     assert body["code"] == "validation_failed"
     assert body["message"]
+
+
+@pytest.mark.parametrize("size", [201, 5000, 2**31 - 1])
+def test_a_page_size_above_200_is_capped(search_api: ApiSession, size: int) -> None:
+    # The document only asks for size >= 1: a larger page is served capped, as Spring does.
+    code, page = search(search_api, [], size=size)
+    assert code == 200, page
+    assert page["size"] == 200
 
 
 def test_malformed_json_is_400(search_api: ApiSession) -> None:

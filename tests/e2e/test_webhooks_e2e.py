@@ -60,7 +60,7 @@ def test_every_change_of_an_otp_flow_arrives_signed_and_in_order(
     sent = api.post("/otp/send-failover", viber_sms_flow(2, callback_url=receiver.url))
     assert sent.status_code == 200, sent.text
     flow_id = sent.json()["flowId"]
-    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+    story = wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
 
     def final_arrived() -> bool:
         got = received_for(receiver, "flowId", flow_id)
@@ -78,7 +78,7 @@ def test_every_change_of_an_otp_flow_arrives_signed_and_in_order(
     assert all(s["status"] == "InProgress" for s in stories[:-1])
     assert stories[-1]["status"] == story["status"]
     assert stories[-1]["total_cost"] == pytest.approx(story["total_cost"])
-    assert [s["status"] for s in stories[-1]["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert [s["status"] for s in stories[-1]["steps"]] == ["UNDELIVERED", "delivered"]
     assert set(stories[-1]) == {"flowId", "status", "statusCode", "total_cost", "steps"}
 
     # The same secret from the command line.
@@ -135,6 +135,45 @@ def test_the_secret_needs_a_token(server: ServerProcess) -> None:
         assert http.get("/webhooks/secret").status_code == 401
 
 
+def test_rotating_the_webhook_secret_with_an_overlap(
+    server: ServerProcess, receiver: ThreadedReceiver
+) -> None:
+    """``apps rotate-webhook-secret --overlap 24h`` in another process: the running server's
+    next webhook carries two signatures, one per secret, and says so on /webhooks/secret."""
+    database_url = server.env["FOTP_DATABASE_URL"]
+    app_id, app_secret = create_application(database_url, "rotating")
+    api = ApiSession(server.url, app_id, app_secret)
+    try:
+        _, old = webhook_secret(api)
+        assert api.get("/webhooks/secret").json()["previousSecretValidUntil"] is None
+        rotated = json.loads(
+            cli(
+                "apps",
+                "rotate-webhook-secret",
+                app_id,
+                "--overlap",
+                "24h",
+                "--json",
+                env=server.env,
+            )
+        )
+        new = rotated["webhookSecret"]
+        assert new.startswith("whsec_")
+        assert new != old
+        shown = api.get("/webhooks/secret").json()
+        assert shown["webhookSecret"] == new
+        assert shown["previousSecretValidUntil"] is not None
+        sent = api.post("/otp/send-failover", viber_sms_flow(1, callback_url=receiver.url))
+        flow_id = sent.json()["flowId"]
+        wait_for(lambda: received_for(receiver, "flowId", flow_id), what="a webhook")
+        first = received_for(receiver, "flowId", flow_id)[0]
+        assert len(first.signature.split()) == 2
+        first.verify(new)
+        first.verify(old)
+    finally:
+        api.close()
+
+
 # Restart: the outbox survives a SIGKILL while the receiver is down.
 
 FAST_RETRIES = {
@@ -178,7 +217,7 @@ def test_a_kill_during_retries_loses_no_webhook(tmp_path: Path, database_url: st
                 for n in range(5)
             ]
             for flow_id in flow_ids:
-                wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "Delivered"])
+                wait_until_ended(api, flow_id, step_statuses=["UNDELIVERED", "delivered"])
             api.close()
             time.sleep(1.0)  # a few refused attempts of each flow's first event
         finally:

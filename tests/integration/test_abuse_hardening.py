@@ -23,7 +23,7 @@ def plan(number: str, channel: Channel = Channel.VIBER) -> StepPlan:
 
 async def admitted(stack: Stack, app: str, number: str) -> bool:
     try:
-        await stack.security.abuse.admit(app, [plan(number), plan(number, Channel.SMS)])
+        await stack.admit(app, [plan(number), plan(number, Channel.SMS)])
     except TooManyRequests:
         return False
     return True
@@ -136,7 +136,7 @@ async def test_satellite_numbers_are_refused_by_default(database_url: str, numbe
     async with security_stack(database_url) as stack:
         for channel in (Channel.VIBER, Channel.SMS, Channel.VOICE):
             with pytest.raises(NumberTypeNotAllowed) as refused:
-                await stack.security.abuse.admit("app-1", [plan(number, channel)])
+                await stack.admit("app-1", [plan(number, channel)])
             assert refused.value.status_code == 422
             assert refused.value.details == [{"step": 1, "numberType": "satellite"}]
         with pytest.raises(NumberTypeNotAllowed):
@@ -147,9 +147,9 @@ async def test_satellite_numbers_are_refused_by_default(database_url: str, numbe
 async def test_satellite_numbers_can_be_allowed(database_url: str) -> None:
     async with security_stack(database_url, allow_satellite_numbers=True) as stack:
         for number in SATELLITE:
-            await stack.security.abuse.admit("app-1", [plan(number, Channel.SMS)])
+            await stack.admit("app-1", [plan(number, Channel.SMS)])
         # Allowing satellites does not allow what the number type refuses.
         with pytest.raises(NumberTypeNotAllowed):
-            await stack.security.abuse.admit("app-1", [plan("883510012345", Channel.SMS)])
+            await stack.admit("app-1", [plan("883510012345", Channel.SMS)])
         record, _ = await stack.send_otp(otp_body("+881612345678"))
         assert stack.sent_to(record.flow.id)

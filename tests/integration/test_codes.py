@@ -143,6 +143,49 @@ async def test_caller_pin_is_kept_like_a_generated_one(database_url: str) -> Non
         assert result.body() == {"flowId": record.flow.id, "valid": True, "status": "approved"}
 
 
+async def test_a_caller_pin_in_labels_and_extra_fields_is_never_stored(database_url: str) -> None:
+    """Issue 15 item 11: a careless client copies its pin into labels and extra fields. Every
+    stored field holds ``{pin}`` instead, before and after the flow ends; the provider still
+    gets the fields as the client wrote them."""
+    pin = "482913"
+    async with security_stack(database_url) as stack:
+        body = otp_body(pin=pin, sms_body=f"Your code is {pin}", label=f"login {pin}")
+        viber, sms = body["flow"]
+        viber["businessName"] = f"Bank {pin}"
+        viber["templateParams"] = {"note": f"code {pin}", "nested": [{"again": pin}]}
+        viber["otp"] = int(pin)  # an extra field, as a JSON number
+        sms["message"]["reference"] = f"ref-{pin}"
+        record, code = await stack.send_otp(body)
+        assert code == pin
+        assert record.meta.label == "login {pin}"
+        assert record.meta.request[0]["templateParams"] == {
+            "note": "code {pin}",
+            "nested": [{"again": "{pin}"}],
+        }
+        assert pin not in await _stored_text(stack)
+        sent = stack.sent_to(record.flow.id)[0].content
+        assert sent["label"] == f"login {pin}"
+        assert sent["businessName"] == f"Bank {pin}"
+        assert sent["templateParams"] == {
+            "note": f"code {pin}",
+            "nested": [{"again": pin}],
+            "pin": pin,
+        }
+        assert sent["otp"] == pin
+        # The Viber step fails: the SMS goes as written too, and the flow ends.
+        await stack.report(record.flow.steps[0].tracking_id, StepStatus.FAILED)
+        sms_sent = stack.sent_to(record.flow.id)[1].content
+        assert sms_sent["message"]["body"] == f"Your code is {pin}"
+        assert sms_sent["message"]["reference"] == f"ref-{pin}"
+        loaded = await stack.flow_store.load(record.flow.id)
+        assert loaded is not None
+        await stack.report(loaded.flow.steps[1].tracking_id, StepStatus.DELIVERED)
+        ended = await stack.flow_store.load(record.flow.id)
+        assert ended is not None
+        assert ended.flow.status is FlowStatus.SUCCEEDED
+        assert pin not in await _stored_text(stack)
+
+
 async def test_sms_only_flow_without_placeholder_is_redacted_when_it_ends(
     database_url: str,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Migration 0004 builds exactly the tables ``store/tables.py`` declares for the security work."""
+"""Migrations 0004 and 0013 (security) and 0015 (operators, dashboard sessions, audit trail)
+build exactly the tables ``store/tables.py`` declares for them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from failover_otp.store.database import engine_for
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.tables import metadata
 
-OURS = {"idempotency_keys", "otp_codes", "rate_counters"}
+OURS = {"idempotency_keys", "otp_codes", "rate_counters", "spend_days", "spend_reservations"} | {
+    "operators",
+    "operator_roles",
+    "dashboard_sessions",
+    "audit_log",
+}
 
 
 def _table_of(diff: Any) -> str | None:

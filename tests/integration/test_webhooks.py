@@ -15,7 +15,8 @@ import orjson
 import pytest
 from tests.support.fixed_dns import FixedDns
 from tests.support.payloads import viber_sms_flow
-from tests.support.webhook_receiver import WebhookReceiver
+from tests.support.security_stack import FakeClock
+from tests.support.webhook_receiver import Received, WebhookReceiver
 
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.domain.statuses import FlowStatus
@@ -39,6 +40,7 @@ from failover_otp.store.webhook_store import (
 )
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import SendFailoverRequest
+from failover_otp.webhook_signing import WebhookVerificationError
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -70,7 +72,7 @@ class Env:
     ) -> WebhookWorker:
         return WebhookWorker(
             store or self.store,
-            self.auth.webhook_secret,
+            self.auth.signing_secrets,
             SystemClock(),
             retry=RetryPolicy(base_seconds=base, cap_seconds=cap, max_attempts=max_attempts),
             poll_seconds=0.02,
@@ -409,6 +411,77 @@ async def test_unknown_application_events_die(env: Env, receiver: WebhookReceive
     assert receiver.snapshot() == []
 
 
+# Rotating the webhook secret with an overlap window (Standard Webhooks' several signatures).
+
+
+async def test_a_rotation_signs_with_both_secrets_until_the_overlap_ends(env: Env) -> None:
+    clock = FakeClock()
+    auth = AuthService(AppStore(env.db), clock)
+    first = env.secret
+    assert await auth.signing_secrets(env.app_id) == [first]
+    rotated = await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    assert rotated is not None
+    second = rotated.current
+    assert second != first
+    assert rotated.previous_until == clock.now() + timedelta(hours=1)
+    assert await auth.signing_secrets(env.app_id) == [second, first]
+    clock.advance(3599)
+    assert await auth.signing_secrets(env.app_id) == [second, first]
+    clock.advance(2)
+    assert await auth.signing_secrets(env.app_id) == [second]
+    # Rotating again within a window keeps only the secret it replaces.
+    await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    third = await auth.rotate_webhook_secret(env.app_id, timedelta(hours=1))
+    assert third is not None
+    signing = await auth.signing_secrets(env.app_id)
+    assert signing is not None
+    assert signing[0] == third.current
+    assert len(signing) == 2
+    assert first not in signing
+    assert second not in signing
+    # No overlap: the old secret stops at once.
+    last = await auth.rotate_webhook_secret(env.app_id, timedelta(0))
+    assert last is not None
+    assert await auth.signing_secrets(env.app_id) == [last.current]
+    assert await auth.rotate_webhook_secret("no-such-app", timedelta(hours=1)) is None
+    with pytest.raises(ValueError, match="overlap"):
+        await auth.rotate_webhook_secret(env.app_id, timedelta(days=8))
+
+
+async def test_webhooks_carry_both_signatures_during_the_overlap(
+    env: Env, receiver: WebhookReceiver
+) -> None:
+    """The worker reads the secrets for each attempt: a rotation made elsewhere (another
+    AuthService, as the CLI is another process) applies to the very next webhook."""
+    await receiver.start()
+    elsewhere = AuthService(AppStore(env.db), SystemClock())
+    old = env.secret
+    [before, during, after] = env.events("flow-a", 3, receiver.url)
+    worker = env.worker()
+
+    async def deliver(event: NewWebhookEvent, total: int) -> Received:
+        await env.store.enqueue([event])
+        await run_until([worker], settled(env.store, total))
+        return receiver.accepted()[-1]
+
+    plain = await deliver(before, 1)
+    assert len(plain.signature.split()) == 1
+    rotated = await elsewhere.rotate_webhook_secret(env.app_id, timedelta(hours=24))
+    assert rotated is not None
+    both = await deliver(during, 2)
+    assert len(both.signature.split()) == 2
+    both.verify(rotated.current)
+    both.verify(old)  # receivers still on the old secret lose nothing
+    ended = await elsewhere.rotate_webhook_secret(env.app_id, timedelta(0))
+    assert ended is not None
+    last = await deliver(after, 3)
+    assert len(last.signature.split()) == 1
+    last.verify(ended.current)
+    for stale in (old, rotated.current):
+        with pytest.raises(WebhookVerificationError):
+            last.verify(stale)
+
+
 # Fairness: a slow receiver holds only its application's and its host's share of the slots.
 
 
@@ -542,7 +615,7 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     assert all(s["flowId"] == record.flow.id for s in stories)
     assert [s["status"] for s in stories[:-1]] == ["InProgress"] * (len(stories) - 1)
     final = stories[-1]
-    assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "Delivered"]
+    assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "delivered"]
     assert final["status"] == "Succeeded"
     for received in got:
         received.verify(env.secret)

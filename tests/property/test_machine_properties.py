@@ -7,11 +7,16 @@ random events at it while time moves forward: accepted and refused sends for any
 reports of any status for any known tracking id (and unknown ids), any deadline kind for any
 step, the flow's real deadline once due, cancellation and exact replays of the previous event.
 
-Checked on every transition: statuses only move forward, terminal statuses never change, at most
-one step is opened per event and it continues the chain, commands match the new state, and
-notifications follow the visible story. Checked on every state: the shape of the steps, the
-status/statusCode pairing, and liveness (a flow that is not over always has a deadline, and firing
-deadlines ends it within a bounded number of events, whether or not sends are answered).
+Checked on every transition: statuses only move forward, a settled flow's status never changes
+and an ended one only when its one success (an SMS `Sent`) turns into a failure, at most one step
+is opened per event and it continues the chain, commands match the new state, and notifications
+follow the visible story. Checked on every state: the shape of the steps, the status/statusCode
+pairing (Succeeded only while a step is in a success state, Failed only when every step failed),
+and liveness (a flow that is not over always has a deadline, and firing deadlines ends it within a
+bounded number of events, whether or not sends are answered).
+
+Apart from the state machine: the order in which a step's reports arrive (`Sent` before or after
+the final status, duplicates) never changes how the flow ends (issue 16).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -30,6 +35,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from failover_otp.domain.aggregate import has_ended, is_settled
 from failover_otp.domain.commands import NotifyChange, SendStep
 from failover_otp.domain.events import (
     Cancel,
@@ -129,7 +135,7 @@ def story(flow: Flow) -> tuple[object, ...]:
         flow.status,
         flow.status_code,
         tuple(
-            (s.tracking_id, s.status, s.price)
+            (s.tracking_id, s.status, s.price, s.answered_by, s.call_seconds)
             for s in flow.steps
             if s.status is not StepStatus.SENDING
         ),
@@ -233,9 +239,23 @@ class FlowMachine(RuleBasedStateMachine):
             if before.status is not StepStatus.SENDING:
                 assert after.tracking_id == before.tracking_id
 
-        # Terminal flow statuses are sticky.
-        if old.status.is_terminal:
+        # A settled flow's status never changes; an ended one only when the failure of its one
+        # success (an SMS `Sent`) withdraws it, and a cancelled flow is settled.
+        if is_settled(old):
             assert (new.status, new.status_code) == (old.status, old.status_code)
+        elif old.status.is_terminal and new.status is not old.status:
+            assert old.status is FlowStatus.SUCCEEDED
+            withdrawn = [
+                s
+                for s in old.steps
+                if s.status is StepStatus.SENT
+                and new.steps[s.index].status.outcome is Outcome.FAILURE
+            ]
+            assert withdrawn, (old, event)
+            assert not any(s.status.outcome is Outcome.SUCCESS for s in new.steps)
+        if isinstance(event, Cancel) and not is_settled(old):
+            assert new.cancelled
+            assert new.status is FlowStatus.SUCCEEDED
 
         # At most one step per event, continuing the chain from a step that ended or was
         # delivered (failoverOnDelivered).
@@ -261,7 +281,7 @@ class FlowMachine(RuleBasedStateMachine):
             if s.reject_reason is not None and old.steps[s.index].reject_reason is None
         ]
         for step in refused:
-            if step.index + 1 < len(new.plans) and not old.status.is_terminal:
+            if step.index + 1 < len(new.plans) and not has_ended(old):
                 assert new.step_for(step.index + 1) is not None
 
         # Waits are ttls divided by the time scale, counted from now.
@@ -303,7 +323,7 @@ class FlowMachine(RuleBasedStateMachine):
                     following = new.step_for(step.index + 1)
                     assert following is not None
                     assert following.status.outcome is not Outcome.PENDING
-        if new.status is FlowStatus.FAILED and not old.status.is_terminal:
+        if new.status is FlowStatus.FAILED and old.status is not FlowStatus.FAILED:
             assert new.error
 
     # --- rules ----------------------------------------------------------------------------------
@@ -349,6 +369,14 @@ class FlowMachine(RuleBasedStateMachine):
     @rule(status=st.one_of(st.sampled_from(SUCCESSES), st.sampled_from(FAILURES)))
     def newest_step_reported(self, status: StepStatus) -> None:
         self.report(StatusReported(self.flow.steps[-1].tracking_id, status))
+
+    @rule(final=st.sampled_from([*FAILURES, StepStatus.DELIVERED]), sent_first=st.booleans())
+    def newest_step_sent_and_final(self, final: StepStatus, sent_first: bool) -> None:
+        # Routee's SMS order (`Sent`, then the final report), or the two swapped by the network.
+        tracking_id = self.flow.steps[-1].tracking_id
+        pair = (StepStatus.SENT, final) if sent_first else (final, StepStatus.SENT)
+        for status in pair:
+            self.report(StatusReported(tracking_id, status))
 
     @rule()
     def newest_step_delivered(self) -> None:
@@ -403,6 +431,11 @@ class FlowMachine(RuleBasedStateMachine):
         flow = self.flow
         assert flow.status is not FlowStatus.QUEUED
         assert (flow.status_code is not None) == (flow.status is FlowStatus.FAILED)
+        # The seed: Succeeded while a step is in a success state (or the code was verified).
+        if flow.status is FlowStatus.SUCCEEDED:
+            assert flow.cancelled or any(s.status.outcome is Outcome.SUCCESS for s in flow.steps)
+        if flow.cancelled:
+            assert flow.status is FlowStatus.SUCCEEDED
         if flow.status is FlowStatus.FAILED:
             assert all(s.status.outcome is Outcome.FAILURE for s in flow.steps)
             last = flow.steps[-1]
@@ -442,6 +475,57 @@ class FlowMachine(RuleBasedStateMachine):
     @invariant()
     def deadlines_end_the_flow_when_sends_are_never_answered(self) -> None:
         run_deadlines(self.flow, self.now, self.time_scale, answer=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    plans=plans(),
+    kind=st.sampled_from(list(FlowKind)),
+    final=st.sampled_from([*FAILURES, StepStatus.DELIVERED]),
+    repeats=st.integers(min_value=1, max_value=2),
+    data=st.data(),
+)
+def test_report_order_never_changes_the_ending(
+    plans: tuple[StepPlan, ...],
+    kind: FlowKind,
+    final: StepStatus,
+    repeats: int,
+    data: st.DataObject,
+) -> None:
+    """A step's reports (intermediate ones, its final one, duplicates) in any order end the flow
+    as the final report alone does, for flows of either API."""
+    start = Flow(
+        id=FLOW_ID,
+        application_id="app-1",
+        kind=kind,
+        plans=plans,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+    def play(reports: list[StepStatus]) -> Flow:
+        flow = decide(start, Start(), now=T0).flow
+        flow = decide(flow, SendAccepted(0, "msg-0"), now=T0).flow
+        for second, status in enumerate(reports, start=1):
+            now = T0 + timedelta(seconds=second)
+            flow = decide(flow, StatusReported("msg-0", status), now=now).flow
+        return flow
+
+    # Intermediate reports: queued, and `Sent` where Routee has it (SMS, Voice; never Viber).
+    intermediate = [StepStatus.QUEUED]
+    if plans[0].channel is not Channel.VIBER:
+        intermediate.append(StepStatus.SENT)
+    early = data.draw(st.lists(st.sampled_from(intermediate), min_size=1, max_size=4))
+    reports = early + [final] * repeats
+    shuffled = data.draw(st.permutations(reports))
+    alone = play([final])
+    ended = play(shuffled)
+
+    def ending(flow: Flow) -> tuple[object, ...]:
+        steps = tuple((s.index, s.status, s.tracking_id) for s in flow.steps)
+        return flow.status, flow.status_code, steps, flow.deadline is not None
+
+    assert ending(ended) == ending(alone), shuffled
 
 
 FlowMachine.TestCase.settings = settings(

@@ -50,3 +50,14 @@ def viber_sms_flow(
     if callback_url:
         body["callback"] = {"url": callback_url}
     return body
+
+
+def routee_sms_report(message_id: str, status: str) -> dict[str, Any]:
+    """The body Routee POSTs to a callback URL for an SMS's new status (one part)."""
+    return {
+        "messageId": message_id,
+        "smsId": message_id,
+        "part": 1,
+        "parts": 1,
+        "status": {"name": status, "reason": {"detailedStatus": status}},
+    }

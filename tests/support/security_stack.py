@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.flow import FlowKind, StepPlan
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
 from failover_otp.services.flows import FlowService
@@ -40,17 +40,20 @@ class FakeClock:
 
 @dataclass
 class RecordingProvider:
-    """Accepts everything; remembers each request as the provider got it."""
+    """Accepts everything; remembers each request as the provider got it. ``priced``: the
+    receipt carries the price (else it comes later, in a report)."""
 
     sent: list[SendRequest] = field(default_factory=list)
     sink: ReportSink | None = None
+    priced: bool = True
 
     async def start(self, sink: ReportSink) -> None:
         self.sink = sink
 
     async def send(self, request: SendRequest) -> SendReceipt:
         self.sent.append(request)
-        return SendReceipt(message_id=str(uuid.uuid4()), price=PRICES[request.channel])
+        price = PRICES[request.channel] if self.priced else None
+        return SendReceipt(message_id=str(uuid.uuid4()), price=price)
 
     async def lookup(self, channel: Channel, message_id: str) -> DeliveryReport | None:
         return None
@@ -80,8 +83,8 @@ class Stack:
         payload = SendFailoverRequest.model_validate(body)
         plans, meta = otp_plans(payload)
         meta, code = take_code(payload, meta, length=self.security.code_length)
-        await self.security.abuse.admit(application_id, plans, meta.request)
         flow_id = flow_id or str(uuid.uuid4())
+        await self.security.abuse.admit(application_id, plans, meta.request, flow_id=flow_id)
         if code is not None:
             await self.security.codes.issue(
                 flow_id=flow_id, application_id=application_id, phone=plans[0].to, code=code
@@ -95,8 +98,16 @@ class Stack:
         )
         return record, code
 
-    async def report(self, message_id: str, status: StepStatus) -> None:
-        await self.flows.report(DeliveryReport(message_id, status))
+    async def admit(self, application_id: str, plans: list[StepPlan]) -> str:
+        """The abuse checks alone, for a flow of ``plans`` (never created): its id."""
+        flow_id = str(uuid.uuid4())
+        await self.security.abuse.admit(application_id, plans, flow_id=flow_id)
+        return flow_id
+
+    async def report(
+        self, message_id: str, status: StepStatus, *, price: float | None = None
+    ) -> None:
+        await self.flows.report(DeliveryReport(message_id, status, price=price))
 
     def sent_to(self, flow_id: str) -> list[SendRequest]:
         return [r for r in self.provider.sent if r.flow_id == flow_id]

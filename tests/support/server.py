@@ -25,6 +25,10 @@ RELAXED_LIMITS_ENV = {
     # Test fleets run up to six server processes on one PostgreSQL (100 connections by
     # default): small pools keep them well inside it.
     "FOTP_DB_POOL_SIZE": "4",
+    # Suites fire hundreds of requests at once on a machine shared with other suites: they
+    # queue for a connection as long as they used to, rather than get the 503 an overloaded
+    # service answers after the 2 s default (tests/integration/test_overload.py tests that).
+    "FOTP_DB_POOL_TIMEOUT_SECONDS": "30",
     # Known, so tests can post delivery reports the way Routee does.
     "FOTP_CALLBACK_TOKEN": "tests-callback-token",
 }
@@ -39,10 +43,13 @@ LOOPBACK_WEBHOOKS_ENV = {
 }
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None
+) -> str:
     """Run a one-shot ``failover-otp`` command and return its standard output."""
     result = subprocess.run(
         [COMMAND, *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -55,6 +62,9 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
 
 
 def create_application(database_url: str, name: str = "tests") -> tuple[str, str]:
+    # Only `serve` and `migrate` create a database; tests may make their application before
+    # any server has run on it (`migrate` at head is a quick no-op).
+    cli("migrate", "--database-url", database_url)
     creds = json.loads(cli("apps", "create", name, "--json", "--database-url", database_url))
     return creds["applicationId"], creds["applicationSecret"]
 

@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from failover_otp.cli.api_access import ApiUrl, AppId, AppSecret, Target, fail, target
 from failover_otp.cli.output import console, styled
+from failover_otp.cli.tables import deliveries_table, trackings_table
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
-    from failover_otp.client import DeliveryPage, TrackingPage
+    from failover_otp.client import FailoverOtpClient, Inbox
 
 AsJson = Annotated[bool, typer.Option("--json", help="print the raw JSON answer")]
 T = TypeVar("T")
@@ -36,79 +34,6 @@ def call(where: Target, work: Callable[[], T]) -> T:
         return work()
     except ApiClientError as exc:
         fail(exc, where)
-
-
-def id_table(*columns: str, ids: tuple[str, ...] = ()) -> Table:
-    """A table whose ``ids`` columns are never wrapped nor cut: the other columns give way."""
-    from rich.table import Table
-
-    table = Table()
-    for name in columns:
-        if name in ids:
-            table.add_column(name, no_wrap=True, overflow="ignore", min_width=36)
-        else:
-            table.add_column(name, no_wrap=True, overflow="ellipsis")
-    return table
-
-
-def deliveries_table(page: DeliveryPage) -> Table:
-    table = id_table(
-        "flowId",
-        "role",
-        "channel",
-        "status",
-        "flow",
-        "phone",
-        "label",
-        "created",
-        "price",
-        ids=("flowId",),
-    )
-    for item in page.results:
-        table.add_row(
-            item.flowId or "",
-            item.role,
-            item.channel,
-            item.status,
-            styled(item.flow_status or ""),
-            item.phone_number,
-            item.label or "",
-            _utc(item.created_at),
-            f"{item.price:.4f}" if item.price is not None else "",
-        )
-    return table
-
-
-def trackings_table(page: TrackingPage) -> Table:
-    table = id_table(
-        "trackingId",
-        "api",
-        "status",
-        "to",
-        "steps",
-        "ended on",
-        "price",
-        "created",
-        ids=("trackingId",),
-    )
-    for item in page.content:
-        steps = " → ".join(f"{m.type} {m.status.name}".strip() for m in item.messages)
-        first = item.messages[0] if item.messages else None
-        table.add_row(
-            item.trackingId,
-            item.originatingService,
-            styled(item.status),
-            str(first.to) if first is not None and first.to is not None else "",
-            steps,
-            item.terminationChannel or "",
-            f"{item.totalPrice:.4f}",
-            _utc(item.createdAt),
-        )
-    return table
-
-
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
 
 
 def _destination(phone: str, index: int, cycle_digits: bool) -> str:
@@ -366,7 +291,7 @@ def register(app: typer.Typer) -> None:
         where = target(url, app_id, app_secret)
         deadline = time.monotonic() + timeout
         with where.client() as client:
-            received = call(where, lambda: client.sandbox_inbox(flow_id))
+            received = _first_inbox(where, client, flow_id)
             while received.code is None and time.monotonic() < deadline:
                 if call(where, lambda: client.get_failover(flow_id)).ended:
                     received = call(where, lambda: client.sandbox_inbox(flow_id))
@@ -405,6 +330,22 @@ def register(app: typer.Typer) -> None:
         console().print(f"{'[green]' if result.valid else '[red]'}{result.status}[/]")
         if not result.valid:
             raise typer.Exit(1)
+
+
+def _first_inbox(where: Target, client: FailoverOtpClient, flow_id: str) -> Inbox:
+    """The flow's inbox; a 404 for a flow that exists means the service has no sandbox."""
+    from failover_otp.client import NotFound
+
+    try:
+        return client.sandbox_inbox(flow_id)
+    except NotFound as missing:
+        call(where, lambda: client.get_failover(flow_id))  # the flow's own 404, if it is that
+        console().print(
+            f"[red]{where.url} has no sandbox inbox: it sends through the real provider "
+            "(codes are only ever on the phone)[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from missing
 
 
 def _search_filters(

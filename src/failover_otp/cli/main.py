@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover_otp.cli import client_commands
+from failover_otp.cli import admin_commands, app_credentials, client_commands
 from failover_otp.cli.output import console
 from failover_otp.provider_names import ProviderName
 
@@ -29,6 +29,7 @@ app = typer.Typer(
 apps_app = typer.Typer(help="Manage applications (API clients).", no_args_is_help=True)
 app.add_typer(apps_app, name="apps")
 client_commands.register(app)
+admin_commands.register(app)  # operators, audit, purge
 
 DatabaseUrl = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///path.db or postgresql://...")
@@ -310,7 +311,10 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.rotate_secret(app_id)
+            creds = await services.auth.rotate_secret(app_id)
+            if creds is not None:
+                await admin_commands.cli_audit(services, "application.rotate_secret", app_id)
+            return creds
 
     creds = _run(main())
     if creds is None:
@@ -321,33 +325,6 @@ def apps_rotate_secret(app_id: str, database_url: DatabaseUrl = None) -> None:
 
     if update_demo_secret(settings.data_dir, app_id, creds.application_secret):
         console().print(f"(the demo application: {demo_credentials_path(settings.data_dir)} too)")
-
-
-def _set_disabled(app_id: str, database_url: str | None, disabled: bool) -> None:
-    settings = load_settings(database_url=database_url)
-
-    async def main() -> bool:
-        from failover_otp.bootstrap import open_services
-
-        async with open_services(settings) as services:
-            return await services.auth.set_disabled(app_id, disabled)
-
-    if not _run(main()):
-        console().print(f"[red]no application {app_id}[/]")
-        raise typer.Exit(1)
-    console().print(f"application {app_id} {'disabled' if disabled else 'enabled'}")
-
-
-@apps_app.command("disable")
-def apps_disable(app_id: str, database_url: DatabaseUrl = None) -> None:
-    """Disable an application: its tokens stop working at once, in every process."""
-    _set_disabled(app_id, database_url, True)
-
-
-@apps_app.command("enable")
-def apps_enable(app_id: str, database_url: DatabaseUrl = None) -> None:
-    """Enable a disabled application again (it needs new tokens)."""
-    _set_disabled(app_id, database_url, False)
 
 
 @apps_app.command("webhook-secret")
@@ -363,7 +340,10 @@ def apps_webhook_secret(
         from failover_otp.bootstrap import open_services
 
         async with open_services(settings) as services:
-            return await services.auth.webhook_secret(app_id)
+            secret = await services.auth.webhook_secret(app_id)
+            if secret is not None:
+                await admin_commands.cli_audit(services, "application.webhook_secret_read", app_id)
+            return secret
 
     secret = _run(main())
     if secret is None:
@@ -373,6 +353,10 @@ def apps_webhook_secret(
         typer.echo(json.dumps({"applicationId": app_id, "webhookSecret": secret}))
     else:
         typer.echo(secret)
+
+
+# Revoking access and rotating webhook secrets (issue 15: tokens, webhooks).
+app_credentials.register(apps_app, load_settings, _run)
 
 
 def main() -> None:

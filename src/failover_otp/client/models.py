@@ -198,6 +198,8 @@ class WebhookSecret(ApiModel):
     applicationId: str
     webhookSecret: str
     signatureScheme: str
+    # After `apps rotate-webhook-secret --overlap`: until when the previous secret signs too.
+    previousSecretValidUntil: datetime | None = None
 
 
 class Health(ApiModel):

@@ -28,12 +28,17 @@ def has_next(flow: Flow, step: Step) -> bool:
 
 
 def aggregate(flow: Flow) -> tuple[FlowStatus, StatusCode | None]:
-    """Flow status and statusCode for the current steps.
+    """Flow status and statusCode for the current steps, as the seed derives them.
 
-    Terminal statuses are sticky: a late report on one step (SEEN after DELIVERED, a DLR after an
-    SMS counted as Sent) updates that step's story but never reopens or flips an ended flow.
+    ``Succeeded`` holds while a step is in a success state: an SMS counted as ``Sent`` that later
+    reports a final failure withdraws it, and the flow is derived again (failed, or failing over
+    as if ``Sent`` had never come). ``Failed`` is final (failure statuses never change), and so
+    is a cancelled flow (its code was verified).
     """
-    if flow.status.is_terminal:
+    if flow.cancelled:
+        return FlowStatus.SUCCEEDED, None
+    if has_ended(flow):
+        # A later report (SEEN after DELIVERED) adds to a step's story, never reopens the flow.
         return flow.status, flow.status_code
     if not flow.steps:
         return FlowStatus.IN_PROGRESS, None
@@ -50,6 +55,29 @@ def aggregate(flow: Flow) -> tuple[FlowStatus, StatusCode | None]:
     if triggers_failover(plan, last) and has_next(flow, last):
         return FlowStatus.IN_PROGRESS, None
     return FlowStatus.FAILED, _failure_code(flow, last)
+
+
+def has_ended(flow: Flow) -> bool:
+    """The flow is over as its steps stand now: cancelled, failed, or succeeded with a step still
+    in a success state. Nothing more is sent for an ended flow."""
+    if flow.cancelled or flow.status is FlowStatus.FAILED:
+        return True
+    return flow.status is FlowStatus.SUCCEEDED and any(
+        s.status.outcome is Outcome.SUCCESS for s in flow.steps
+    )
+
+
+def is_settled(flow: Flow) -> bool:
+    """Over for good: no report can change the flow's status any more.
+
+    A flow whose only success is an SMS ``Sent`` has ended but is not settled: the delivery
+    report may still withdraw that success (and the next channel may then still be sent).
+    """
+    if flow.cancelled or flow.status is FlowStatus.FAILED:
+        return True
+    return flow.status is FlowStatus.SUCCEEDED and any(
+        s.status.outcome is Outcome.SUCCESS and s.status is not StepStatus.SENT for s in flow.steps
+    )
 
 
 def _awaiting_delivery_verdict(flow: Flow, last: Step) -> bool:

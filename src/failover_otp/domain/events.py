@@ -41,6 +41,9 @@ class StatusReported:
     detailed_status: str | None = None
     price: float | None = None
     at: datetime | None = None
+    # Voice: who answered the call and how long it lasted (seconds), once the provider says.
+    answered_by: str | None = None
+    call_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

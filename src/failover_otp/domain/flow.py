@@ -73,6 +73,10 @@ class Step:
     reject_reason: RejectReason | None = None
     failover_from: str | None = None
     send_attempts: int = 1
+    # Voice only, as the provider reported the call: who answered (human, machine) and how long
+    # the call lasted in seconds.
+    answered_by: str | None = None
+    call_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class Flow:
     steps: tuple[Step, ...] = ()
     deadline: Deadline | None = None
     version: int = 0
+    # Stopped from outside (the code was verified): the flow is over whatever reports say later.
+    cancelled: bool = False
 
     def step_by_tracking_id(self, tracking_id: str) -> Step | None:
         for step in self.steps:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from failover_otp.domain.aggregate import STATUS_CODE_TEXT, aggregate, has_next, triggers_failover
+from failover_otp.domain.aggregate import (
+    STATUS_CODE_TEXT,
+    aggregate,
+    has_ended,
+    has_next,
+    is_settled,
+    triggers_failover,
+)
 from failover_otp.domain.commands import Command, NotifyChange, SendStep
 from failover_otp.domain.events import (
     Cancel,
@@ -76,7 +83,7 @@ def decide(flow: Flow, event: Event, *, now: datetime, time_scale: float = 1.0) 
 def _settle(old: Flow, new: Flow, cmds: list[Command], now: datetime) -> Decision:
     status, code = aggregate(new)
     error = new.error
-    if status is FlowStatus.FAILED and code is not None and not old.status.is_terminal:
+    if status is FlowStatus.FAILED and code is not None and old.status is not FlowStatus.FAILED:
         last = new.steps[-1] if new.steps else None
         error = (last.error_message if last else None) or STATUS_CODE_TEXT[code]
     deadline = None if status.is_terminal else new.deadline
@@ -95,7 +102,7 @@ def _story(flow: Flow) -> tuple[object, ...]:
         flow.status,
         flow.status_code,
         tuple(
-            (s.tracking_id, s.status, s.price)
+            (s.tracking_id, s.status, s.price, s.answered_by, s.call_seconds)
             for s in flow.steps
             if s.status is not StepStatus.SENDING
         ),
@@ -177,10 +184,11 @@ class _Context:
             # A SENDING step still carries our own placeholder id, which no provider knows: a
             # report on it is not about a real message and must not pre-empt the send's answer.
             return flow, []
+        step = _with_call(step, event)
         if not can_move(step.status, event.status):
             if event.price is not None and step.price is None:
-                return flow.with_step(replace(step, price=event.price)), []
-            return flow, []
+                step = replace(step, price=event.price)
+            return flow.with_step(step), []
         reached_handset = event.status in _REACHED_HANDSET
         step = replace(
             step,
@@ -218,8 +226,10 @@ class _Context:
 
     def after_failure(self, flow: Flow, step: Step) -> tuple[Flow, list[Command]]:
         plan = flow.plans[step.index]
-        if flow.status.is_terminal:
-            return flow, []  # an ended flow (cancelled, or succeeded on Sent) sends nothing more
+        if has_ended(flow):
+            # Cancelled, or another step still succeeds. A flow whose only success was an SMS
+            # `Sent` has not ended: that success is withdrawn and the failure counts as usual.
+            return flow, []
         if triggers_failover(plan, step) and has_next(flow, step):
             return self.open_step(flow, step.index + 1, failover_from=step.tracking_id)
         return flow, []
@@ -280,9 +290,18 @@ class _Context:
         return self.after_failure(replace(flow.with_step(step), deadline=None), step)
 
     def cancel(self, flow: Flow) -> tuple[Flow, list[Command]]:
-        if flow.status.is_terminal:
+        if is_settled(flow):
             return flow, []
-        return replace(flow, deadline=None, status=FlowStatus.SUCCEEDED, status_code=None), []
+        return replace(flow, deadline=None, cancelled=True), []
+
+
+def _with_call(step: Step, event: StatusReported) -> Step:
+    """The call facts a Voice report carries, kept once known (a later report may omit them)."""
+    return replace(
+        step,
+        answered_by=event.answered_by or step.answered_by,
+        call_seconds=event.call_seconds if event.call_seconds is not None else step.call_seconds,
+    )
 
 
 _REACHED_HANDSET = frozenset({StepStatus.DELIVERED, StepStatus.SEEN, StepStatus.COMPLETED})

@@ -2,6 +2,8 @@
 
 Routee words statuses differently per channel (Viber upper-case, SMS and Voice title-case);
 the engine works on one canonical vocabulary and renders each channel's own wording at the edge.
+``SENDING`` is the engine's own and never shown: the documents have no such status, so a step
+whose send is in flight reads as queued (see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -45,15 +47,28 @@ class StepStatus(StrEnum):
         """Statuses only move up in rank, so late, duplicated or reordered reports never regress."""
         return _RANK[self]
 
+    @property
+    def shown(self) -> StepStatus:
+        """The status as the APIs show it: a send in flight is queued."""
+        return StepStatus.QUEUED if self is StepStatus.SENDING else self
+
     def render(self, channel: Channel) -> str:
-        """The status as the channel's own API words it."""
+        """The status as the channel's own API (Routee's) words it."""
         if channel is Channel.VIBER:
-            return self.value
-        return _TITLE[self]
+            return self.shown.value
+        return _TITLE[self.shown]
+
+    @property
+    def awaits_verdict(self) -> bool:
+        """Still waiting for the provider's final word: queued, or an SMS ``Sent`` (the network
+        took it; a delivery report may still say ``Undelivered``)."""
+        return self.outcome is Outcome.PENDING or self is StepStatus.SENT
 
     @classmethod
     def parse(cls, text: str) -> StepStatus:
-        """Read a status in any channel's wording, case-insensitively (``NoAnswer``)."""
+        """Read a status in any channel's wording, case-insensitively (``NoAnswer``).
+
+        ``SENDING`` is not a word of any document, so it is not read either."""
         key = text.strip().replace(" ", "").replace("_", "").upper()
         try:
             return _BY_KEY[key]
@@ -96,7 +111,6 @@ _RANK = {
 }
 
 _TITLE = {
-    StepStatus.SENDING: "Sending",
     StepStatus.QUEUED: "Queued",
     StepStatus.SENT: "Sent",
     StepStatus.DELIVERED: "Delivered",
@@ -111,7 +125,12 @@ _TITLE = {
     StepStatus.TERMINATED: "Terminated",
 }
 
-_BY_KEY = {s.value.replace("_", ""): s for s in StepStatus}
+_BY_KEY = {s.value.replace("_", ""): s for s in StepStatus if s is not StepStatus.SENDING}
+
+
+def stored_as(shown: StepStatus) -> frozenset[StepStatus]:
+    """The statuses a filter on the shown status ``shown`` matches (queued includes in flight)."""
+    return frozenset(s for s in StepStatus if s.shown is shown)
 
 
 def is_final(status: StepStatus) -> bool:

@@ -47,6 +47,9 @@ class DeliveryReport:
     detailed_status: str | None = None
     price: float | None = None
     at: datetime | None = None
+    # Voice: who answered (human, machine) and the call's length in seconds, when reported.
+    answered_by: str | None = None
+    call_seconds: int | None = None
 
 
 ReportSink = Callable[[DeliveryReport], Awaitable[None]]

@@ -6,11 +6,13 @@ In order, before anything is stored or sent:
    unless allowed) numbers are refused (422 ``number_type_not_allowed``); SMS and Viber want a
    mobile, Voice may also call a fixed line;
 2. the country allow-list (422 ``country_not_allowed``);
-3. the daily spend cap per application (429 ``spend_cap_reached``);
-4. the send limits, counted in the database in fixed windows (429 ``rate_limited``): per number,
+3. the send limits, counted in the database in fixed windows (429 ``rate_limited``): per number,
    per number prefix (the number without its last digits: adjacent-range SMS pumping), per
-   application and per application and country. Counting is all-or-nothing: a refused send uses
-   up none of the windows.
+   application and per country, all of them the application's own;
+4. the daily spend cap per application (429 ``spend_cap_reached``): the flow's worst case is
+   reserved on the application's day (``store/spend_store.py``) and released when it ends.
+
+3 and 4 are one transaction: a refused send uses up none of the windows and reserves nothing.
 
 ``docs/security.md`` lists every default.
 """
@@ -33,10 +35,18 @@ from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.store.code_store import CodeStore
-from failover_otp.store.counter_store import CounterStore, Window
+from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeStore
+from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
 from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.spend_store import SpendStore
+from failover_otp.store.spend_store import (
+    MICROS,
+    Reservation,
+    SpendDay,
+    SpendStore,
+    day_of,
+    micros,
+    reserve,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +68,8 @@ TYPE_NAMES = {
     PNT.UNKNOWN: "unknown-type",
 }
 SATELLITE = "satellite"
+# A code is at most 10 characters (FOTP_CODE_LENGTH, a caller's pin): an SMS is priced with it.
+_LONGEST_CODE = "0" * 10
 _PURGE_CHANCE = 0.002
 _SPEND_WARNING = 0.8
 
@@ -112,11 +124,17 @@ class AbuseGuard:
         application_id: str,
         plans: Sequence[StepPlan],
         contents: Sequence[dict[str, Any]] = (),
+        *,
+        flow_id: str,
     ) -> None:
-        """Let a flow through, or raise the error that says why not (nothing counted then but
-        the refusal itself, for the dashboard)."""
+        """Let the flow ``flow_id`` through, or raise the error that says why not (nothing
+        counted then but the refusal itself, for the dashboard).
+
+        Its send-limit windows and its spend reservation (its worst case) are taken in one
+        transaction: all of them, or, refused, none.
+        """
         try:
-            await self._admit(application_id, plans, contents)
+            await self._admit(application_id, plans, contents, flow_id)
         except ApiError as refusal:
             await self._record_refusal(application_id, refusal)
             raise
@@ -126,30 +144,86 @@ class AbuseGuard:
         application_id: str,
         plans: Sequence[StepPlan],
         contents: Sequence[dict[str, Any]],
+        flow_id: str,
     ) -> None:
         self.check_destinations(plans)
         now = self.clock.now()
-        await self.check_spend(application_id, plans, contents, now)
-        if self.settings.rate_limit_enabled:
-            exceeded = await self.counters.take(self.windows(application_id, plans), now)
-            if exceeded is not None:
-                window = exceeded.window
-                log.warning("send limit reached", limit=window.name, application=application_id)
-                raise TooManyRequests(
-                    f"too many sends ({window.name}): at most {window.limit} per "
-                    f"{window.seconds} s; retry in {exceeded.retry_after} s",
-                    retry_after=exceeded.retry_after,
-                    details=[
-                        {
-                            "limit": window.name,
-                            "max": window.limit,
-                            "windowSeconds": window.seconds,
-                            "retryAfterSeconds": exceeded.retry_after,
-                        }
-                    ],
+        windows = self.windows(application_id, plans) if self.settings.rate_limit_enabled else []
+        cap = micros(self.settings.spend_cap_per_day)
+        reservation = None
+        if cap:
+            cost = micros(self.estimated_cost(plans, contents))
+            reservation = Reservation(flow_id, application_id, day_of(now), cost)
+        exceeded, day = await self._take(windows, reservation, cap, now)
+        if exceeded is not None:
+            raise self._rate_limited(exceeded, application_id)
+        if reservation is not None:
+            if day is None:
+                raise await self._spend_refused(reservation, now)
+            if day.committed > _SPEND_WARNING * cap:
+                # The alert before the cap: operators watch for this line (or the 429s after it).
+                log.warning(
+                    "daily spend above 80% of the cap",
+                    application=application_id,
+                    committed=day.committed / MICROS,
+                    cap=cap / MICROS,
                 )
         if random.random() < _PURGE_CHANCE:
             await self.purge(now)
+
+    async def _take(
+        self, windows: Sequence[Window], reservation: Reservation | None, cap: int, now: datetime
+    ) -> tuple[Exceeded | None, SpendDay | None]:
+        if not windows and reservation is None:
+            return None, None
+        async with self.counters.db.write() as conn:
+            # The windows first, then the day row: one lock order for every admission.
+            exceeded = await take_windows(conn, windows, now)
+            day = None
+            if exceeded is None and reservation is not None:
+                day = await reserve(conn, reservation, cap, now)
+            if exceeded is not None or (reservation is not None and day is None):
+                await conn.rollback()
+        return exceeded, day
+
+    def _rate_limited(self, exceeded: Exceeded, application_id: str) -> TooManyRequests:
+        window = exceeded.window
+        log.warning("send limit reached", limit=window.name, application=application_id)
+        return TooManyRequests(
+            f"too many sends ({window.name}): at most {window.limit} per "
+            f"{window.seconds} s; retry in {exceeded.retry_after} s",
+            retry_after=exceeded.retry_after,
+            details=[
+                {
+                    "limit": window.name,
+                    "max": window.limit,
+                    "windowSeconds": window.seconds,
+                    "retryAfterSeconds": exceeded.retry_after,
+                }
+            ],
+        )
+
+    async def _spend_refused(self, reservation: Reservation, now: datetime) -> TooManyRequests:
+        cap = self.settings.spend_cap_per_day
+        day = await self.spend.today(reservation.application_id, now)
+        spent, reserved = day.spent / MICROS, day.reserved / MICROS
+        cost = reservation.amount / MICROS
+        retry = max(1, math.ceil((_next_utc_midnight(now) - now).total_seconds()))
+        log.warning("daily spend cap reached", application=reservation.application_id, cap=cap)
+        return TooManyRequests(
+            f"daily spend cap reached: {spent:.4f} spent today and {reserved:.4f} held by "
+            f"flows still running; this flow may cost {cost:.4f}; the cap is {cap:.4f}",
+            retry_after=retry,
+            code="spend_cap_reached",
+            details=[
+                {
+                    "spent": round(spent, 6),
+                    "reserved": round(reserved, 6),
+                    "estimate": round(cost, 6),
+                    "cap": cap,
+                }
+            ],
+        )
 
     def check_destinations(self, plans: Sequence[StepPlan]) -> None:
         for index, plan in enumerate(plans):
@@ -179,7 +253,8 @@ class AbuseGuard:
     def estimated_cost(
         self, plans: Sequence[StepPlan], contents: Sequence[dict[str, Any]] = ()
     ) -> float:
-        """The most the flow can cost: every step sent, SMS priced per part."""
+        """The most the flow can cost: every step sent, SMS priced per part (what the spend cap
+        reserves; it holds as long as the configured prices are at least the provider's)."""
         s = self.settings
         total = 0.0
         for index, plan in enumerate(plans):
@@ -187,41 +262,15 @@ class AbuseGuard:
                 content = contents[index] if index < len(contents) else {}
                 message = content.get("message")
                 body = message.get("body") if isinstance(message, dict) else None
+                if isinstance(body, str):
+                    # Priced as sent: with the longest code in place of its placeholder.
+                    body = body.replace(PIN_PLACEHOLDER, _LONGEST_CODE)
                 total += s.price_sms * (sms_parts(body) if isinstance(body, str) else 1)
             elif plan.channel is Channel.VIBER:
                 total += s.price_viber
             else:
                 total += s.price_voice
         return total
-
-    async def check_spend(
-        self,
-        application_id: str,
-        plans: Sequence[StepPlan],
-        contents: Sequence[dict[str, Any]],
-        now: datetime,
-    ) -> None:
-        cap = self.settings.spend_cap_per_day
-        if not cap:
-            return
-        midnight = _next_utc_midnight(now)
-        spent = await self.spend.spent_since(application_id, midnight - timedelta(days=1))
-        cost = self.estimated_cost(plans, contents)
-        if spent + cost > cap:
-            retry = max(1, math.ceil((midnight - now).total_seconds()))
-            log.warning("daily spend cap reached", application=application_id, cap=cap)
-            raise TooManyRequests(
-                f"daily spend cap reached: {spent:.4f} spent today, this flow may cost "
-                f"{cost:.4f}, the cap is {cap:.4f}",
-                retry_after=retry,
-                code="spend_cap_reached",
-                details=[{"spent": round(spent, 6), "estimate": round(cost, 6), "cap": cap}],
-            )
-        if spent + cost > _SPEND_WARNING * cap:
-            # The alert before the cap: operators watch for this line (or the 429s after it).
-            log.warning(
-                "daily spend above 80% of the cap", application=application_id, spent=spent, cap=cap
-            )
 
     def windows(self, application_id: str, plans: Sequence[StepPlan]) -> list[Window]:
         s = self.settings
@@ -273,9 +322,11 @@ class AbuseGuard:
             log.warning("refusal not counted", reason=reason, error=str(exc))
 
     async def purge(self, now: datetime) -> None:
-        """Old counter windows and long-expired codes go (now and then, from any process)."""
+        """Old counter windows, long-expired codes and spend rows go, and reservations of flows
+        never created are released (now and then, from any process)."""
         try:
             await self.counters.purge(now)
+            await self.spend.purge(now)
             if self.codes is not None:
                 await self.codes.purge(now)
         except Exception as exc:  # housekeeping must never fail a send

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from failover_otp.services.clock import Clock
-from failover_otp.store.app_store import Application, AppStore
+from failover_otp.store.app_store import Application, AppStore, WebhookSecrets
 from failover_otp.webhook_signing import generate_secret
+
+# The longest a rotated-out webhook secret keeps signing beside the new one.
+MAX_WEBHOOK_SECRET_OVERLAP = timedelta(days=7)
 
 
 def digest(secret: str) -> str:
@@ -62,6 +65,26 @@ class AuthService:
     async def webhook_secret(self, app_id: str) -> str | None:
         """The key the application's webhooks are signed with (made on first use if missing)."""
         return await self.store.webhook_secret(app_id, generate_secret())
+
+    async def webhook_secrets(self, app_id: str) -> WebhookSecrets | None:
+        return await self.store.webhook_secrets(app_id, generate_secret())
+
+    async def signing_secrets(self, app_id: str) -> list[str] | None:
+        """The secrets a webhook is signed with now: the current one, and the previous one
+        during a rotation's overlap window (None: no such application). Read for every
+        attempt, so a rotation applies to the next webhook in every process."""
+        found = await self.webhook_secrets(app_id)
+        return found.signing(self.clock.now()) if found is not None else None
+
+    async def rotate_webhook_secret(self, app_id: str, overlap: timedelta) -> WebhookSecrets | None:
+        """A new webhook secret; the old one keeps signing too for ``overlap`` (0: not at all).
+        Returns the new state (None: no such application)."""
+        if not timedelta(0) <= overlap <= MAX_WEBHOOK_SECRET_OVERLAP:
+            raise ValueError(f"the overlap must be between 0 and {MAX_WEBHOOK_SECRET_OVERLAP}")
+        until = self.clock.now() + overlap if overlap else None
+        if not await self.store.rotate_webhook_secret(app_id, generate_secret(), until):
+            return None
+        return await self.webhook_secrets(app_id)
 
     async def issue_token(self, app_id: str, secret: str) -> IssuedToken | None:
         app = await self.store.get(app_id)

@@ -31,7 +31,13 @@ from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeRow, CodeStore, failure_key
+from failover_otp.store.code_store import (
+    CodeRow,
+    CodeStore,
+    failure_key,
+    fill_code,
+    holds_placeholder,
+)
 from failover_otp.store.flow_store import FlowRecord
 
 log = structlog.get_logger(__name__)
@@ -98,16 +104,14 @@ class CodeKeys:
 
 def with_code(content: Mapping[str, Any], channel: Channel, code: str) -> dict[str, Any]:
     """A step's stored content with the code put in: ``pin`` of a Viber OTP step (and its
-    ``templateParams``), ``{pin}`` in an SMS body."""
-    filled = dict(content)
+    ``templateParams``), and every ``{pin}`` (SMS bodies, and wherever a caller's own code was
+    scrubbed from: extra fields, template parameters, labels)."""
+    filled: dict[str, Any] = fill_code(content, code)
     if channel is Channel.VIBER:
         filled["pin"] = code
         params = filled.get("templateParams")
         if isinstance(params, Mapping):
             filled["templateParams"] = {**params, "pin": code}
-    message = filled.get("message")
-    if isinstance(message, Mapping) and isinstance(message.get("body"), str):
-        filled["message"] = {**message, "body": message["body"].replace(PIN_PLACEHOLDER, code)}
     return filled
 
 
@@ -115,9 +119,7 @@ def needs_code(content: Mapping[str, Any], channel: Channel) -> bool:
     """Whether a step's stored content waits for a managed code."""
     if channel is Channel.VIBER and content.get("type") == "ViberOtp" and not content.get("pin"):
         return True
-    message = content.get("message")
-    body = message.get("body") if isinstance(message, Mapping) else None
-    return isinstance(body, str) and PIN_PLACEHOLDER in body
+    return holds_placeholder(content)
 
 
 class CodeService:

@@ -1,25 +1,16 @@
-"""The operator dashboard: sign-in sessions, the flows table, a flow's timeline and the charts.
+"""The operator dashboard: the flows table, a flow's timeline and the charts.
 
-Sessions are signed tokens, not server-side rows: ``v1.<applicationId>.<expiry>.<fp>.<mac>``,
-where ``mac`` is HMAC-SHA256 under a key generated once and kept in ``service_state``
-(``dashboard_session_key``), and ``fp`` binds the session to the application's current secret,
-so rotating the secret (``failover-otp apps rotate-secret``) or disabling the application ends
-every dashboard session at once. Nothing secret is in the token; it only proves who signed in.
+Who is signed in is ``services/dashboard_sessions.py``'s business.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from failover_otp.domain.statuses import Channel
-from failover_otp.services.auth import digest
 from failover_otp.services.clock import Clock
 from failover_otp.services.conversion import conversion_summary, delivery_rate
 from failover_otp.services.flows import FlowService
@@ -31,19 +22,12 @@ from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TableP
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
 
-SESSION_KEY_NAME = "dashboard_session_key"
-SESSION_VERSION = "v1"
-DEFAULT_SESSION_SECONDS = 12 * 3600
 # Periods the charts can cover, in days.
 PERIODS = (1, 7, 30, 90)
 # Routee prices are in the account's currency (docs/configuration.md, FOTP_DASHBOARD_CURRENCY).
 DEFAULT_CURRENCY = "EUR"
 
 __all__ = ["PERIODS", "DashboardService", "FlowRow", "FlowView", "channel_name", "format_ms"]
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +76,6 @@ class DashboardService:
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
         currency: str = DEFAULT_CURRENCY,
-        session_seconds: int = DEFAULT_SESSION_SECONDS,
     ) -> None:
         self.store = stats
         self.table_store = table or FlowTable(stats.db)
@@ -103,55 +86,6 @@ class DashboardService:
         self.clock = clock
         self.time_scale = time_scale
         self.sms_price = sms_price
-        self.session_seconds = session_seconds
-        self._key: bytes | None = None
-
-    # -- sessions ------------------------------------------------------------------------------
-
-    async def _session_key(self) -> bytes:
-        if self._key is None:
-            value = await self.apps.state_value(SESSION_KEY_NAME, secrets.token_urlsafe(32))
-            self._key = value.encode()
-        return self._key
-
-    def _mac(self, key: bytes, text: str) -> str:
-        return _b64(hmac.new(key, text.encode(), hashlib.sha256).digest())
-
-    def _fingerprint(self, key: bytes, secret_hash: str) -> str:
-        return self._mac(key, f"secret:{secret_hash}")[:16]
-
-    async def sign_in(self, app_id: str, secret: str) -> str | None:
-        """A session token for an application's id and secret, or None if they are wrong."""
-        app_id, secret = app_id.strip(), secret.strip()
-        if not app_id or not secret or len(app_id) > 64 or len(secret) > 256:
-            return None
-        app = await self.apps.get(app_id)
-        if app is None or app.disabled or not hmac.compare_digest(app.secret_hash, digest(secret)):
-            return None
-        key = await self._session_key()
-        expires = int((self.clock.now() + timedelta(seconds=self.session_seconds)).timestamp())
-        body = f"{SESSION_VERSION}.{app.id}.{expires}.{self._fingerprint(key, app.secret_hash)}"
-        return f"{body}.{self._mac(key, body)}"
-
-    async def session_application(self, token: str | None) -> str | None:
-        """The application a session token was signed in for, if it is still good."""
-        if not token or len(token) > 512:
-            return None
-        parts = token.split(".")
-        if len(parts) != 5 or parts[0] != SESSION_VERSION:
-            return None
-        _, app_id, expires, fingerprint, mac = parts
-        key = await self._session_key()
-        if not hmac.compare_digest(mac, self._mac(key, ".".join(parts[:4]))):
-            return None
-        if not expires.isdigit() or int(expires) < self.clock.now().timestamp():
-            return None
-        app = await self.apps.get(app_id)
-        if app is None or app.disabled:
-            return None
-        if not hmac.compare_digest(fingerprint, self._fingerprint(key, app.secret_hash)):
-            return None
-        return app.id
 
     # -- flows ---------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
-from failover_otp.domain.statuses import Outcome, RejectReason, StepStatus
+from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
     FLOWS_ENDED,
@@ -300,7 +300,8 @@ class FlowService:
         refreshed = False
         for step in record.flow.steps:
             if (
-                step.status.outcome is Outcome.PENDING
+                # Queued, or an SMS `Sent` whose final report may still withdraw its success.
+                step.status.awaits_verdict
                 and step.status is not StepStatus.SENDING
                 and self._lookup_due(step.tracking_id)
             ):
@@ -369,4 +370,6 @@ def _reported(report: DeliveryReport) -> StatusReported:
         detailed_status=report.detailed_status,
         price=report.price,
         at=report.at,
+        answered_by=report.answered_by,
+        call_seconds=report.call_seconds,
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import Flow, Step
+from failover_otp.domain.statuses import Channel
 from failover_otp.store.flow_store import FlowMeta
 
 
@@ -23,11 +24,19 @@ def latency_ms(step: Step, time_scale: float) -> int | None:
     return max(0, round((step.delivered_at - step.sent_at).total_seconds() * 1000 * time_scale))
 
 
+def otp_status(step: Step) -> str:
+    """A step's status as the OTP tracking seed's example words it: Viber upper-case
+    (``EXPIRED``), SMS lower-case (``queued``, ``delivered``, ``undelivered``). Voice, which the
+    seed never shows, keeps Routee's own wording (``NoAnswer``). A send in flight is queued."""
+    rendered = step.status.render(step.channel)
+    return rendered.lower() if step.channel is Channel.SMS else rendered
+
+
 def step_story(step: Step, label: str | None, flow_id: str, time_scale: float) -> dict[str, Any]:
     story: dict[str, Any] = {
         "trackingId": step.tracking_id,
         "role": step.role.value,
-        "status": step.status.render(step.channel),
+        "status": otp_status(step),
         "channel": step.channel.value,
         "phone_number": step.to,
         "created_at": iso(step.created_at),

@@ -7,6 +7,7 @@ show OTP flows too.
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any
 
@@ -56,8 +57,8 @@ _DESCRIPTION = {
     StepStatus.TERMINATED: "The call was terminated",
 }
 
-# Voice calls that never connected last zero seconds; a completed call's length is not reported
-# by the provider contract, so it shows as null.
+# Voice calls that never connected last zero seconds; a connected call lasts what the provider
+# reported (null until it says).
 _NEVER_CONNECTED = frozenset(
     {
         StepStatus.BUSY,
@@ -99,10 +100,20 @@ def e164(digits: str) -> str:
 
 
 def ttl_minutes(plan: StepPlan) -> float | int | None:
+    """The ttl in minutes within the document's range: Viber 0.5-1440 with one decimal, SMS whole
+    minutes 1-1440. Standard steps are asked in those units and show as asked; OTP steps are
+    asked in seconds and may be shorter (a 10 s ViberOtp step shows 0.5): the engine still waits
+    the ttl that was asked (docs/decisions.md)."""
     if plan.ttl_seconds is None:
         return None
-    minutes = round(plan.ttl_seconds / 60.0, 1)
-    return int(minutes) if minutes.is_integer() else minutes
+    minutes = plan.ttl_seconds / 60.0
+    if plan.channel is Channel.VIBER:
+        shown = max(_VIBER_MIN_TTL_MINUTES, round(minutes, 1))
+        return int(shown) if shown.is_integer() else shown
+    return max(1, math.floor(minutes + 0.5))  # half up: 90 s shows 2, not 1.5
+
+
+_VIBER_MIN_TTL_MINUTES = 0.5
 
 
 def ordered_statuses(channel: Channel, statuses: frozenset[StepStatus]) -> list[StepStatus]:
@@ -117,10 +128,9 @@ def failover_statuses(plan: StepPlan) -> list[str]:
 
 def status_object(step: Step) -> dict[str, Any]:
     # A send whose answer is outstanding is shown as the provider would show it: queued.
-    status = StepStatus.QUEUED if step.status is StepStatus.SENDING else step.status
-    detailed = step.detailed_status or status.render(Channel.SMS)
+    detailed = step.detailed_status or step.status.render(Channel.SMS)
     return {
-        "name": status.render(step.channel),
+        "name": step.status.render(step.channel),
         "reason": {
             "detailedStatus": detailed,
             "description": step.error_message or _DESCRIPTION[step.status],
@@ -190,7 +200,7 @@ def _viber_message(
     for key in ("viberFile", "viberVideo"):
         if content.get(key) is not None:
             body[key] = content[key]
-    return {
+    message = {
         **_common(step, plan, content),
         "trackingId": step.tracking_id,
         "from": content.get("senderInfoTrackingId"),
@@ -199,16 +209,21 @@ def _viber_message(
         "body": body,
         "status": status_object(step),
         "expireOnDelivery": plan.expire_on_delivery,
-        "expiredOnDeliveryAt": iso(step.expired_on_delivery_at),
         "price": step.price,
         "label": label,
         "inboundUrl": content.get("inboundUrl"),
         "ttl": ttl_minutes(plan),
     }
+    # The document: "present only when expireOnDelivery was true and the message expired".
+    if step.expired_on_delivery_at is not None:
+        message["expiredOnDeliveryAt"] = iso(step.expired_on_delivery_at)
+    return message
 
 
 def _voice_message(step: Step, plan: StepPlan, content: dict[str, Any]) -> dict[str, Any]:
-    duration = 0 if step.status in _NEVER_CONNECTED else None
+    duration = step.call_seconds
+    if duration is None and step.status in _NEVER_CONNECTED:
+        duration = 0
     return {
         **_common(step, plan, content),
         "messageId": step.tracking_id,
@@ -218,7 +233,7 @@ def _voice_message(step: Step, plan: StepPlan, content: dict[str, Any]) -> dict[
         "status": status_object(step),
         "duration": duration,
         "price": step.price,
-        "answeredBy": None,
+        "answeredBy": step.answered_by,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -23,6 +24,20 @@ class Application:
     # The secret before the last rotation and when it stops signing (migration 0014).
     webhook_secret_previous: str | None = None
     webhook_secret_previous_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    current: str
+    # The secret before the last rotation, and until when it signs too.
+    previous: str | None = None
+    previous_until: datetime | None = None
+
+    def signing(self, now: datetime) -> list[str]:
+        """The secrets webhooks are signed with at ``now``: the current one first."""
+        if self.previous and self.previous_until and self.previous_until > now:
+            return [self.current, self.previous]
+        return [self.current]
 
 
 class AppStore:
@@ -93,6 +108,43 @@ class AppStore:
             )
             stored = (await conn.execute(query)).first()
         return str(stored.webhook_secret) if stored and stored.webhook_secret else None
+
+    async def webhook_secrets(self, app_id: str, default: str) -> WebhookSecrets | None:
+        """The application's webhook secret (``default`` stored first if it has none) and the
+        one before the last rotation (None: no such application)."""
+        query = select(
+            applications.c.webhook_secret,
+            applications.c.webhook_secret_previous,
+            applications.c.webhook_secret_previous_until,
+        ).where(applications.c.id == app_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        current = row.webhook_secret or await self.webhook_secret(app_id, default)
+        if current is None:
+            return None
+        return WebhookSecrets(
+            current, row.webhook_secret_previous, row.webhook_secret_previous_until
+        )
+
+    async def rotate_webhook_secret(
+        self, app_id: str, new_secret: str, previous_until: datetime | None
+    ) -> bool:
+        """Replace the webhook secret; the old one keeps signing until ``previous_until`` (None:
+        it stops at once). One statement: the old value moves aside as the new one lands, so
+        concurrent rotations cannot lose a secret that is still signing. Only one previous
+        secret is kept: rotating again within a window ends the older one."""
+        values: dict[str, Any] = {
+            "webhook_secret": new_secret,
+            "webhook_secret_previous": applications.c.webhook_secret if previous_until else None,
+            "webhook_secret_previous_until": previous_until,
+        }
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(applications).where(applications.c.id == app_id).values(**values)
+            )
+        return result.rowcount == 1
 
     async def add_token(self, token_hash: str, app_id: str, expires_at: datetime) -> None:
         async with self.db.write() as conn:

@@ -107,6 +107,22 @@ async def give_back_slot(conn: AsyncConnection, key: str, seconds: int, now: dat
     )
 
 
+async def take_windows(
+    conn: AsyncConnection, windows: Sequence[Window], now: datetime
+) -> Exceeded | None:
+    """Count one event in every window (in ``conn``'s transaction); if any went over its limit,
+    the window that frees up last (the caller rolls the transaction back)."""
+    exceeded: list[Exceeded] = []
+    # One lock order for every transaction (sorted keys), so concurrent ones never deadlock.
+    for window in sorted(windows, key=lambda w: (w.key, w.seconds)):
+        count = await _increment(conn, window.key, window.seconds, now)
+        if count > window.limit:
+            end = window_start(now, window.seconds) + window.seconds
+            retry = max(1, math.ceil(end - now.timestamp()))
+            exceeded.append(Exceeded(window, count, retry))
+    return max(exceeded, key=lambda e: e.retry_after) if exceeded else None
+
+
 class CounterStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -116,19 +132,11 @@ class CounterStore:
         nothing is counted and the window that frees up last is returned."""
         if not windows:
             return None
-        exceeded: list[Exceeded] = []
-        # One lock order for every transaction (sorted keys), so concurrent ones never deadlock.
-        ordered = sorted(windows, key=lambda w: (w.key, w.seconds))
         async with self.db.write() as conn:
-            for window in ordered:
-                count = await _increment(conn, window.key, window.seconds, now)
-                if count > window.limit:
-                    end = window_start(now, window.seconds) + window.seconds
-                    retry = max(1, math.ceil(end - now.timestamp()))
-                    exceeded.append(Exceeded(window, count, retry))
-            if exceeded:
+            exceeded = await take_windows(conn, windows, now)
+            if exceeded is not None:
                 await conn.rollback()
-        return max(exceeded, key=lambda e: e.retry_after) if exceeded else None
+        return exceeded
 
     async def add(self, key: str, seconds: int, now: datetime) -> int:
         """Count one event with no limit; returns the window's count."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -19,6 +20,11 @@ from failover_otp.store.file_modes import secure_database_file
 
 class UnsupportedDatabase(ValueError):
     pass
+
+
+class DatabaseBusy(sqlalchemy_exc.TimeoutError):
+    """No connection (or SQLite write turn) within the pool timeout: the same condition as
+    SQLAlchemy's own pool timeout, which it extends."""
 
 
 def async_url(url: str) -> URL:
@@ -59,8 +65,11 @@ class Database:
     start with ``BEGIN IMMEDIATE``, so writers queue instead of failing on lock upgrades, while
     reads use a small pool of their own. On PostgreSQL both are one asyncpg pool."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> None:
         self.url = async_url(url)
+        # How long a caller waits for a connection (a pooled one, or SQLite's writer) before
+        # DatabaseBusy: under overload a request is answered 503 quickly instead of queueing.
+        self.pool_timeout = pool_timeout
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._write_turn = asyncio.Lock()
         self._write_conn: AsyncConnection | None = None
@@ -72,11 +81,15 @@ class Database:
             inline = sqlite_inline.connector(self.url.database or ":memory:")
             self.writer = create_async_engine(
                 self.url, async_creator=inline, pool_size=1, max_overflow=0
-            )
+            )  # always checked out by write(): its wait is the write turn's
             # Connections are kept once opened (no overflow): a new one costs ~0.5 ms, most of
             # it reading the schema, more than the reads it would serve.
             self.reader = create_async_engine(
-                self.url, async_creator=inline, pool_size=20, max_overflow=0
+                self.url,
+                async_creator=inline,
+                pool_size=20,
+                max_overflow=0,
+                pool_timeout=pool_timeout,
             )
             self.scanner = create_async_engine(self.url, poolclass=NullPool)
             for engine in (self.writer, self.reader, self.scanner):
@@ -94,6 +107,7 @@ class Database:
                 self.url,
                 pool_size=2 * pool_size,
                 max_overflow=0,
+                pool_timeout=pool_timeout,
                 pool_pre_ping=False,
                 connect_args={"server_settings": {"application_name": "failover-otp"}},
             )
@@ -108,6 +122,7 @@ class Database:
                 self.url,
                 pool_size=2,
                 max_overflow=pool_size,
+                pool_timeout=pool_timeout,
                 pool_pre_ping=False,
                 isolation_level="AUTOCOMMIT",
                 connect_args={
@@ -129,7 +144,7 @@ class Database:
             return
         # SQLite has one writer connection: it stays checked out, and writers take turns on
         # it (in arrival order), which saves a pool checkout and checkin per transaction.
-        async with self._write_turn:
+        async with self._turn_to_write():
             kept = self._write_conn
             if kept is None or kept.closed or kept.invalidated:
                 kept = self._write_conn = await self.writer.connect()
@@ -142,6 +157,21 @@ class Database:
                 self._write_conn = None
                 await asyncio.shield(conn.close())
                 raise
+
+    @asynccontextmanager
+    async def _turn_to_write(self) -> AsyncIterator[None]:
+        """SQLite's write turn, waited for at most ``pool_timeout`` (the queue is full then)."""
+        try:
+            async with asyncio.timeout(self.pool_timeout):
+                await self._write_turn.acquire()
+        except TimeoutError:
+            raise DatabaseBusy(
+                f"no turn on the SQLite writer within {self.pool_timeout:g} s"
+            ) from None
+        try:
+            yield
+        finally:
+            self._write_turn.release()
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[AsyncConnection]:

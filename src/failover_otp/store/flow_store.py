@@ -22,7 +22,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.paging import bounded_count, page_window
@@ -32,6 +34,7 @@ from failover_otp.store.rows import (
     plans_to_json,
     step_values,
 )
+from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
 from failover_otp.store.upsert import insert_for
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
@@ -309,11 +312,14 @@ class FlowStore:
 
         ``webhooks`` join the outbox in the same transaction: saved with the flow, or not at all.
         """
-        if (
-            not self.db.is_sqlite
-            and not webhooks
-            and not (new.status.is_terminal and not old.status.is_terminal)
-        ):
+        # An ended flow (or an ended flow's late charge) settles its spend reservation, and a
+        # flow that settles for good scrubs its code, in the same transaction: not the
+        # one-statement path.
+        ends = new.status.is_terminal and (
+            not old.status.is_terminal or new.total_cost != old.total_cost
+        )
+        settles = is_settled(new) and not is_settled(old)
+        if not self.db.is_sqlite and not webhooks and not ends and not settles:
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
@@ -332,6 +338,7 @@ class FlowStore:
             await self._write_deadline(conn, old, new)
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
+            await settle_spend(conn, old, new)
         return True
 
     async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:
@@ -505,7 +512,9 @@ class FlowStore:
                 func.coalesce(steps.c.application_id, "") == where.application_id,
             ]
         if where.step_status is not None:
-            step_conditions.append(steps.c.status == where.step_status)
+            # As shown: a queued filter also finds sends in flight (shown as queued).
+            shown = stored_as(StepStatus(where.step_status))
+            step_conditions.append(steps.c.status.in_(sorted(s.value for s in shown)))
         if where.tag:
             step_conditions.append(steps.c.label.ilike(f"%{_escape_like(where.tag)}%", escape="\\"))
         if where.phone and where.phone_whole:

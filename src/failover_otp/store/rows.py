@@ -76,6 +76,8 @@ def step_values(flow: Flow, step: Step, label: str | None) -> dict[str, Any]:
         "reject_reason": step.reject_reason.value if step.reject_reason else None,
         "failover_from": step.failover_from,
         "send_attempts": step.send_attempts,
+        "answered_by": step.answered_by,
+        "call_seconds": step.call_seconds,
     }
 
 
@@ -101,6 +103,8 @@ def step_from_row(row: Mapping[Any, Any]) -> Step:
         reject_reason=RejectReason(row["reject_reason"]) if row["reject_reason"] else None,
         failover_from=row["failover_from"],
         send_attempts=row["send_attempts"],
+        answered_by=row["answered_by"],
+        call_seconds=row["call_seconds"],
     )
 
 
@@ -114,6 +118,7 @@ def flow_state_values(flow: Flow) -> dict[str, Any]:
         "total_cost": flow.total_cost,
         "termination_channel": last.channel.type_name if last and flow.status.is_terminal else None,
         "updated_at": flow.updated_at,
+        "cancelled": flow.cancelled,
     }
 
 
@@ -139,4 +144,5 @@ def flow_from_rows(
         if deadline
         else None,
         version=row["version"],
+        cancelled=bool(row["cancelled"]),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -104,6 +106,8 @@ flows = Table(
     Column("callback_strategy", String(16), nullable=True),
     # When the flow's code was verified (migration 0016): conversion outlives the code's row.
     Column("verified_at", UTCDateTime, nullable=True),
+    # Stopped because its code was verified: no later report reopens it (migration 0010).
+    Column("cancelled", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
     # Tracking search by terminationChannel (migration 0002).
@@ -138,6 +142,9 @@ steps = Table(
     Column("reject_reason", String(32), nullable=True),
     Column("failover_from", String(64), nullable=True),
     Column("send_attempts", Integer, nullable=False, default=1),
+    # Voice: who answered and the call's length in seconds, as reported (migration 0010).
+    Column("answered_by", String(16), nullable=True),
+    Column("call_seconds", Integer, nullable=True),
     Index(None, "application_id", "created_at", "flow_id", "idx"),
     Index(None, "application_id", "status", "created_at"),
     # Tracking search by message type and exact destination (migration 0002).
@@ -246,6 +253,85 @@ rate_counters = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
+)
+
+# --- Operators, dashboard sessions and the audit trail (migration 0015) ---
+
+# People who sign in to the dashboard as themselves; passwords are argon2id hashes.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+# What an operator may do with an application: ``viewer`` (read) or ``admin`` (read, rotate the
+# secret, see the audit trail). No row: the application is not theirs to see.
+operator_roles = Table(
+    "operator_roles",
+    metadata,
+    Column("operator_id", String(32), ForeignKey("operators.id"), primary_key=True),
+    Column("application_id", String(32), ForeignKey("applications.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+# Dashboard sign-ins, server side, so signing out ends a session in every process at once. The
+# cookie holds a random token; only its SHA-256 is stored. ``operator_id`` NULL: signed in with
+# the application's secret, whose hash at the time is kept (a new secret ends the session).
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("operator_id", String(32), nullable=True),
+    Column("secret_hash", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+    Index(None, "operator_id"),
+)
+
+# What admins did (CLI and dashboard): who, when, to which application, what; never a secret.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("application_id", String(32), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=True),
+    Index(None, "at"),
+    Index(None, "application_id", "at"),
+)
+
+# The daily spend cap (migration 0013), in micro-units of the account currency, per application
+# and UTC day (``day``: the day's midnight in seconds since the epoch): what admitted flows may
+# still cost (``reserved``, their worst case) and what ended flows were charged (``spent``).
+spend_days = Table(
+    "spend_days",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("reserved", BigInteger, nullable=False),
+    Column("spent", BigInteger, nullable=False),
+)
+
+# One row per flow admitted under the cap (migration 0013): its day and its reservation;
+# ``charged`` is NULL while the flow runs and what it was charged once it ended.
+spend_reservations = Table(
+    "spend_reservations",
+    metadata,
+    Column("flow_id", String(36), primary_key=True),
+    Column("application_id", String(32), nullable=False),
+    Column("day", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("charged", BigInteger, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "created_at"),
 )
 
 # Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number

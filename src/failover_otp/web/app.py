@@ -25,7 +25,8 @@ from failover_otp.web import (
     webhook_routes,
 )
 from failover_otp.web.error_handlers import install_error_handlers
-from failover_otp.web.openapi_docs import install_openapi
+from failover_otp.web.openapi_docs import install_docs, install_openapi
+from failover_otp.web.request_guard import RequestGuard
 from failover_otp.web.responses import FastJSONResponse
 
 
@@ -55,9 +56,14 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
+        docs_url=None,  # /docs and /redoc: served offline by install_docs
+        redoc_url=None,
     )
     install_error_handlers(app)
+    # Oversized bodies (413) and text no field may hold (422) stop here, before any route.
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes)
     install_openapi(app)
+    install_docs(app)
     app.include_router(system_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(otp_routes.router)

@@ -7,8 +7,9 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Header
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from failover_otp.web import bad_text
 from failover_otp.web.deps import ServicesDep
 from failover_otp.web.responses import FastJSONResponse, error_body
 
@@ -16,14 +17,18 @@ router = APIRouter(tags=["Authentication"])
 
 
 class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str
-    expires_in: int
-    scope: str
+    access_token: str = Field(description="send it as `Authorization: Bearer <access_token>`")
+    token_type: str = Field(description="always `Bearer`")
+    expires_in: int = Field(description="seconds the token stays valid (then get a new one)")
+    scope: str = Field(description="what the token may do")
 
 
-def _oauth_error(status: int, error: str, message: str) -> FastJSONResponse:
-    body = {**error_body(error, message), "error": error, "error_description": message}
+def _oauth_error(
+    status: int, error: str, message: str, *, code: str | None = None
+) -> FastJSONResponse:
+    """RFC 6749's ``error`` fields beside the service's own ``code`` (the OAuth error unless
+    the service documents another one for the case)."""
+    body = {**error_body(code or error, message), "error": error, "error_description": message}
     headers = {"WWW-Authenticate": 'Basic realm="failover-otp"'} if status == 401 else None
     return FastJSONResponse(body, status_code=status, headers=headers)
 
@@ -47,12 +52,22 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 )
 async def issue_token(
     services: ServicesDep,
-    grant_type: Annotated[str, Form()],
-    authorization: Annotated[str | None, Header()] = None,
+    grant_type: Annotated[str, Form(description="always `client_credentials`")],
+    authorization: Annotated[
+        str | None, Header(description="`Basic base64(applicationId:applicationSecret)`")
+    ] = None,
 ) -> FastJSONResponse:
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
     credentials = _basic_credentials(authorization)
+    if credentials is not None and any(bad_text.problem(part) for part in credentials):
+        # The request guard cannot see inside the base64 of the header: checked here.
+        return _oauth_error(
+            422,
+            "invalid_request",
+            "the HTTP Basic credentials contain a NUL character or invalid text",
+            code="validation_failed",
+        )
     if credentials is None:
         return _oauth_error(
             401, "invalid_client", "HTTP Basic applicationId:applicationSecret required"

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from failover_otp.errors import ApiError
+from failover_otp.store.availability import unavailable_reason
 from failover_otp.web.responses import FastJSONResponse, error_body
 
 log = structlog.get_logger(__name__)
 
+# What a 503 for overload asks the client to wait: short, the condition is usually a burst.
+OVERLOAD_RETRY_AFTER_SECONDS = 1
+
 _HTTP_CODES = {
+    400: "malformed_json",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -23,7 +30,28 @@ _HTTP_CODES = {
     406: "not_acceptable",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    503: "service_unavailable",
 }
+_UNPARSED = {
+    "malformed_json": "the request body is not valid JSON (UTF-8 text, nested at most a few "
+    "hundred levels)",
+    "malformed_body": "the form body could not be parsed",
+}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _http_code(request: Request, status: int) -> str:
+    """The documented code of a bare HTTP error. A 400 is the body failing to parse (FastAPI
+    raises it for JSON that is not UTF-8 or nests too deep, and for broken form bodies)."""
+    if status == 400 and request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        return "malformed_body"
+    code = _HTTP_CODES.get(status)
+    if code is not None:
+        return code
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
 
 
 def _clean(errors: Any) -> list[dict[str, Any]]:
@@ -63,10 +91,32 @@ def install_error_handlers(app: FastAPI) -> None:
         return FastJSONResponse(error_body("validation_failed", message, details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _http_code(request, exc.status_code)
+        message = _UNPARSED.get(code, str(exc.detail)) if exc.status_code == 400 else exc.detail
         return FastJSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    # Handled here rather than by the catch-all below, which Starlette re-raises (and the
+    # server logs as a crash) after answering.
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(ConnectionError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            return await unexpected(request, exc)
+        # Overload or a database refusing writes: a condition of the moment, not a bug.
+        log.warning("database unavailable", reason=reason, error=str(exc).splitlines()[0])
+        message = (
+            "the service is busy: no database connection was free in time; retry shortly"
+            if reason == "busy"
+            else "the database cannot take requests right now; retry shortly"
+        )
+        return FastJSONResponse(
+            error_body("service_unavailable", message),
+            status_code=503,
+            headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

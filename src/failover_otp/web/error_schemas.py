@@ -11,7 +11,7 @@ class ErrorBody(BaseModel):
     """``{"code", "message", "detail"?}``: a stable machine code and a human message."""
 
     code: str = Field(description="stable machine code, e.g. validation_failed, rate_limited")
-    message: str
+    message: str = Field(description="what went wrong, for people")
     detail: list[dict[str, Any]] | None = Field(
         default=None, description="per-field problems (validation) or the limit that applied"
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
-from failover_otp.errors import ValidationFailed
+from failover_otp.errors import ValidationFailed, shown
 from failover_otp.services.tracking import FAILOVER_STATUSES, ordered_statuses
 from failover_otp.store.flow_store import FlowMeta
 from failover_otp.web.failover_schemas import (
@@ -37,8 +37,8 @@ def failover_on(
         if status not in allowed:
             names = ", ".join(s.render(channel) for s in allowed)
             raise ValidationFailed(
-                f"{'.'.join(map(str, where))}.{position}: {text!r} is not a {channel.type_name} "
-                f"failover status (one of {names})",
+                f"{'.'.join(map(str, where))}.{position}: {shown(text)} is not a "
+                f"{channel.type_name} failover status (one of {names})",
                 details=[
                     {"loc": [*where, position], "msg": f"one of {names}", "type": "enum"},
                 ],

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
-from failover_otp.errors import NotFound
+from failover_otp.errors import NotFound, shown
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
@@ -29,7 +29,9 @@ from failover_otp.web.failover_schemas import (
 from failover_otp.web.failover_search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    SIZE_LIMIT,
     page_object,
+    page_size,
     parse_filters,
     parse_range,
 )
@@ -72,7 +74,7 @@ async def send_failover(
     async def execute(flow_id: str) -> Reply:
         plans, meta = standard_plans(payload)
         await refuse_unsafe_callback(services.callbacks, meta.callback_url)
-        await services.security.abuse.admit(app_id, plans, meta.request)
+        await services.security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
         record = await services.flows.start_flow(
             application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta, flow_id=flow_id
         )
@@ -101,11 +103,13 @@ async def send_failover(
     responses=error_responses(404),
 )
 async def get_tracking(
-    tracking_id: str, app_id: ApplicationId, services: ServicesDep
+    tracking_id: Annotated[str, Path(description="the flow's trackingId (or an OTP flowId)")],
+    app_id: ApplicationId,
+    services: ServicesDep,
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, tracking_id)
     if record is None:
-        raise NotFound(f"no failover tracking {tracking_id!r}")
+        raise NotFound(f"no failover tracking {shown(tracking_id)}")
     return FastJSONResponse(tracking(record.flow, record.meta, services.settings.time_scale))
 
 
@@ -125,8 +129,16 @@ async def search_trackings(
         str | None, Query(alias="dateEnd", max_length=64, description="ISO-8601, exclusive")
     ] = None,
     page: Annotated[int, Query(ge=0, le=MAX_PAGE, description="0-based")] = 0,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    size: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=SIZE_LIMIT,
+            description=f"page size (>= 1); above {MAX_PAGE_SIZE} the page is capped at it",
+        ),
+    ] = DEFAULT_PAGE_SIZE,
 ) -> FastJSONResponse:
+    size = page_size(size)
     start, end = parse_range(date_start, date_end)
     query = TrackingQuery(
         application_id=app_id,

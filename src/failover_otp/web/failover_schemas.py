@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from failover_otp.web.input_bounds import PassThrough, PhoneText, StatusText
 from failover_otp.web.otp_schemas import SENDER_ID
 
 # Routee documents ttl in minutes for standard steps (reference §3.1, §5.2).
@@ -32,8 +33,13 @@ class CallbackStrategy(StrEnum):
 
 
 class FailoverCallback(_Strict):
-    url: HttpUrl
-    strategy: CallbackStrategy = CallbackStrategy.ON_CHANGE
+    url: HttpUrl = Field(
+        description="https URL on a public address that receives the flow's changes, signed"
+    )
+    strategy: CallbackStrategy = Field(
+        default=CallbackStrategy.ON_CHANGE,
+        description="`OnChange`: every change; `OnCompletion`: once, when the flow has ended",
+    )
 
     @field_validator("strategy", mode="before")
     @classmethod
@@ -47,7 +53,7 @@ class FailoverCallback(_Strict):
 
 class _Step(_Strict):
     order: int = Field(ge=1, le=1000, description="position in the flow; unique")
-    failoverOnStatuses: list[str] | None = Field(
+    failoverOnStatuses: list[StatusText] | None = Field(
         default=None,
         max_length=10,
         description="statuses of this step that hand over to the next one (any casing)",
@@ -55,47 +61,49 @@ class _Step(_Strict):
 
 
 class SmsContent(_Strict):
-    body: str = Field(min_length=1, max_length=2000)
-    flash: bool = False
-    label: str | None = Field(default=None, max_length=350)
-    transcode: bool | None = None
+    body: str = Field(min_length=1, max_length=2000, description="the text")
+    flash: bool = Field(default=False, description="a flash SMS (shown, not stored)")
+    label: str | None = Field(default=None, max_length=350, description="the message's label")
+    transcode: bool | None = Field(
+        default=None, description="let Routee replace characters outside GSM-7"
+    )
 
 
 class FailoverSmsStep(_Step):
-    type: Literal["Sms"]
+    type: Literal["Sms"] = Field(description="an SMS")
     from_: str = Field(alias="from", pattern=SENDER_ID, description="sender id")
-    to: str = Field(description="E.164 number, with or without the leading +")
-    message: SmsContent
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
+    message: SmsContent = Field(description="what the SMS says")
     ttl: int = Field(
         default=SMS_TTL_DEFAULT, ge=SMS_TTL_MINUTES[0], le=SMS_TTL_MINUTES[1], description="minutes"
     )
-    label: str | None = Field(default=None, max_length=350)
+    label: str | None = Field(default=None, max_length=350, description="your tag for the step")
 
 
 class ViberAction(_Strict):
-    caption: str = Field(min_length=1, max_length=30)
-    targetUrl: HttpUrl
+    caption: str = Field(min_length=1, max_length=30, description="the button's label")
+    targetUrl: HttpUrl = Field(description="where the button leads")
 
 
 class ViberFile(_Strict):
-    fileName: str = Field(min_length=1, max_length=25)
-    fileType: str = Field(min_length=1, max_length=10)
-    fileUrl: HttpUrl
+    fileName: str = Field(min_length=1, max_length=25, description="the name the phone shows")
+    fileType: str = Field(min_length=1, max_length=10, description="its extension, e.g. pdf")
+    fileUrl: HttpUrl = Field(description="where Viber fetches the file")
 
 
-class ViberVideo(BaseModel):
-    # Routee names the attachment but not its fields: kept as given, only the URL is required.
-    model_config = ConfigDict(extra="allow")
+class ViberVideo(PassThrough):
+    # Routee names the attachment but not its fields: kept as given (within the bounds of
+    # PassThrough), only the URL is required.
 
-    videoUrl: HttpUrl
-    thumbnailUrl: HttpUrl | None = None
-    fileSize: int | None = Field(default=None, ge=0)
-    duration: int | None = Field(default=None, ge=0)
+    videoUrl: HttpUrl = Field(description="where Viber fetches the video")
+    thumbnailUrl: HttpUrl | None = Field(default=None, description="its preview image")
+    fileSize: int | None = Field(default=None, ge=0, description="bytes")
+    duration: int | None = Field(default=None, ge=0, description="seconds")
 
 
 class FailoverViberStep(_Step):
-    type: Literal["Viber"]
-    to: str = Field(description="E.164 number, with or without the leading +")
+    type: Literal["Viber"] = Field(description="a Viber business message")
+    to: PhoneText = Field(description="E.164 number, with or without the leading +")
     senderInfoTrackingId: str = Field(min_length=1, max_length=200, description="sender id")
     ttl: float = Field(
         default=VIBER_TTL_DEFAULT,
@@ -103,14 +111,21 @@ class FailoverViberStep(_Step):
         le=VIBER_TTL_MINUTES[1],
         description="minutes, one decimal place",
     )
-    text: str | None = Field(default=None, min_length=1, max_length=1000)
-    imageUrl: HttpUrl | None = None
-    action: ViberAction | None = None
-    viberFile: ViberFile | None = None
-    viberVideo: ViberVideo | None = None
-    label: str | None = Field(default=None, max_length=350)
-    inboundUrl: HttpUrl | None = None
-    expireOnDelivery: bool = False
+    text: str | None = Field(
+        default=None, min_length=1, max_length=1000, description="the message's text"
+    )
+    imageUrl: HttpUrl | None = Field(default=None, description="an https image to show")
+    action: ViberAction | None = Field(default=None, description="a button")
+    viberFile: ViberFile | None = Field(default=None, description="a file attachment")
+    viberVideo: ViberVideo | None = Field(default=None, description="a video attachment")
+    label: str | None = Field(default=None, max_length=350, description="your tag for the step")
+    inboundUrl: HttpUrl | None = Field(
+        default=None, description="https URL for the user's replies (kept, passed to Routee)"
+    )
+    expireOnDelivery: bool = Field(
+        default=False,
+        description="expire the message when delivered but not seen within ttl (then fail over)",
+    )
 
     @field_validator("ttl")
     @classmethod
@@ -134,13 +149,13 @@ class FailoverViberStep(_Step):
 
 
 class VoiceDestination(_Strict):
-    phone: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=1, max_length=32, description="the number to call, E.164")
 
 
 class SayMessage(_Strict):
     language: str = Field(min_length=2, max_length=10, description="e.g. en-US")
-    gender: Literal["male", "female"] = "female"
-    text: str = Field(min_length=1, max_length=2000)
+    gender: Literal["male", "female"] = Field(default="female", description="the voice")
+    text: str = Field(min_length=1, max_length=2000, description="what the call says")
 
     @field_validator("gender", mode="before")
     @classmethod
@@ -149,33 +164,37 @@ class SayMessage(_Strict):
 
 
 class SayVerb(_Strict):
-    type: Literal["SAY"]
-    repeat: int = Field(default=1, ge=1, le=10)
-    bargeIn: bool = False
-    message: SayMessage
+    type: Literal["SAY"] = Field(description="speak a text")
+    repeat: int = Field(default=1, ge=1, le=10, description="how many times")
+    bargeIn: bool = Field(default=False, description="a key press interrupts it")
+    message: SayMessage = Field(description="what to say, and how")
 
 
 class PlayVerb(_Strict):
-    type: Literal["PLAY"]
-    repeat: int = Field(default=1, ge=1, le=10)
-    fileURL: HttpUrl
-    bargeIn: bool = False
+    type: Literal["PLAY"] = Field(description="play an audio file")
+    repeat: int = Field(default=1, ge=1, le=10, description="how many times")
+    fileURL: HttpUrl = Field(description="the audio file")
+    bargeIn: bool = Field(default=False, description="a key press interrupts it")
 
 
 Verb = Annotated[SayVerb | PlayVerb, Field(discriminator="type")]
 
 
 class DialPlan(_Strict):
-    verbs: list[Verb] = Field(min_length=1, max_length=20)
+    verbs: list[Verb] = Field(
+        min_length=1, max_length=20, description="what the call does, in order"
+    )
 
 
 class FailoverVoiceStep(_Step):
-    type: Literal["Voice"]
+    type: Literal["Voice"] = Field(description="a voice call")
     from_: str = Field(
         alias="from", pattern=r"^\+?[0-9]{1,16}$|^[A-Za-z0-9 ]{1,11}$", description="caller id"
     )
-    to: VoiceDestination | str = Field(description="{phone} object, or the number as a string")
-    dialPlan: DialPlan
+    to: VoiceDestination | PhoneText = Field(
+        description="{phone} object, or the number as a string"
+    )
+    dialPlan: DialPlan = Field(description="what the call says or plays")
 
 
 FailoverStep = Annotated[
@@ -184,17 +203,21 @@ FailoverStep = Annotated[
 
 
 class SendStandardFailoverRequest(_Strict):
-    flow: list[FailoverStep] = Field(min_length=1, max_length=MAX_STEPS)
-    callback: FailoverCallback | None = None
+    flow: list[FailoverStep] = Field(
+        min_length=1, max_length=MAX_STEPS, description="the steps, tried in `order`"
+    )
+    callback: FailoverCallback | None = Field(default=None, description="where changes go")
 
 
 class SendStandardFailoverResponse(BaseModel):
     """Documentation only: responses are built as dicts and not re-validated."""
 
-    trackingId: str
-    flow: list[dict[str, Any]]
-    callback: dict[str, Any] | None = None
-    createdAt: str
+    trackingId: str = Field(description="the flow's id, for GET /failover/tracking/{id}")
+    flow: list[dict[str, Any]] = Field(
+        description="the steps as requested, with their defaults filled in"
+    )
+    callback: dict[str, Any] | None = Field(default=None, description="the callback, if any")
+    createdAt: str = Field(description="when the flow was created, ISO-8601 UTC")
 
 
 class SearchFilter(BaseModel):
@@ -204,20 +227,31 @@ class SearchFilter(BaseModel):
     # A number given as a JSON number (``"searchTerm": 306912345671``) is read as its digits.
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    fieldName: str = Field(max_length=64)
-    searchOperator: str | None = Field(default=None, max_length=32)
-    searchTerm: str = Field(max_length=200)
+    fieldName: str = Field(
+        max_length=64, description="`type`, `to`, `status` or `terminationChannel`"
+    )
+    searchOperator: str | None = Field(
+        default=None,
+        max_length=32,
+        description="`is` (default) or `is_not`; for `to` also `contains`, `starts_with`, "
+        "`ends_with`",
+    )
+    searchTerm: str = Field(
+        max_length=200,
+        description="`Sms`, `Viber`, `Voice` (type, terminationChannel); `Queued`, `InProgress`, "
+        "`Succeeded`, `Failed` (status); digits (to)",
+    )
 
 
 class StatusReason(BaseModel):
-    detailedStatus: str | None = None
-    description: str | None = None
+    detailedStatus: str | None = Field(default=None, description="the provider's detail")
+    description: str | None = Field(default=None, description="what it means, for people")
 
 
 class MessageStatus(BaseModel):
-    name: str
-    reason: StatusReason
-    updatedDate: str | None = None
+    name: str = Field(description="the status in the channel's words (`EXPIRED`, `Delivered`)")
+    reason: StatusReason = Field(description="why")
+    updatedDate: str | None = Field(default=None, description="when it was reported")
 
 
 class TrackingMessage(BaseModel):
@@ -225,36 +259,38 @@ class TrackingMessage(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    order: int
-    failoverOnStatuses: list[str]
-    createdAt: str | None = None
-    status: MessageStatus
+    type: str = Field(description="`Sms`, `Viber` or `Voice`")
+    order: int = Field(description="the step's position in the flow")
+    failoverOnStatuses: list[str] = Field(description="statuses that hand over to the next step")
+    createdAt: str | None = Field(default=None, description="when the message was created")
+    status: MessageStatus = Field(description="the message's status")
 
 
 class Tracking(BaseModel):
-    trackingId: str
-    messages: list[TrackingMessage]
-    terminationChannel: str | None
-    status: str
-    statusCode: int | None
-    totalPrice: float
-    originatingService: str
-    applicationId: str
-    createdAt: str
-    updatedAt: str
+    trackingId: str = Field(description="the flow's id")
+    messages: list[TrackingMessage] = Field(description="one per step sent, in order")
+    terminationChannel: str | None = Field(
+        description="the channel that ended the flow: `Sms`, `Viber`, `Voice`"
+    )
+    status: str = Field(description="`Queued`, `InProgress`, `Succeeded` or `Failed`")
+    statusCode: int | None = Field(description="when `Failed`, why (as in FlowStory)")
+    totalPrice: float = Field(description="the sum of the messages' prices")
+    originatingService: str = Field(description="`FailoverOtp` or `Failover`: which API")
+    applicationId: str = Field(description="the application that sent the flow")
+    createdAt: str = Field(description="when the flow was created, ISO-8601 UTC")
+    updatedAt: str = Field(description="when it last changed")
 
 
 class TrackingPage(BaseModel):
-    content: list[Tracking]
-    totalPages: int
-    totalElements: int
+    content: list[Tracking] = Field(description="this page's flows, newest first")
+    totalPages: int = Field(description="pages of `size` the matches fill")
+    totalElements: int = Field(description="flows matching (see totalElementsExact)")
     totalElementsExact: bool = Field(
         description="false when there were more matches than FOTP_LIST_COUNT_LIMIT: the count "
         "stopped there, and totalElements/totalPages cover the matches that can be paged through"
     )
-    number: int
-    size: int
-    numberOfElements: int
-    first: bool
-    last: bool
+    number: int = Field(description="this page's index, from 0")
+    size: int = Field(description="the page size")
+    numberOfElements: int = Field(description="flows on this page")
+    first: bool = Field(description="whether this is the first page")
+    last: bool = Field(description="whether this is the last page")

@@ -13,13 +13,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from failover_otp.domain.statuses import Channel, FlowStatus
-from failover_otp.errors import ValidationFailed
+from failover_otp.errors import ValidationFailed, shown
 from failover_otp.store.search_store import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.failover_schemas import SearchFilter
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 10
+# The document types `size` as int32 and only asks for >= 1; larger pages are capped.
+SIZE_LIMIT = 2**31 - 1
 MAX_FILTERS = 20
+
+
+def page_size(requested: int) -> int:
+    """The page size served: at most ``MAX_PAGE_SIZE``, as Spring caps a ``Pageable`` above its
+    max-page-size instead of refusing it; the page's ``size`` says what was served."""
+    return min(requested, MAX_PAGE_SIZE)
+
 
 _FIELDS = {f.value.lower(): f for f in SearchField}
 _OPERATORS = {o.value: o for o in SearchOperator}
@@ -54,12 +63,19 @@ def parse_instant(text: str | None, name: str) -> datetime | None:
     except ValueError:
         raise _fail(
             ["query", name],
-            f"{text!r} is not an ISO-8601 date-time (e.g. 2025-05-05T15:00Z)",
+            f"{shown(text)} is not an ISO-8601 date-time (e.g. 2025-05-05T15:00Z)",
             "datetime_parsing",
         ) from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant
+        raise _fail(
+            ["query", name],
+            f"{shown(text)} is outside the dates that can be searched (years 1 to 9999 in UTC)",
+            "datetime_out_of_range",
+        ) from None
 
 
 def parse_range(
@@ -83,11 +99,11 @@ def _term(field: SearchField, text: str, where: list[str | int]) -> str:
         status = _FLOW_STATUSES.get(term.lower().replace("_", "").replace(" ", ""))
         if status is None:
             names = ", ".join(s.value for s in FlowStatus)
-            raise _fail(where, f"{text!r} is not a flow status ({names})")
+            raise _fail(where, f"{shown(text)} is not a flow status ({names})")
         return status.value
     channel = _CHANNELS.get(term.lower())
     if channel is None:
-        raise _fail(where, f"{text!r} is not a channel type (Sms, Viber, Voice)")
+        raise _fail(where, f"{shown(text)} is not a channel type (Sms, Viber, Voice)")
     return channel.value if field is SearchField.TYPE else channel.type_name
 
 
@@ -100,7 +116,8 @@ def parse_filters(raw: Sequence[SearchFilter]) -> tuple[TrackingFilter, ...]:
         if field is None:
             names = ", ".join(f.value for f in SearchField)
             raise _fail(
-                ["body", index, "fieldName"], f"unknown field {item.fieldName!r} (one of {names})"
+                ["body", index, "fieldName"],
+                f"unknown field {shown(item.fieldName)} (one of {names})",
             )
         operator_text = (item.searchOperator or "").strip().lower() or SearchOperator.IS.value
         operator = _OPERATORS.get(operator_text)
@@ -109,7 +126,7 @@ def parse_filters(raw: Sequence[SearchFilter]) -> tuple[TrackingFilter, ...]:
             names = ", ".join(o.value for o in SearchOperator if o in allowed)
             raise _fail(
                 ["body", index, "searchOperator"],
-                f"unknown operator {item.searchOperator!r} for {field.value} (one of {names})",
+                f"unknown operator {shown(operator_text)} for {field.value} (one of {names})",
             )
         term = _term(field, item.searchTerm, ["body", index, "searchTerm"])
         parsed.append(TrackingFilter(field, operator, term))

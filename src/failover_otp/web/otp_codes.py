@@ -4,28 +4,20 @@
   service generates the code; the caller never sees it and checks it with ``POST /otp/verify``.
 - ``pin`` on every ``ViberOtp`` step (one value): the caller's code, kept the same way.
 - Either way the stored request (the send response's ``flow`` echo, the tracking's SMS ``body``)
-  never holds the code: ``pin`` is left out and the code in SMS bodies reads ``{pin}``. The code
+  never holds the code: ``pin`` is left out and the caller's code, wherever else it is (SMS
+  bodies, labels, extra fields), reads ``{pin}``. The code
   itself is kept encrypted until the flow ends, and as a keyed hash for verification.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from failover_otp.errors import ValidationFailed
 from failover_otp.services.codes import generate_code
-from failover_otp.store.code_store import PIN_PLACEHOLDER
+from failover_otp.store.code_store import PIN_PLACEHOLDER, scrub_code, without_pin
 from failover_otp.store.flow_store import FlowMeta
 from failover_otp.web.otp_schemas import SendFailoverRequest, SmsStep, ViberOtpStep
-
-
-def _without_pin(step: dict[str, Any]) -> dict[str, Any]:
-    item = {k: v for k, v in step.items() if k != "pin"}
-    params = item.get("templateParams")
-    if isinstance(params, dict) and "pin" in params:
-        item["templateParams"] = {k: v for k, v in params.items() if k != "pin"}
-    return item
 
 
 def take_code(
@@ -46,16 +38,13 @@ def take_code(
     )
     if given:
         code = given.pop()
-    elif viber or placeholder:
-        code = generate_code(length)
-    else:
-        return meta, None
-    stored: list[dict[str, Any]] = []
-    for step in meta.request:
-        item = _without_pin(step)
-        message = item.get("message")
-        if isinstance(message, dict) and isinstance(message.get("body"), str):
-            # The caller's own code in an SMS body becomes the placeholder it is sent through.
-            item["message"] = {**message, "body": message["body"].replace(code, PIN_PLACEHOLDER)}
-        stored.append(item)
-    return replace(meta, request=stored), code
+        # The caller's own code wherever it put it (SMS bodies, labels, extra fields, template
+        # parameters) is stored as the placeholder it is sent through (services/codes.py).
+        stored = [scrub_code(without_pin(step), code) for step in meta.request]
+        return replace(meta, request=stored, label=scrub_code(meta.label, code)), code
+    if viber or placeholder:
+        # A generated code is in no request: nothing to scrub (rewriting a chance match would
+        # show where the code is).
+        stored = [without_pin(step) for step in meta.request]
+        return replace(meta, request=stored), generate_code(length)
+    return meta, None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.errors import NotFound, ValidationFailed
+from failover_otp.errors import NotFound, ValidationFailed, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
@@ -74,7 +74,7 @@ async def send_failover(
         plans, meta = otp_plans(payload)
         await refuse_unsafe_callback(services.callbacks, meta.callback_url)
         meta, code = take_code(payload, meta, length=security.code_length)
-        await security.abuse.admit(app_id, plans, meta.request)
+        await security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
         if code is not None:
             await security.codes.issue(
                 flow_id=flow_id, application_id=app_id, phone=plans[0].to, code=code
@@ -106,11 +106,15 @@ async def send_failover(
     responses=error_responses(404),
 )
 async def get_failover(
-    flow_or_tracking_id: str, app_id: ApplicationId, services: ServicesDep
+    flow_or_tracking_id: Annotated[
+        str, Path(description="the flowId, or any of its steps' trackingId")
+    ],
+    app_id: ApplicationId,
+    services: ServicesDep,
 ) -> FastJSONResponse:
     record = await services.flows.read(app_id, flow_or_tracking_id)
     if record is None:
-        raise NotFound(f"no flow or message {flow_or_tracking_id!r}")
+        raise NotFound(f"no flow or message {shown(flow_or_tracking_id)}")
     return FastJSONResponse(flow_story(record.flow, record.meta, services.settings.time_scale))
 
 
@@ -135,7 +139,7 @@ def status_filter(status: str | None) -> tuple[str | None, str | None]:
         if flow_status.value.lower() == status.strip().lower():
             return None, flow_status.value
     raise ValidationFailed(
-        f"status: unknown status {status!r}",
+        f"status: unknown status {shown(status)}",
         details=[{"loc": ["query", "status"], "msg": "unknown status", "type": "enum"}],
     )
 
@@ -149,9 +153,13 @@ async def list_failovers(
     ] = None,
     tag: Annotated[str | None, Query(max_length=350, description="partial label match")] = None,
     phone_number: Annotated[str | None, Query(max_length=32, description="partial match")] = None,
-    flow_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    flow_id: Annotated[
+        str | None, Query(max_length=64, description="the deliveries of this flow only")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="page size")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="matches to skip (newest first)")
+    ] = 0,
 ) -> FastJSONResponse:
     step_status, flow_status = status_filter(status)
     phone = "".join(c for c in phone_number if c.isdigit()) if phone_number else None

@@ -7,8 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from failover_otp.web.input_bounds import PassThrough, PhoneText
+
 SENDER_ID = r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$"
 OTP_TTL_MAX_SECONDS = 86_400
+STATUS_CODE = (
+    "when `Failed`: 0 server error, 1 insufficient balance, 2 no next step, "
+    "3 not failover triggered"
+)
 
 
 class TemplateType(StrEnum):
@@ -31,24 +37,40 @@ _NEEDS_BUSINESS_NAME = {
 
 
 class Callback(BaseModel):
-    url: HttpUrl
+    url: HttpUrl = Field(
+        description="https URL on a public address that receives every change of the flow, "
+        "signed (docs/webhooks.md)"
+    )
 
 
-class _Step(BaseModel):
-    # Template parameters beyond the documented ones pass through to the provider untouched.
+class _Step(PassThrough):
+    # Template parameters beyond the documented ones pass through to the provider untouched
+    # (within the bounds of input_bounds.PassThrough).
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    to: str | list[str] = Field(description="E.164 number, with or without the leading +")
-    order: int = Field(ge=1, le=1000)
-    ttl: int = Field(ge=1, le=OTP_TTL_MAX_SECONDS, description="seconds")
-    label: str | None = Field(default=None, max_length=350)
+    to: PhoneText | Annotated[list[PhoneText], Field(max_length=10)] = Field(
+        description="E.164 number, with or without the leading +"
+    )
+    order: int = Field(ge=1, le=1000, description="position in the flow (steps go in this order)")
+    ttl: int = Field(
+        ge=1,
+        le=OTP_TTL_MAX_SECONDS,
+        description="seconds this step gets before the next one is sent",
+    )
+    label: str | None = Field(
+        default=None, max_length=350, description="your tag, for filtering (`tag=`) and reports"
+    )
 
 
 class ViberOtpStep(_Step):
-    type: Literal["ViberOtp"]
-    senderInfoTrackingId: str = Field(min_length=1, max_length=200)
-    templateId: str = Field(min_length=1, max_length=100)
-    templateLang: str = Field(default="en", min_length=2, max_length=10)
+    type: Literal["ViberOtp"] = Field(description="a Viber OTP template message")
+    senderInfoTrackingId: str = Field(
+        min_length=1, max_length=200, description="the Viber sender (business) registered at Routee"
+    )
+    templateId: str = Field(min_length=1, max_length=100, description="the Viber OTP template")
+    templateLang: str = Field(
+        default="en", min_length=2, max_length=10, description="the template's language"
+    )
     pin: str | None = Field(
         default=None,
         pattern=r"^[0-9A-Za-z]{4,10}$",
@@ -58,9 +80,19 @@ class ViberOtpStep(_Step):
             "the code goes"
         ),
     )
-    templateType: TemplateType | None = None
-    businessName: str | None = Field(default=None, max_length=50)
-    failoverOnDelivered: bool = False
+    templateType: TemplateType | None = Field(
+        default=None, description="which of Viber's OTP templates, when it takes parameters"
+    )
+    businessName: str | None = Field(
+        default=None,
+        max_length=50,
+        description="required by the templates that name the business",
+    )
+    failoverOnDelivered: bool = Field(
+        default=False,
+        description="send the next step also when Viber delivered but the message was not "
+        "seen within ttl",
+    )
 
     @model_validator(mode="after")
     def _template_params(self) -> ViberOtpStep:
@@ -69,78 +101,100 @@ class ViberOtpStep(_Step):
         return self
 
 
-class SmsMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    body: str = Field(min_length=1, max_length=2000)
-    flash: bool = False
-    transcode: bool | None = None
+class SmsMessage(PassThrough):
+    body: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="the text; `{pin}` stands for the code the service generated",
+    )
+    flash: bool = Field(default=False, description="a flash SMS (shown, not stored)")
+    transcode: bool | None = Field(
+        default=None, description="let Routee replace characters outside GSM-7"
+    )
 
 
 class SmsStep(_Step):
-    type: Literal["Sms"]
+    type: Literal["Sms"] = Field(description="an SMS")
     from_: str = Field(alias="from", pattern=SENDER_ID, description="sender id")
-    message: SmsMessage
+    message: SmsMessage = Field(description="what the SMS says")
 
 
 OtpStep = Annotated[ViberOtpStep | SmsStep, Field(discriminator="type")]
 
 
 class SendFailoverRequest(BaseModel):
-    flow: list[OtpStep] = Field(min_length=1, max_length=10)
-    callback: Callback | None = None
+    flow: list[OtpStep] = Field(
+        min_length=1, max_length=10, description="the steps, tried one after the other"
+    )
+    callback: Callback | None = Field(default=None, description="where changes are posted")
 
 
 class SendFailoverResponse(BaseModel):
     """Documentation only: responses are built as dicts and not re-validated."""
 
-    flowId: str | None
-    status: str
-    type: str | None
-    flow: list[dict[str, Any]]
-    createdAt: str
-    error: str | None = None
-    statusCode: int | None = None
+    flowId: str | None = Field(
+        description="the flow's id (UUID) for tracking; null when no channel accepted it"
+    )
+    status: str = Field(description="`InProgress` once a channel accepted it, else `Failed`")
+    type: str | None = Field(description="the channel that accepted it: `Viber` or `Sms`")
+    flow: list[dict[str, Any]] = Field(
+        description="the steps as requested (without the code), each with its `trackingId` "
+        "once sent"
+    )
+    createdAt: str = Field(description="when the flow was created, ISO-8601 UTC")
+    error: str | None = Field(default=None, description="why it failed, when `Failed`")
+    statusCode: int | None = Field(default=None, description=STATUS_CODE)
 
 
 class StepStory(BaseModel):
-    trackingId: str
-    role: str
-    status: str
-    channel: str
-    phone_number: str
-    created_at: str | None = None
-    detailed_status: str | None = None
-    price: float | None = None
-    latency_ms: int | None = None
-    country: str | None = None
-    operator: str | None = None
-    sent_at: str | None = None
-    delivered_at: str | None = None
-    error_message: str | None = None
-    failover_from_message_token: str | None = None
-    label: str | None = None
-    flowId: str | None = None
+    trackingId: str = Field(description="the message's id (Routee's trackingId / messageId)")
+    role: str = Field(description="`primary` (the first step) or `failover`")
+    status: str = Field(
+        description="the message's status in its channel's words (Viber `EXPIRED`, SMS "
+        "`Delivered`, ...)"
+    )
+    channel: str = Field(description="`viber` or `sms`")
+    phone_number: str = Field(description="the destination, E.164 digits")
+    created_at: str | None = Field(default=None, description="when the step was opened")
+    detailed_status: str | None = Field(default=None, description="the provider's detail")
+    price: float | None = Field(default=None, description="what the message cost")
+    latency_ms: int | None = Field(
+        default=None, description="from sent to delivered, in real milliseconds"
+    )
+    country: str | None = Field(default=None, description="ISO 3166 alpha-2 of the number")
+    operator: str | None = Field(default=None, description="the number's mobile operator")
+    sent_at: str | None = Field(default=None, description="when the provider accepted it")
+    delivered_at: str | None = Field(default=None, description="when it was delivered")
+    error_message: str | None = Field(
+        default=None, description="why the provider refused it (or the send failed)"
+    )
+    failover_from_message_token: str | None = Field(
+        default=None, description="the `trackingId` of the step this one failed over from"
+    )
+    label: str | None = Field(default=None, description="the step's label")
+    flowId: str | None = Field(default=None, description="the flow the step belongs to")
 
 
 class FlowStory(BaseModel):
-    flowId: str
-    status: str
-    statusCode: int | None
-    total_cost: float
-    steps: list[StepStory]
+    flowId: str = Field(description="the flow's id (UUID)")
+    status: str = Field(description="`InProgress`, `Succeeded` or `Failed` (the whole flow)")
+    statusCode: int | None = Field(description=STATUS_CODE)
+    total_cost: float = Field(description="the sum of the steps' prices")
+    steps: list[StepStory] = Field(
+        description="the messages sent: `steps[0]` the primary attempt, then the failovers"
+    )
 
 
 class Delivery(StepStory):
-    flow_status: str | None = None
+    flow_status: str | None = Field(default=None, description="the status of the step's flow")
 
 
 class DeliveryPage(BaseModel):
-    total: int
+    total: int = Field(description="deliveries matching the filters (see totalExact)")
     totalExact: bool = Field(
         description="false when there were more matches than FOTP_LIST_COUNT_LIMIT: the count "
         "stopped there, total is that limit, and only those deliveries can be paged through"
     )
-    limit: int
-    offset: int
-    results: list[Delivery]
+    limit: int = Field(description="the page size asked for")
+    offset: int = Field(description="how many matches were skipped")
+    results: list[Delivery] = Field(description="this page's deliveries, newest first")

@@ -4,7 +4,9 @@ with the real Routee the path does not exist (404)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from failover_otp.errors import NotFound
@@ -39,7 +41,9 @@ class Inbox(BaseModel):
     responses=error_responses(404),
 )
 async def sandbox_inbox(
-    flow_id: str, app_id: ApplicationId, services: ServicesDep
+    flow_id: Annotated[str, Path(description="the flowId (or a step's trackingId)")],
+    app_id: ApplicationId,
+    services: ServicesDep,
 ) -> FastJSONResponse:
     provider = services.provider
     if not isinstance(provider, EmbeddedSandboxProvider):  # mounted for the sandbox only

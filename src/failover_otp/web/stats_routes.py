@@ -46,9 +46,9 @@ class DayConversion(ConversionGroup):
 class ConversionReport(ConversionGroup):
     dateStart: str = Field(description="inclusive, ISO-8601 UTC")
     dateEnd: str = Field(description="exclusive, ISO-8601 UTC")
-    byChannel: list[ChannelConversion]
-    byCountry: list[CountryConversion]
-    byDay: list[DayConversion]
+    byChannel: list[ChannelConversion] = Field(description="per channel that ended the flow")
+    byCountry: list[CountryConversion] = Field(description="per destination country")
+    byDay: list[DayConversion] = Field(description="per UTC day, oldest first")
 
 
 @router.get(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.responses import Response
 
 from failover_otp import __version__
 from failover_otp.bootstrap import Services
 from failover_otp.metrics import set_deadline_gauges
+from failover_otp.store import readiness
 from failover_otp.web.deps import ServicesDep
 from failover_otp.web.responses import FastJSONResponse
 
@@ -26,16 +27,33 @@ async def root() -> FastJSONResponse:
     )
 
 
-@router.get("/health", summary="Liveness and database readiness")
+@router.get("/health/live", summary="Liveness: the process answers (no database involved)")
+async def health_live() -> FastJSONResponse:
+    return FastJSONResponse({"status": "ok"})
+
+
+@router.get("/health/ready", summary="Readiness: the database takes reads and writes")
+async def health_ready(services: ServicesDep) -> FastJSONResponse:
+    return await _readiness(services)
+
+
+@router.get("/health", summary="Readiness (as /health/ready)")
 async def health(services: ServicesDep) -> FastJSONResponse:
-    try:
-        async with services.db.read() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        return FastJSONResponse(
-            {"status": "unavailable", "database": "down", "error": str(exc)}, status_code=503
-        )
-    return FastJSONResponse({"status": "ok", "database": "ok"})
+    return await _readiness(services)
+
+
+async def _readiness(services: Services) -> FastJSONResponse:
+    settings = services.settings
+    result = await readiness.check(
+        services.db,
+        min_free_bytes=settings.health_min_free_disk_mb * 2**20,
+        within_seconds=settings.db_pool_timeout_seconds,
+    )
+    if result.ready:
+        return FastJSONResponse({"status": "ok", **result.checks})
+    body: dict[str, Any] = {"status": "unavailable", **result.checks, "error": result.error}
+    body.setdefault("database", "down")
+    return FastJSONResponse(body, status_code=503)
 
 
 @router.get(

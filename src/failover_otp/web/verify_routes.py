@@ -22,7 +22,7 @@ class VerifyRequest(BaseModel):
 
 
 class VerifyResponse(BaseModel):
-    flowId: str
+    flowId: str = Field(description="the flow the code was checked for")
     valid: bool = Field(description="true only for `approved`")
     status: Literal["approved", "wrong_code", "expired", "too_many_attempts", "already_used"] = (
         Field(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from failover_otp.errors import NotFound
+from failover_otp.services.story import iso
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.responses import FastJSONResponse
 
@@ -13,9 +14,13 @@ router = APIRouter(prefix="/webhooks", tags=["Webhooks"])
 
 
 class WebhookSecret(BaseModel):
-    applicationId: str
-    webhookSecret: str
-    signatureScheme: str
+    applicationId: str = Field(description="the application the webhooks belong to")
+    webhookSecret: str = Field(description="the signing key, `whsec_` + base64 (keep it secret)")
+    signatureScheme: str = Field(description="how webhooks are signed (docs/webhooks.md)")
+    previousSecretValidUntil: str | None = Field(
+        description="after `apps rotate-webhook-secret --overlap`: until when webhooks also "
+        "carry a signature made with the previous secret (null: they do not)"
+    )
 
 
 @router.get(
@@ -24,14 +29,16 @@ class WebhookSecret(BaseModel):
     summary="The secret that signs this application's webhooks (Standard Webhooks, v1)",
 )
 async def webhook_secret(app_id: ApplicationId, services: ServicesDep) -> FastJSONResponse:
-    secret = await services.auth.webhook_secret(app_id)
-    if secret is None:
+    secrets = await services.auth.webhook_secrets(app_id)
+    if secrets is None:
         raise NotFound("no such application")
+    overlapping = len(secrets.signing(services.clock.now())) > 1
     return FastJSONResponse(
         {
             "applicationId": app_id,
-            "webhookSecret": secret,
+            "webhookSecret": secrets.current,
             "signatureScheme": "Standard Webhooks v1 (HMAC-SHA256)",
+            "previousSecretValidUntil": iso(secrets.previous_until) if overlapping else None,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -9,6 +9,10 @@ Any number of these loops, in any number of processes, share the outbox. Nothing
 crash: an event is settled only after its answer, so a worker that dies mid-attempt leaves it
 leased, and it is sent again (same ``webhook-id``) once the lease runs out. Receivers must
 therefore deduplicate on ``webhook-id``: delivery is at least once.
+
+Fair between tenants: attempts in flight are bounded per application and per receiving host, so
+a slow receiver holds only its share of the slots. Every URL passes the SSRF guard
+(``services/egress.py``) before the attempt, and every name through it again at connect time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import asyncio
 import contextlib
 import functools
 import random
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,10 +39,10 @@ from failover_otp.worker.deadlines import default_worker_id
 
 log = structlog.get_logger(__name__)
 
-# The application's signing secret (None: the application no longer exists).
-SecretSource = Callable[[str], Awaitable[str | None]]
-
-_SECRET_CACHE_SECONDS = 60.0
+# The application's signing secrets now, the current one first (two during a rotation's
+# overlap window; None: the application no longer exists). Asked for every attempt, never
+# cached, so a rotation applies to the next attempt in every process.
+SecretSource = Callable[[str], Awaitable[list[str] | None]]
 # Statuses after which the receiver's Retry-After (seconds) is honoured, up to the backoff cap.
 _THROTTLED = frozenset({429, 503})
 
@@ -122,7 +125,6 @@ class WebhookWorker:
         self._session: aiohttp.ClientSession | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self._secrets: dict[str, tuple[str, float]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("webhook worker started", worker_id=self.worker_id)
@@ -151,7 +153,7 @@ class WebhookWorker:
         )
 
     async def run_once(self) -> int:
-        """Claim what is due and deliver it all (tests, tools); returns how many were claimed."""
+        """Claim what is due and deliver it all (tests, tools); returns how many were started."""
         claimed = await self._claim_and_start()
         await self.drain()
         return claimed
@@ -235,9 +237,9 @@ class WebhookWorker:
             log.exception("webhook attempt failed", event_id=event.event_id)
 
     async def _attempt(self, event: WebhookEvent) -> None:
-        secret = await self._secret(event.application_id)
+        signing = await self.secrets(event.application_id)
         attempts = event.attempts + 1
-        if secret is None:
+        if not signing:
             await self._settle_failure(event, attempts, _Answer(None, "unknown application"), True)
             return
         try:
@@ -247,7 +249,7 @@ class WebhookWorker:
             # no later attempt can differ, so the event is dead at once.
             await self._settle_failure(event, attempts, _Answer(None, f"refused: {exc}"), True)
             return
-        answer = await self._post(event, secret)
+        answer = await self._post(event, signing)
         now = self.clock.now()
         if answer.status is not None and 200 <= answer.status < 300:
             await self.store.mark_delivered(event.seq, attempts=attempts, now=now)
@@ -297,10 +299,10 @@ class WebhookWorker:
             retry_at=retry_at.isoformat() if retry_at else None,
         )
 
-    async def _post(self, event: WebhookEvent, secret: str) -> _Answer:
+    async def _post(self, event: WebhookEvent, signing: list[str]) -> _Answer:
         body = event.body.encode()
         headers = sign_headers(
-            secret, event.event_id, body, timestamp=int(self.clock.now().timestamp())
+            signing, event.event_id, body, timestamp=int(self.clock.now().timestamp())
         )
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = f"failover-otp-webhooks/{__version__}"
@@ -330,15 +332,6 @@ class WebhookWorker:
                 ),
             )
         return self._session
-
-    async def _secret(self, application_id: str) -> str | None:
-        cached = self._secrets.get(application_id)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        secret = await self.secrets(application_id)
-        if secret is not None:
-            self._secrets[application_id] = (secret, time.monotonic() + _SECRET_CACHE_SECONDS)
-        return secret
 
 
 def _retry_after(value: str | None) -> float | None:

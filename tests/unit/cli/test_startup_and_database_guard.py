@@ -27,7 +27,18 @@ def test_the_cli_module_imports_none_of_the_server_machinery() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["apps", "list"], ["apps", "create", "x"], ["apps", "rotate-secret", "a"]]
+    "command",
+    [
+        ["apps", "list"],
+        ["apps", "create", "x"],
+        ["apps", "rotate-secret", "a"],
+        ["apps", "webhook-secret", "a"],
+        ["apps", "disable", "a"],
+        ["worker"],
+        ["operators", "list"],
+        ["audit", "list"],
+        ["purge"],
+    ],
 )
 def test_commands_refuse_to_create_a_database(
     command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

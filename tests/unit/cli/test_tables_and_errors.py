@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from failover_otp.cli.api_access import Target, explain
 from failover_otp.cli.bulk_send import BulkOutcome, summary_table
-from failover_otp.cli.client_commands import deliveries_table, trackings_table
 from failover_otp.cli.main import app
+from failover_otp.cli.tables import deliveries_table, trackings_table
 from failover_otp.client import (
     ApiConnectionError,
     DeliveryPage,

@@ -138,6 +138,7 @@ def flow_with(
     deadline: Deadline | None = None,
     status: FlowStatus = FlowStatus.IN_PROGRESS,
     status_code: StatusCode | None = None,
+    cancelled: bool = False,
 ) -> Flow:
     """A flow in a hand-built state, for checking aggregation without driving events."""
     return replace(
@@ -146,6 +147,7 @@ def flow_with(
         deadline=deadline,
         status=status,
         status_code=status_code,
+        cancelled=cancelled,
     )
 
 

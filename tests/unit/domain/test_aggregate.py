@@ -11,7 +11,14 @@ from datetime import timedelta
 
 import pytest
 
-from failover_otp.domain.aggregate import STATUS_CODE_TEXT, aggregate, has_next, triggers_failover
+from failover_otp.domain.aggregate import (
+    STATUS_CODE_TEXT,
+    aggregate,
+    has_ended,
+    has_next,
+    is_settled,
+    triggers_failover,
+)
 from failover_otp.domain.flow import Deadline, DeadlineKind, Flow, Step, StepPlan
 from failover_otp.domain.statuses import Channel, FlowStatus, RejectReason, StatusCode, StepStatus
 
@@ -278,19 +285,74 @@ FLOW_STATUS_ROWS = [
         StatusCode.NOT_FAILOVER_TRIGGERED,
         id="code3-empty-failover-on",
     ),
-    # --- Terminal statuses are sticky.
+    # --- Succeeded only while a step is in a success state: a final failure after `Sent`
+    # withdraws it (issue 16), and the flow is derived from its steps again.
     pytest.param(
         flow_with((sms(),), _s(S.UNDELIVERED, 0), status=SUCCEEDED),
-        SUCCEEDED,
-        None,
-        id="sticky-succeeded-after-late-undelivered-dlr",
+        FAILED,
+        StatusCode.NO_NEXT_STEP,
+        id="sms-only-sent-then-undelivered-fails",
     ),
     pytest.param(
-        flow_with(VIBER_SMS, _v(S.QUEUED), status=SUCCEEDED),
+        flow_with(VIBER_SMS, _v(S.FAILED), _s(S.UNDELIVERED), status=SUCCEEDED),
+        FAILED,
+        StatusCode.NO_NEXT_STEP,
+        id="viber-failed-sms-sent-then-undelivered-fails",
+    ),
+    pytest.param(
+        flow_with((sms(), viber()), _s(S.UNDELIVERED, 0), status=SUCCEEDED),
+        IN_PROGRESS,
+        None,
+        id="sms-sent-then-undelivered-with-a-next-step-fails-over",
+    ),
+    pytest.param(
+        flow_with(
+            (sms(failover_on=frozenset({S.FAILED})), viber()),
+            _s(S.UNDELIVERED, 0),
+            status=SUCCEEDED,
+        ),
+        FAILED,
+        StatusCode.NOT_FAILOVER_TRIGGERED,
+        id="sms-sent-then-undelivered-not-a-trigger",
+    ),
+    pytest.param(
+        flow_with((sms(),), _s(S.UNSENT, 0), status=SUCCEEDED),
+        FAILED,
+        StatusCode.INSUFFICIENT_BALANCE,
+        id="sms-sent-then-unsent-balance",
+    ),
+    pytest.param(
+        flow_with(FOD, _v(S.DELIVERED), _s(S.UNDELIVERED), status=SUCCEEDED),
         SUCCEEDED,
         None,
-        id="sticky-cancelled",
+        id="fod-sms-sent-then-undelivered-viber-still-delivered",
     ),
+    pytest.param(
+        flow_with(FOD, _v(S.SEEN), _s(S.SENT), status=SUCCEEDED),
+        SUCCEEDED,
+        None,
+        id="ended-late-seen-never-reopens",
+    ),
+    # --- A cancelled flow (code verified) stays Succeeded whatever its steps report later.
+    pytest.param(
+        flow_with(VIBER_SMS, _v(S.QUEUED), status=SUCCEEDED, cancelled=True),
+        SUCCEEDED,
+        None,
+        id="cancelled-while-queued",
+    ),
+    pytest.param(
+        flow_with(VIBER_SMS, _v(S.EXPIRED), status=SUCCEEDED, cancelled=True),
+        SUCCEEDED,
+        None,
+        id="cancelled-then-expired",
+    ),
+    pytest.param(
+        flow_with((sms(),), _s(S.UNDELIVERED, 0), status=SUCCEEDED, cancelled=True),
+        SUCCEEDED,
+        None,
+        id="cancelled-after-sent-then-undelivered",
+    ),
+    # --- Failed is final: failure statuses never change.
     pytest.param(
         flow_with(
             VIBER_SMS,
@@ -301,7 +363,7 @@ FLOW_STATUS_ROWS = [
         ),
         FAILED,
         StatusCode.NO_NEXT_STEP,
-        id="sticky-failed",
+        id="failed-stays-failed",
     ),
 ]
 
@@ -363,6 +425,46 @@ def test_triggers_failover(plan: StepPlan, step: Step, expected: bool) -> None:
 def test_has_next(plans: tuple[StepPlan, ...], index: int, expected: bool) -> None:
     flow = flow_with(plans)
     assert has_next(flow, make_step(index, S.FAILED)) is expected
+
+
+@pytest.mark.parametrize(
+    ("flow", "ended", "settled"),
+    [
+        pytest.param(flow_with(VIBER_SMS, _v(S.QUEUED)), False, False, id="in-progress"),
+        pytest.param(
+            flow_with((sms(),), _s(S.SENT, 0), status=SUCCEEDED), True, False, id="sent-only"
+        ),
+        pytest.param(
+            flow_with((sms(),), _s(S.DELIVERED, 0), status=SUCCEEDED), True, True, id="delivered"
+        ),
+        pytest.param(
+            flow_with(FOD, _v(S.DELIVERED), _s(S.SENT), status=SUCCEEDED),
+            True,
+            True,
+            id="viber-delivered-sms-sent",
+        ),
+        pytest.param(
+            flow_with((sms(),), _s(S.UNDELIVERED, 0), status=SUCCEEDED),
+            False,
+            False,
+            id="sent-withdrawn",
+        ),
+        pytest.param(
+            flow_with((sms(),), _s(S.SENT, 0), status=SUCCEEDED, cancelled=True),
+            True,
+            True,
+            id="cancelled",
+        ),
+        pytest.param(
+            flow_with((sms(),), _s(S.FAILED, 0), status=FAILED, status_code=StatusCode(2)),
+            True,
+            True,
+            id="failed",
+        ),
+    ],
+)
+def test_ended_and_settled(flow: Flow, ended: bool, settled: bool) -> None:
+    assert (has_ended(flow), is_settled(flow)) == (ended, settled)
 
 
 def test_every_status_code_has_a_text() -> None:

@@ -1057,7 +1057,9 @@ def test_a_late_seen_after_success_updates_the_step_only() -> None:
     assert decision.commands == (NotifyChange(),)
 
 
-def test_a_late_dlr_after_sms_sent_keeps_the_flow_succeeded() -> None:
+def test_a_late_dlr_after_sms_sent_fails_the_flow() -> None:
+    # Issue 16: the seed's Succeeded holds while a step is in a success state; the SMS's final
+    # Undelivered withdraws `Sent`, every step has failed and there is no next step.
     script = play(
         VIBER_SMS,
         [START, VIBER_ACCEPTED, on_viber(1, S.FAILED), sms_accepted(1), on_sms(2, S.SENT)],
@@ -1065,8 +1067,20 @@ def test_a_late_dlr_after_sms_sent_keeps_the_flow_succeeded() -> None:
     assert script.flow.status is SUCCEEDED
     decision = script.at(5, StatusReported(SMS_ID, S.UNDELIVERED))
     assert decision.flow.steps[1].status is S.UNDELIVERED
-    assert decision.flow.status is SUCCEEDED
-    assert decision.flow.status_code is None
+    assert (decision.flow.status, decision.flow.status_code) == (FAILED, StatusCode.NO_NEXT_STEP)
+    assert decision.flow.error == STATUS_CODE_TEXT[StatusCode.NO_NEXT_STEP]
+    assert decision.flow.deadline is None
+    assert decision.commands == (NotifyChange(),)
+
+
+def test_a_late_dlr_after_sms_sent_on_a_verified_flow_changes_nothing_but_the_step() -> None:
+    script = play(
+        (sms(),), [START, (0, SendAccepted(0, SMS_ID)), on_sms(1, S.SENT), (2, Cancel("code"))]
+    )
+    assert script.flow.cancelled
+    decision = script.at(5, StatusReported(SMS_ID, S.UNDELIVERED))
+    assert decision.flow.steps[0].status is S.UNDELIVERED
+    assert (decision.flow.status, decision.flow.status_code) == (SUCCEEDED, None)
     assert decision.commands == (NotifyChange(),)
 
 
@@ -1195,12 +1209,36 @@ def test_bug_cancelled_flow_never_sends_again() -> None:
     assert len(decision.flow.steps) == 1
 
 
-def test_bug_succeeded_flow_never_opens_a_step() -> None:
+def test_sms_sent_then_undelivered_fails_over_to_the_next_step() -> None:
+    # Was "a succeeded flow never opens a step": a flow that succeeded on `Sent` alone is derived
+    # again when the final report fails (issue 16), exactly as if `Sent` had never come.
     script = play((sms(), viber()), [START, (0, SendAccepted(0, SMS_ID)), on_sms(1, S.SENT)])
     assert script.flow.status is SUCCEEDED
     decision = script.at(2, StatusReported(SMS_ID, S.UNDELIVERED))
+    assert decision.commands == (SendStep(1), NotifyChange())
+    assert decision.flow.status is IN_PROGRESS
+    assert decision.flow.steps[1].failover_from == SMS_ID
+    assert decision.flow.deadline == Deadline(moment(2) + SEND_ANSWER_TIMEOUT, SEND_RETRY, 1)
+
+
+def test_a_flow_delivered_elsewhere_never_opens_a_step_on_a_late_failure() -> None:
+    plans = (viber(failover_on_delivered=True), sms(), voice())
+    script = play(
+        plans,
+        [
+            START,
+            VIBER_ACCEPTED,
+            on_viber(1, S.DELIVERED),
+            (121, DeadlineReached(DELIVERED_WAIT, 0)),
+            sms_accepted(121),
+            on_sms(122, S.SENT),
+        ],
+    )
+    assert script.flow.status is SUCCEEDED
+    decision = script.at(130, StatusReported(SMS_ID, S.UNDELIVERED))
+    assert decision.flow.status is SUCCEEDED  # the Viber step did deliver
     assert not any(isinstance(c, SendStep) for c in decision.commands)
-    assert len(decision.flow.steps) == 1
+    assert len(decision.flow.steps) == 2
 
 
 def test_bug_expire_on_delivery_turns_an_unseen_delivery_into_expired() -> None:
@@ -1246,3 +1284,16 @@ def test_flow_plans_are_untouched_by_decisions() -> None:
     assert script.flow.plans == flow.plans
     assert script.flow.id == flow.id
     assert replace(script.flow, steps=(), deadline=None, updated_at=flow.updated_at) == flow
+
+
+def test_a_voice_report_records_who_answered_and_for_how_long() -> None:
+    script = play((voice(), sms()), [START, VOICE_ACCEPTED])
+    answered = StatusReported(VOICE_ID, S.COMPLETED, answered_by="machine", call_seconds=14)
+    decision = script.at(5, answered)
+    call = decision.flow.steps[0]
+    assert (call.answered_by, call.call_seconds) == ("machine", 14)
+    assert decision.commands == (NotifyChange(),)
+    # A later report that does not repeat them (a duplicate, a look-up) keeps them.
+    again = script.at(6, StatusReported(VOICE_ID, S.COMPLETED))
+    assert (again.flow.steps[0].answered_by, again.flow.steps[0].call_seconds) == ("machine", 14)
+    assert again.commands == ()

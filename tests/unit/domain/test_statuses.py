@@ -13,6 +13,7 @@ from failover_otp.domain.statuses import (
     StepStatus,
     can_move,
     is_final,
+    stored_as,
 )
 
 S = StepStatus
@@ -41,7 +42,6 @@ SUCCESSES = (S.SENT, S.DELIVERED, S.SEEN, S.COMPLETED)
         pytest.param("no answer", S.NO_ANSWER, id="spaced"),
         pytest.param("noanswer", S.NO_ANSWER, id="noanswer-lower"),
         pytest.param("Terminated", S.TERMINATED, id="voice-terminated"),
-        pytest.param("Sending", S.SENDING, id="own-sending"),
     ],
 )
 def test_parse_reads_any_casing(text: str, expected: StepStatus) -> None:
@@ -56,6 +56,9 @@ def test_parse_reads_any_casing(text: str, expected: StepStatus) -> None:
         pytest.param("DELIVRD", id="typo"),
         pytest.param("Read", id="unknown-word"),
         pytest.param("Delivered!", id="punctuation"),
+        # The engine's own in-flight state is no word of the documents (issue 16).
+        pytest.param("Sending", id="own-sending"),
+        pytest.param("SENDING", id="own-sending-upper"),
     ],
 )
 def test_parse_rejects_unknown_words(text: str) -> None:
@@ -77,6 +80,9 @@ def test_parse_rejects_unknown_words(text: str) -> None:
         pytest.param(S.COMPLETED, Channel.VOICE, "Completed", id="voice-completed"),
         pytest.param(S.NO_ANSWER, Channel.VOICE, "NoAnswer", id="voice-noanswer"),
         pytest.param(S.BUSY, Channel.VOICE, "Busy", id="voice-busy"),
+        # A send in flight reads as queued, in the channel's casing.
+        pytest.param(S.SENDING, Channel.VIBER, "QUEUED", id="viber-sending-as-queued"),
+        pytest.param(S.SENDING, Channel.SMS, "Queued", id="sms-sending-as-queued"),
     ],
 )
 def test_render_uses_each_channels_wording(
@@ -88,7 +94,28 @@ def test_render_uses_each_channels_wording(
 @pytest.mark.parametrize("channel", list(Channel), ids=str)
 @pytest.mark.parametrize("status", list(StepStatus), ids=str)
 def test_parse_reads_back_every_rendering(status: StepStatus, channel: Channel) -> None:
-    assert StepStatus.parse(status.render(channel)) is status
+    assert StepStatus.parse(status.render(channel)) is status.shown
+
+
+def test_no_rendering_says_sending() -> None:
+    rendered = {status.render(channel).lower() for status in StepStatus for channel in Channel}
+    assert "sending" not in rendered
+
+
+def test_a_queued_filter_matches_sends_in_flight() -> None:
+    assert stored_as(S.QUEUED) == {S.QUEUED, S.SENDING}
+    assert stored_as(S.DELIVERED) == {S.DELIVERED}
+
+
+@pytest.mark.parametrize(
+    ("status", "awaits"),
+    [
+        *(pytest.param(s, True, id=f"{s}-awaits") for s in (S.SENDING, S.QUEUED, S.SENT)),
+        *(pytest.param(s, False, id=f"{s}-final") for s in (S.DELIVERED, *FAILURES)),
+    ],
+)
+def test_awaits_verdict(status: StepStatus, awaits: bool) -> None:
+    assert status.awaits_verdict is awaits
 
 
 @pytest.mark.parametrize(

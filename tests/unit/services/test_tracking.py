@@ -287,7 +287,7 @@ def test_otp_flows_render_too() -> None:
     assert viber["ttl"] == 2
     assert viber["label"] == "login"
     assert viber["body"] == {"text": None, "imageUrl": None, "action": None}
-    assert text["ttl"] == 1.5
+    assert text["ttl"] == 2  # SMS ttl is whole minutes (1-1440): 90 s shows as 2
 
 
 def test_webhook_payload_follows_the_strategy() -> None:

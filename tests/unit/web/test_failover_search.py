@@ -11,6 +11,7 @@ from failover_otp.store.search_store import SearchField, SearchOperator, Trackin
 from failover_otp.web.failover_schemas import SearchFilter
 from failover_otp.web.failover_search import (
     page_object,
+    page_size,
     parse_filters,
     parse_instant,
     parse_range,
@@ -154,3 +155,8 @@ def test_a_page_past_the_count_limit_covers_the_reachable_matches() -> None:
         True,
         2,
     )
+
+
+@pytest.mark.parametrize(("requested", "served"), [(1, 1), (200, 200), (201, 200), (10**6, 200)])
+def test_page_size_is_capped_at_200(requested: int, served: int) -> None:
+    assert page_size(requested) == served

@@ -119,6 +119,23 @@ def test_sign_headers_round_trip() -> None:
     verify(secret, headers, body)
 
 
+def test_signing_with_two_secrets_during_a_rotation() -> None:
+    new, old, other = generate_secret(), generate_secret(), generate_secret()
+    body = b'{"flowId": "f"}'
+    headers = sign_headers([new, old], "msg_1", body, timestamp=VECTOR_TIMESTAMP)
+    signatures = headers["webhook-signature"].split(" ")
+    assert signatures == [
+        sign(new, "msg_1", VECTOR_TIMESTAMP, body),
+        sign(old, "msg_1", VECTOR_TIMESTAMP, body),
+    ]
+    for secret in (new, old):  # a receiver holding either secret verifies
+        verify(secret, headers, body, now=VECTOR_TIMESTAMP)
+    with pytest.raises(WebhookVerificationError):
+        verify(other, headers, body, now=VECTOR_TIMESTAMP)
+    with pytest.raises(ValueError, match="at least one secret"):
+        sign_headers([], "msg_1", body)
+
+
 def test_generated_secrets_are_whsec_prefixed_random_keys() -> None:
     first, second = generate_secret(), generate_secret()
     assert first != second

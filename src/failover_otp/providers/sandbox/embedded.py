@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
-from failover_otp.domain.statuses import Channel, RejectReason
+from failover_otp.domain.statuses import Channel, RejectReason, StepStatus
 from failover_otp.providers.base import (
     DeliveryReport,
     ProviderUnavailable,
@@ -63,6 +64,7 @@ class EmbeddedSandboxProvider:
                     detailed_status=report.detailed_status,
                     price=report.message.price,
                     at=report.at,
+                    **call_facts(report.message, report.status),
                 )
             )
 
@@ -97,7 +99,9 @@ class EmbeddedSandboxProvider:
         if message is None:
             return None
         status, detailed = self.sim.current(message)
-        return DeliveryReport(message_id, status, detailed, price=message.price)
+        return DeliveryReport(
+            message_id, status, detailed, price=message.price, **call_facts(message, status)
+        )
 
     async def find_sent(self, request: SendRequest) -> SendReceipt | None:
         message_id = self._by_attempt.get(attempt_key(request))
@@ -106,6 +110,21 @@ class EmbeddedSandboxProvider:
 
     async def aclose(self) -> None:
         await self.sim.aclose()
+
+
+class CallFacts(TypedDict, total=False):
+    answered_by: str | None
+    call_seconds: int | None
+
+
+def call_facts(message: SimMessage, status: StepStatus) -> CallFacts:
+    """What a Voice report says about the call once it was answered (none before, none else)."""
+    if message.channel is not Channel.VOICE or status is not StepStatus.COMPLETED:
+        return {}
+    return {
+        "answered_by": message.outcome.answered_by,
+        "call_seconds": message.outcome.call_seconds,
+    }
 
 
 def _receipt(message: SimMessage) -> SendReceipt:

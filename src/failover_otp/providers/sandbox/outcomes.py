@@ -51,6 +51,7 @@ class Outcome:
     refusal: Refusal | None = None
     callbacks: bool = True  # False: reports are only visible through tracking look-ups
     answered_by: str | None = None  # voice only: human or machine
+    call_seconds: int | None = None  # voice only: how long an answered call lasted
 
 
 def _r(after: float, status: StepStatus, detailed: str | None = None) -> ScheduledReport:
@@ -88,7 +89,15 @@ _SMS = {
 
 
 def _call(after: float, status: StepStatus, answered_by: str | None = None) -> Outcome:
-    return Outcome((_r(after, status),), answered_by=answered_by)
+    return Outcome((_r(after, status),), answered_by=answered_by, call_seconds=_call_length(status))
+
+
+def _call_length(status: StepStatus) -> int | None:
+    """An answered call lasts as long as its message takes to say (a fixed sandbox figure)."""
+    return _ANSWERED_CALL_SECONDS if status is StepStatus.COMPLETED else None
+
+
+_ANSWERED_CALL_SECONDS = 14
 
 
 # Voice calls (standard flows), by the same digits.
@@ -99,9 +108,17 @@ _VOICE = {
     3: _call(1, StepStatus.FAILED),
     4: _call(2, StepStatus.COMPLETED, "machine"),
     5: _call(3, StepStatus.NO_ANSWER),
-    6: Outcome((_r(2, StepStatus.COMPLETED),), callbacks=False, answered_by="human"),
+    6: Outcome(
+        (_r(2, StepStatus.COMPLETED),),
+        callbacks=False,
+        answered_by="human",
+        call_seconds=_ANSWERED_CALL_SECONDS,
+    ),
     7: Outcome(
-        (_r(2, StepStatus.COMPLETED),), refusal=Refusal.UNAVAILABLE_FIRST, answered_by="human"
+        (_r(2, StepStatus.COMPLETED),),
+        refusal=Refusal.UNAVAILABLE_FIRST,
+        answered_by="human",
+        call_seconds=_ANSWERED_CALL_SECONDS,
     ),
     8: Outcome(refusal=Refusal.INSUFFICIENT_BALANCE),
     9: Outcome(refusal=Refusal.BAD_SENDER),

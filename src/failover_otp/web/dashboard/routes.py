@@ -1,8 +1,9 @@
 """``/dashboard``: the operator dashboard, server-rendered (Jinja2) with a little JavaScript.
 
-Signed in with an application's id and secret, it shows only that application's flows. Pages are
-served with a strict Content-Security-Policy (scripts, styles and fetches from this origin only:
-nothing leaves the host), the session cookie is signed, HttpOnly and SameSite=Lax, and form POSTs
+Signed in as an operator (``failover-otp operators``) or with an application's id and secret, it
+shows one application's flows at a time. Pages are served with a strict Content-Security-Policy
+(scripts, styles and fetches from this origin only: nothing leaves the host), the session cookie
+is a random token checked server side on every request (HttpOnly, SameSite=Lax), and form POSTs
 from another origin are refused. None of these routes is part of the public API schema.
 """
 
@@ -23,6 +24,12 @@ from failover_otp.services.dashboard import PERIODS, DashboardService, format_ms
 from failover_otp.store.flow_table import FlowTable
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
+from failover_otp.web.dashboard.sessions import (
+    COOKIE_NAME,
+    audit_trail,
+    current_session,
+    sessions_for,
+)
 from failover_otp.web.dashboard.table import (
     FLOW_STATUS_CHOICES,
     STEP_STATUS_CHOICES,
@@ -34,7 +41,6 @@ from failover_otp.web.responses import FastJSONResponse
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
-COOKIE_NAME = "fotp_dashboard"
 PAGE_SIZE = 25
 REFRESH_MS = 2000
 
@@ -57,7 +63,10 @@ SECURITY_HEADERS = {
 
 def install(app: FastAPI) -> None:
     """Serve the dashboard (pages and its vendored static files) from ``app``."""
+    from failover_otp.web.dashboard import account_routes  # it builds on this module's helpers
+
     app.include_router(router)
+    app.include_router(account_routes.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
 
 
@@ -160,7 +169,10 @@ def _unauthorized() -> Response:
 
 
 async def _application(request: Request) -> str | None:
-    return await dashboard_service(request).session_application(request.cookies.get(COOKIE_NAME))
+    """The application the request's session shows (the session is kept on ``request.state``
+    for the page templates: who is signed in, and as what)."""
+    session = await current_session(request)
+    return session.application_id if session else None
 
 
 def _same_origin(request: Request) -> bool:
@@ -244,6 +256,8 @@ async def login(
     request: Request,
     application_id: Annotated[str, Form(max_length=64)] = "",
     application_secret: Annotated[str, Form(max_length=256)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     target = _safe_next(request, next)
@@ -254,20 +268,26 @@ async def login(
             {"next": target, "error": "This form must be sent from this site."},
             status_code=403,
         )
-    service = dashboard_service(request)
-    token = await service.sign_in(application_id, application_secret)
+    sessions = sessions_for(request)
+    if username or password:
+        token = await sessions.sign_in_operator(username, password)
+        error = "Unknown operator, wrong password, or no application to show."
+    else:
+        token = await sessions.sign_in(application_id, application_secret)
+        error = "Unknown application or wrong secret."
     if token is None:
         context = {
             "next": target,
-            "error": "Unknown application or wrong secret.",
+            "error": error,
             "application_id": application_id,
+            "username": username,
         }
         return _page(request, "login.html", context, status_code=401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE_NAME,
         token,
-        max_age=service.session_seconds,
+        max_age=sessions.session_seconds,
         path=_base(request),
         httponly=True,
         samesite="lax",
@@ -279,8 +299,10 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends server side (a copy of the cookie stops working too)."""
     response = RedirectResponse(f"{_base(request)}/login", status_code=303)
     if _same_origin(request):
+        await sessions_for(request).sign_out(request.cookies.get(COOKIE_NAME))
         response.delete_cookie(COOKIE_NAME, path=_base(request), httponly=True, samesite="lax")
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -318,10 +340,21 @@ async def flows_fragment(request: Request, filters: FiltersDep) -> Response:
 
 @router.get("/flows.csv")
 async def flows_csv(request: Request, filters: FiltersDep) -> Response:
-    """Every flow the filters match, as CSV, streamed a batch at a time (newest first)."""
-    app_id = await _application(request)
-    if app_id is None:
+    """Every flow the filters match, as CSV, streamed a batch at a time (newest first). A bulk
+    copy of phone numbers: for the application's admins only, and written to the audit trail."""
+    session = await current_session(request)
+    if session is None:
         return _unauthorized()
+    if not session.is_admin:
+        return FastJSONResponse(
+            {"code": "forbidden", "message": "exports are for the application's admins"},
+            status_code=403,
+            headers=SECURITY_HEADERS,
+        )
+    app_id = session.application_id
+    await audit_trail(request).record(
+        session.actor, "flows.export", application_id=app_id, filters=filters.filter_query()
+    )
     service = dashboard_service(request)
     where = filters.store_filter(app_id)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -1,0 +1,40 @@
+"""The audit trail of what admins did: secret rotations, operator and role changes, purges,
+exports. Actors are ``operator:<username>``, ``application:<id>`` (signed in to the dashboard
+with the application's secret) or ``cli:<os user>``. Details never hold a secret."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Any
+
+from failover_otp.services.clock import Clock
+from failover_otp.store.audit_store import AuditEntry, AuditStore
+
+
+def cli_actor() -> str:
+    """Who runs this command, as the operating system knows them."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without /etc/passwd entry)
+        return "cli:unknown"
+
+
+class AuditTrail:
+    def __init__(self, store: AuditStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def record(
+        self, actor: str, action: str, *, application_id: str | None = None, **detail: Any
+    ) -> None:
+        text = json.dumps(detail, sort_keys=True, default=str) if detail else None
+        await self.store.add(
+            AuditEntry(
+                at=self.clock.now(),
+                actor=actor[:100],
+                action=action,
+                application_id=application_id,
+                detail=text,
+            )
+        )
