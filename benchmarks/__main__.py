@@ -31,13 +31,8 @@ from benchmarks.harness import (
     scratch_dir,
 )
 from benchmarks.results import Results
-from benchmarks.suites import (
-    Context,
-    Options,
-    bench_list,
-    bench_send_and_get,
-    bench_timing,
-)
+from benchmarks.send_get import bench_send_and_get
+from benchmarks.suites import Context, Options, bench_list, bench_timing
 
 BENCHMARKS = ("send", "get", "list", "timing", "memory", "dashboard", "adaptive")
 DATABASES = ("sqlite", "postgres")
@@ -73,6 +68,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, short phases")
     parser.add_argument("--duration", type=float, help="seconds per measured load phase")
+    parser.add_argument(
+        "--quiet-patience",
+        type=float,
+        help="seconds to wait before each phase for the machine to be quiet (busy machines)",
+    )
     parser.add_argument("--list-flows", type=int, help="stored flows for the list benchmark")
     parser.add_argument("--timing-flows", type=int, help="flows failing over in the timing run")
     parser.add_argument(
@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     options = Options.for_mode(args.quick, tuple(args.db))
     if args.duration:
         options.duration = args.duration
+    if args.quiet_patience is not None:
+        options.quiet_patience = args.quiet_patience
     if args.list_flows:
         options.list_flows = args.list_flows
     if args.timing_flows:
