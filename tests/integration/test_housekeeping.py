@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select
 from tests.support.security_stack import Stack, otp_body, security_stack
+from tests.support.waiting import wait_until_async
 
 from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.store.app_store import Application
@@ -189,9 +190,11 @@ async def test_the_worker_purges_on_its_schedule(database_url: str) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:
-            async with asyncio.timeout(30):
-                while await count(stack.db, access_tokens) != 1:
-                    await asyncio.sleep(0.02)
+
+            async def purged() -> bool:
+                return await count(stack.db, access_tokens) == 1
+
+            await wait_until_async(purged, what="the scheduled purge")
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from tests.support.payloads import viber_sms_flow
 from tests.support.security_stack import RecordingProvider, otp_body, security_stack
+from tests.support.waiting import wait_until_async
 from tests.support.wire_sandbox import StartSandbox
 
 from failover_otp.bootstrap import Services, open_services
@@ -85,16 +86,18 @@ async def running_service(settings: Settings) -> AsyncIterator[Services]:
 
 
 async def wait_ended(services: Services, flow_id: str, timeout: float) -> FlowRecord:
-    deadline = time.monotonic() + timeout
-    while True:
+    async def ended() -> FlowRecord | None:
         record = await services.flow_store.load(flow_id)
         assert record is not None
         if record.flow.status.is_terminal and all(
             s.status.rank >= StepStatus.DELIVERED.rank for s in record.flow.steps
         ):
             return record
-        assert time.monotonic() < deadline, f"flow did not end within {timeout} s: {record.flow}"
-        await asyncio.sleep(0.05)
+        return None
+
+    record = await wait_until_async(ended, timeout, what=f"flow {flow_id} to end")
+    assert record is not None
+    return record
 
 
 async def test_every_digit_story_ends_without_callbacks(

@@ -7,12 +7,12 @@ our client copes with it.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.support.waiting import wait_until_async
 from tests.support.wire_sandbox import (
     CALLBACK_TOKEN,
     MakeProvider,
@@ -328,13 +328,12 @@ async def test_callbacks_can_be_switched_off(
         "f", 1, Channel.SMS, NUMBER[1:], 60, {"from": "A", "message": {"body": "x"}}
     )
     receipt = await provider.send(request)
-    for _ in range(200):  # the SMS is delivered after 2 sandbox seconds (1/30 s)
+
+    async def delivered() -> bool:  # after 2 sandbox seconds (1/30 s)
         report = await provider.lookup(Channel.SMS, receipt.message_id)
-        if report is not None and report.status is StepStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("never delivered")
+        return report is not None and report.status is StepStatus.DELIVERED
+
+    await wait_until_async(delivered, what="the SMS delivered")
     counts = await silent.sends()
     assert counts["callbacks_enabled"] is False
     assert counts["callbacks"] == {}
