@@ -6,6 +6,7 @@ Examples::
     make bench ARGS="--quick"                   # everything, small sizes (~4 min)
     make bench ARGS="--only send,get --db sqlite"
     make bench ARGS="--only list --list-flows 200000"
+    make bench ARGS="--only dashboard --db sqlite"   # its views at 5,000 flows, sends beside it
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import report
+from benchmarks.dashboard_suite import at_list_size, bench_dashboard
 from benchmarks.harness import (
     OTHER_SRC,
     ROOT,
@@ -36,7 +38,7 @@ from benchmarks.suites import (
     bench_timing,
 )
 
-BENCHMARKS = ("send", "get", "list", "timing", "memory")
+BENCHMARKS = ("send", "get", "list", "timing", "memory", "dashboard")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -115,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                 bench_send_and_get(ctx, "send" in only, "get" in only)
             if "list" in only:
                 print("== list / search", flush=True)
-                bench_list(ctx)
+                bench_list(ctx, at_list_size(ctx) if "dashboard" in only else None)
+            if "dashboard" in only:
+                print("== dashboard", flush=True)
+                bench_dashboard(ctx)
             if only & {"timing", "memory"}:
                 print("== failover timing / memory", flush=True)
                 bench_timing(ctx, "timing" in only, "memory" in only)

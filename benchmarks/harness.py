@@ -232,6 +232,14 @@ class Service:
 
     def create_app(self, name: str = "bench") -> None:
         command, env = service_command()
+        # `apps` refuses to create a database: `migrate` makes it (a no-op once it exists).
+        subprocess.run(
+            [*command, "migrate", "--database-url", self.database_url],
+            capture_output=True,
+            check=True,
+            env={**os.environ, **BENCH_ENV, **env},
+            cwd=self.workdir,
+        )
         out = subprocess.run(
             [*command, "apps", "create", name, "--json", "--database-url", self.database_url],
             capture_output=True,

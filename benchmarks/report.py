@@ -18,6 +18,7 @@ TITLES = {
     "list": "3. List and search over stored flows",
     "timing": "4. Failover timing",
     "memory": "5. Memory",
+    "dashboard": "6. The dashboard's views, and sends beside open dashboards",
 }
 
 

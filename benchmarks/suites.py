@@ -1,4 +1,5 @@
-"""The five benchmarks. Each records :class:`~benchmarks.results.Figure` objects with targets.
+"""Five benchmarks (a sixth, ``dashboard``, is in ``dashboard_suite.py``). Each records
+:class:`~benchmarks.results.Figure` objects with targets.
 
 1. ``send``   POST /otp/send-failover: closed loop at 64 connections, open loop at 500 flows/s.
 2. ``get``    GET /otp/failover/{id}: closed loop at 64 connections, open loop at 1,500 req/s.
@@ -54,6 +55,7 @@ class Options:
     duration: float = 12.0  # seconds per measured load phase
     warmup: float = 3.0
     list_flows: int = 1_000_000
+    dashboard_flows: int = 5_000
     list_repeats: int = 20
     timing_flows: int = 10_000
     timing_pending: int = 100_000
@@ -676,7 +678,11 @@ async def _timed_requests(
     return latencies, errors, body
 
 
-def bench_list(ctx: Context) -> None:
+def bench_list(
+    ctx: Context, also: Callable[[str, Service, str, datetime], None] | None = None
+) -> None:
+    """``also``: more measurements on the seeded database (the dashboard's views) with the
+    service, a stored flow's id and a day with flows."""
     options = ctx.options
     now = datetime.now(UTC)
     created_from = now - timedelta(days=90)
@@ -725,6 +731,10 @@ def bench_list(ctx: Context) -> None:
                     _timed_requests(service.url, service.auth, last.request(), options.list_repeats)
                 )
                 _list_figure(ctx, kind, last.name, latencies, errors, last_body, ceiling)
+            if also is not None:
+                _quiet(ctx, [pid])
+                # A flow the service made: the clones' ids share their first 8 characters.
+                also(kind, service, templates[0].flow_id, now - timedelta(days=45))
         finally:
             service.stop()
         ctx.databases.drop(db)

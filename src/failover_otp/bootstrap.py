@@ -14,6 +14,7 @@ from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.housekeeping import Housekeeping
@@ -22,6 +23,7 @@ from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.pending_store import PendingStore
@@ -126,6 +128,7 @@ class Services:
             webhook_retention_days=s.webhook_retention_days,
             audit_retention_days=s.audit_retention_days,
             interval_seconds=s.purge_interval_seconds,
+            delivery_window_hours=s.delivery_model_window_hours,
         )
 
 
@@ -155,12 +158,19 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
+    history = DeliveryHistory(
+        DeliveryStore(db),
+        clock,
+        window_hours=settings.delivery_model_window_hours,
+        cache_seconds=settings.delivery_model_cache_seconds,
+    )
     flows = FlowService(
         flow_store,
         provider,
         clock,
         time_scale=settings.time_scale,
         webhooks=WebhookEvents(time_scale=settings.time_scale),
+        history=history,
     )
     await provider.start(flows.report)
     services = Services(

@@ -106,10 +106,12 @@ class Settings(SecuritySettings):
     # --- Data lifecycle and dashboard sessions (docs/security.md §9-10, docs/operations.md) ---
     # How long a dashboard sign-in lasts.
     dashboard_session_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86_400)
+    # Failed operator sign-ins allowed per username per 15 minutes (password guessing); 0: off.
+    dashboard_sign_in_failures_per_15min: int = Field(default=20, ge=0)
     # The worker purges what has expired every this many seconds (0: never; `failover-otp
     # purge` still does), deleting at most purge_batch_size rows per transaction.
     purge_interval_seconds: float = Field(default=300.0, ge=0)
-    purge_batch_size: int = Field(default=500, ge=1, le=10_000)
+    purge_batch_size: int = Field(default=100, ge=1, le=10_000)
     # Flows (phone numbers are personal data) are deleted this many days after they were
     # created; 0 keeps them forever.
     flow_retention_days: int = Field(default=0, ge=0)
@@ -117,3 +119,14 @@ class Settings(SecuritySettings):
     webhook_retention_days: int = Field(default=7, ge=1)
     # The audit trail is kept this many days; 0 keeps it forever.
     audit_retention_days: int = Field(default=400, ge=0)
+
+    # --- Learned failover timing (docs/adaptive-failover.md) -----------------------------------
+    # The delivery model learns from the steps that ended within this many hours (a sliding
+    # window of hourly histograms); each process re-reads it at most every cache_seconds.
+    delivery_model_window_hours: int = Field(default=168, ge=1, le=24 * 90)
+    delivery_model_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # "ttl": "auto" (seconds): the bounds and threshold a step gets when its application set
+    # none (`failover-otp apps auto-ttl`).
+    auto_ttl_min_seconds: float = Field(default=5.0, gt=0, le=86_400)
+    auto_ttl_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    auto_ttl_threshold: float = Field(default=0.95, gt=0, lt=1)

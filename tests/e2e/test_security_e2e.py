@@ -358,6 +358,41 @@ def test_premium_rate_numbers_are_refused(strict: ApiSession) -> None:
     assert strict.get("/otp/failover", phone_number="309091234567").json()["total"] == 0
 
 
+def test_satellite_numbers_are_refused(strict: ApiSession) -> None:
+    body = _flow(_number("712", 2, 0))
+    for step in body["flow"]:
+        step["to"] = "+881612345678"  # Iridium: phonenumbers calls it "mobile"
+    answer = strict.post("/otp/send-failover", body)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "number_type_not_allowed"
+    assert answer.json()["detail"] == [{"step": 1, "numberType": "satellite"}]
+
+
+def test_one_tenant_cannot_lock_out_another(strict: ApiSession, strict_database_url: str) -> None:
+    """Issue 15 item 6: another application uses up its own send limit and wrong-code budget
+    for a number; the bank's application still sends to it and checks its code."""
+    to = _number("715", 1, 4)
+    app_id, secret = create_application(strict_database_url, "noisy-tenant")
+    other = ApiSession(str(strict.http.base_url), app_id, secret)
+    try:
+        sent = [other.post("/otp/send-failover", _flow(to)) for _ in range(6)]
+        assert [a.status_code for a in sent] == [200] * 5 + [429]
+        guesses = [
+            {"flowId": a.json()["flowId"], "code": "00000000"} for a in sent[:5] for _ in range(5)
+        ]
+        base_url = str(strict.http.base_url)
+        answers = asyncio.run(_post_all(base_url, _token(other), "/otp/verify", guesses))
+        # 25 wrong codes at once against the daily budget of 20: exactly 20 evaluated.
+        statuses = Counter(a.json()["status"] for a in answers)
+        assert statuses == {"wrong_code": 20, "too_many_attempts": 5}, statuses
+    finally:
+        other.close()
+    mine = strict.post("/otp/send-failover", _flow(to))
+    assert mine.status_code == 200, mine.text
+    checked = strict.post("/otp/verify", {"flowId": mine.json()["flowId"], "code": VERIFY_PIN})
+    assert checked.json()["status"] == "approved"
+
+
 async def _code_hmac(database_url: str, flow_id: str) -> str:
     if database_url.startswith("sqlite:///"):
         with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:

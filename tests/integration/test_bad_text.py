@@ -9,6 +9,7 @@ included, and a crashed send had already used up its number's quota.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -197,6 +198,20 @@ async def test_json_escapes_are_found_where_they_are(api: InProcessApi) -> None:
         )
         assert answer.status_code == 422
         assert all(d["type"] != "string_nul_character" for d in answer.json()["detail"])
+
+
+@on_the_apps_loop
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+async def test_json_in_other_unicode_encodings_is_read_too(
+    api: InProcessApi, encoding: str
+) -> None:
+    """JSON's parser accepts UTF-16 and UTF-32 bodies: their escapes are found as well."""
+    raw = json.dumps(_with_label(viber_sms_flow(1), NUL)).encode(encoding)
+    answer = await api.client.post(
+        "/otp/send-failover", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "flow", 0, "label"]
 
 
 @on_the_apps_loop

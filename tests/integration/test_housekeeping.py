@@ -13,18 +13,24 @@ from sqlalchemy import event, func, insert, select
 from tests.support.security_stack import Stack, otp_body, security_stack
 from tests.support.waiting import wait_until_async
 
+from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.statuses import Channel
 from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.store.app_store import Application
 from failover_otp.store.database import Database
+from failover_otp.store.delivery_store import DeliveryStore, Observation
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.tables import (
     access_tokens,
     audit_log,
     dashboard_sessions,
     deadlines,
+    delivery_histograms,
     flows,
     idempotency_keys,
     otp_codes,
+    refusal_counts,
     steps,
     webhook_outbox,
 )
@@ -103,6 +109,16 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
         await add_webhook_event(stack.db, "dead-old", "dead", now - 8 * DAY)
         await add_webhook_event(stack.db, "delivered-recent", "delivered", now - 6 * DAY)
         await add_webhook_event(stack.db, "pending-old", "pending", now - 8 * DAY)
+        refusals = RefusalStore(stack.db)
+        for at in (now - 92 * DAY, now - 90 * DAY):
+            await refusals.record("app-1", "rate_limited:number_per_day", at)
+        # The delivery model's hours: one slid out of the 7-day window, one is inside it.
+        await DeliveryStore(stack.db).record(
+            [
+                Observation(ModelKey(Channel.VIBER, "GR", "Cosmote"), 2, True, at)
+                for at in (now - 8 * DAY, now - 6 * DAY)
+            ]
+        )
         async with stack.db.write() as conn:
             for at in (now - 401 * DAY, now - 399 * DAY):
                 await conn.execute(insert(audit_log).values(at=at, actor="cli:x", action="a"))
@@ -117,10 +133,19 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
             "otp_codes": 0,
             "webhook_events": 2,
             "spend_released": 0,
+            "refusal_counts": 1,
+            "delivery_histograms": 1,
             "audit_entries": 1,
             "flows": 0,
         }
-        for table in (access_tokens, dashboard_sessions, idempotency_keys, audit_log):
+        for table in (
+            delivery_histograms,
+            access_tokens,
+            dashboard_sessions,
+            idempotency_keys,
+            audit_log,
+            refusal_counts,
+        ):
             assert await count(stack.db, table) == 1
         async with stack.db.read() as conn:
             left = (await conn.execute(select(webhook_outbox.c.event_id))).scalars().all()
@@ -212,3 +237,19 @@ async def test_an_interval_of_zero_never_purges(database_url: str) -> None:
 class _RealClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+async def test_serve_runs_the_purge_with_its_workers(database_url: str) -> None:
+    """The housekeeping loop is one of the worker loops `serve` (and `worker`) start."""
+    from failover_otp.settings import Settings
+    from failover_otp.web.app import create_app
+
+    async with security_stack(database_url) as stack:
+        await add_application(stack)
+        await add_expiring_rows(stack.db, datetime.now(UTC), "s")
+        settings = Settings(database_url=database_url, purge_interval_seconds=0.05)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), asyncio.timeout(30):
+            while await count(stack.db, access_tokens) != 1:
+                await asyncio.sleep(0.02)
+        assert await count(stack.db, dashboard_sessions) == 1

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from tests.support.dashboard_app import dashboard_process, page, sign_in
 
 from failover_otp.services.auth import AuthService, Credentials
 from failover_otp.services.clock import SystemClock
-from failover_otp.services.dashboard_sessions import DashboardSessions
+from failover_otp.services.dashboard_sessions import DashboardSessions, TooManySignIns
 from failover_otp.services.operators import OperatorError, OperatorService
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.audit_store import AuditStore
@@ -226,3 +227,76 @@ async def test_the_application_secret_still_signs_in_as_admin(
         wrong = await web.post("/dashboard/login", data={"username": "alice", "password": "x"})
         assert wrong.status_code == 401
         assert "Unknown operator" in wrong.text
+
+
+async def test_password_guessing_is_bounded_per_operator(setup: Setup) -> None:
+    await setup.operators.add("alice", PASSWORD)
+    await setup.operators.set_role("alice", setup.shop.application_id, "viewer")
+    sessions = DashboardSessions(
+        setup.sessions.store,
+        setup.sessions.apps,
+        setup.operators,
+        SystemClock(),
+        sign_in_failures=3,
+    )
+    for _ in range(5):  # right passwords use up nothing
+        assert await sessions.sign_in_operator("alice", PASSWORD) is not None
+    # Ten guesses at once: exactly three are checked, whatever the backend's interleaving.
+    answers = await asyncio.gather(
+        *(sessions.sign_in_operator("Alice", f"guess number {i:04d}!") for i in range(10)),
+        return_exceptions=True,
+    )
+    assert sum(a is None for a in answers) == 3
+    assert sum(isinstance(a, TooManySignIns) for a in answers) == 7
+    with pytest.raises(TooManySignIns):  # the right password waits for the window too
+        await sessions.sign_in_operator("alice", PASSWORD)
+    # Names that do not exist are bounded the same way; other operators are not affected.
+    await setup.operators.add("bob", PASSWORD)
+    await setup.operators.set_role("bob", setup.shop.application_id, "viewer")
+    assert await sessions.sign_in_operator("bob", PASSWORD) is not None
+    for _ in range(3):
+        assert await sessions.sign_in_operator("nobody", PASSWORD) is None
+    with pytest.raises(TooManySignIns):
+        await sessions.sign_in_operator("nobody", PASSWORD)
+
+
+async def test_the_sign_in_page_answers_429_past_the_bound(setup: Setup, database_url: str) -> None:
+    await setup.operators.add("alice", PASSWORD)
+    await setup.operators.set_role("alice", setup.shop.application_id, "viewer")
+    async with dashboard_process(database_url, dashboard_sign_in_failures_per_15min=2) as web:
+        for _ in range(2):
+            wrong = await web.post("/dashboard/login", data={"username": "alice", "password": "x"})
+            assert wrong.status_code == 401
+        refused = await web.post(
+            "/dashboard/login", data={"username": "alice", "password": PASSWORD}
+        )
+        assert refused.status_code == 429
+        assert "Too many failed sign-ins" in refused.text
+
+
+async def test_an_operator_switches_between_their_applications(
+    setup: Setup, database_url: str
+) -> None:
+    shop, bank = setup.shop.application_id, setup.bank.application_id
+    await setup.operators.add("alice", PASSWORD)
+    await setup.operators.set_role("alice", shop, "viewer")
+    await setup.operators.set_role("alice", bank, "admin")
+    stranger = await setup.auth.create_application("stranger")
+    async with dashboard_process(database_url) as web:
+        cookie = await sign_in(web, username="alice", password=PASSWORD)
+        account = await page(web, "/dashboard/account", cookie)
+        assert shop in account.text
+        assert bank in account.text
+        assert stranger.application_id not in account.text
+        first = await page(web, "/dashboard", cookie)
+        assert 'id="signed-in-as">alice · admin<' in first.text  # bank: first by name
+        switched = await web.post("/dashboard/account/switch", data={"application_id": shop})
+        assert switched.status_code == 303
+        home = await page(web, "/dashboard", cookie)
+        assert 'id="signed-in-as">alice · viewer<' in home.text
+        assert shop in home.text
+        refused = await web.post(
+            "/dashboard/account/switch", data={"application_id": stranger.application_id}
+        )
+        assert refused.status_code == 403
+        assert 'id="signed-in-as">alice · viewer<' in (await page(web, "/dashboard", cookie)).text

@@ -459,8 +459,18 @@ class FlowMachine(RuleBasedStateMachine):
     @invariant()
     def an_open_flow_waits_for_something(self) -> None:
         flow = self.flow
-        if flow.status.is_terminal:
+        if is_settled(flow):
             assert flow.deadline is None
+            return
+        if flow.status.is_terminal:
+            # Succeeded on an SMS `Sent` alone: at most the ttl deadline that still watches it.
+            last = flow.steps[-1]
+            assert last.status is StepStatus.SENT
+            if flow.deadline is not None:
+                assert (flow.deadline.kind, flow.deadline.step_index) == (
+                    DeadlineKind.STEP_TTL,
+                    last.index,
+                )
             return
         assert flow.deadline is not None
         last = flow.steps[-1]

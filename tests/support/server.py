@@ -25,6 +25,10 @@ RELAXED_LIMITS_ENV = {
     # Test fleets run up to six server processes on one PostgreSQL (100 connections by
     # default): small pools keep them well inside it.
     "FOTP_DB_POOL_SIZE": "4",
+    # Suites fire hundreds of requests at once on a machine shared with other suites: they
+    # queue for a connection as long as they used to, rather than get the 503 an overloaded
+    # service answers after the 2 s default (tests/integration/test_overload.py tests that).
+    "FOTP_DB_POOL_TIMEOUT_SECONDS": "30",
     # Known, so tests can post delivery reports the way Routee does.
     "FOTP_CALLBACK_TOKEN": "tests-callback-token",
 }

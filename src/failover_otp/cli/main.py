@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover_otp.cli import admin_commands, app_credentials, client_commands
+from failover_otp.cli import admin_commands, app_credentials, auto_ttl_command, client_commands
 from failover_otp.cli.output import console
 from failover_otp.provider_names import ProviderName
 
@@ -357,6 +357,8 @@ def apps_webhook_secret(
 
 # Revoking access and rotating webhook secrets (issue 15: tokens, webhooks).
 app_credentials.register(apps_app, load_settings, _run)
+# "ttl": "auto" settings per application (docs/adaptive-failover.md).
+auto_ttl_command.register(apps_app, load_settings, _run)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from failover_otp.domain.adaptive_ttl import AutoTtl, TtlChoice
 from failover_otp.domain.statuses import (
     Channel,
     FlowStatus,
@@ -47,6 +48,9 @@ class StepPlan:
     failover_on: frozenset[StepStatus]
     failover_on_delivered: bool = False
     expire_on_delivery: bool = False
+    # ``"ttl": "auto"``: the ttl is chosen when the send is accepted (country and operator are
+    # known then) from the delivery model; ``ttl_seconds`` holds the upper bound meanwhile.
+    auto_ttl: AutoTtl | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class Step:
     # the call lasted in seconds.
     answered_by: str | None = None
     call_seconds: int | None = None
+    # The ttl an auto step was given, and why (None for a step with a fixed ttl).
+    ttl_choice: TtlChoice | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from failover_otp.domain.adaptive_ttl import choose_ttl
 from failover_otp.domain.aggregate import (
     STATUS_CODE_TEXT,
     aggregate,
@@ -19,6 +20,7 @@ from failover_otp.domain.aggregate import (
     triggers_failover,
 )
 from failover_otp.domain.commands import Command, NotifyChange, SendStep
+from failover_otp.domain.delivery_model import EMPTY_MODEL, DeliveryModel, ModelKey
 from failover_otp.domain.events import (
     Cancel,
     DeadlineReached,
@@ -28,7 +30,15 @@ from failover_otp.domain.events import (
     Start,
     StatusReported,
 )
-from failover_otp.domain.flow import Deadline, DeadlineKind, Flow, Role, Step, step_tracking_id
+from failover_otp.domain.flow import (
+    Deadline,
+    DeadlineKind,
+    Flow,
+    Role,
+    Step,
+    StepPlan,
+    step_tracking_id,
+)
 from failover_otp.domain.statuses import (
     Channel,
     FlowStatus,
@@ -57,13 +67,21 @@ class Decision:
     commands: tuple[Command, ...] = ()
 
 
-def decide(flow: Flow, event: Event, *, now: datetime, time_scale: float = 1.0) -> Decision:
+def decide(
+    flow: Flow,
+    event: Event,
+    *,
+    now: datetime,
+    time_scale: float = 1.0,
+    model: DeliveryModel = EMPTY_MODEL,
+) -> Decision:
     """Apply ``event`` to ``flow`` at ``now``.
 
     ``time_scale`` divides every ttl the engine waits for (demos and tests run faster); it never
-    changes the durations the flow reports.
+    changes the durations the flow reports. ``model`` is the delivery history a step with
+    ``"ttl": "auto"`` chooses its ttl from when its send is accepted.
     """
-    ctx = _Context(now=now, time_scale=time_scale)
+    ctx = _Context(now=now, time_scale=time_scale, model=model)
     match event:
         case Start():
             new, cmds = (flow, []) if flow.steps else ctx.open_step(flow, 0, failover_from=None)
@@ -86,8 +104,12 @@ def _settle(old: Flow, new: Flow, cmds: list[Command], now: datetime) -> Decisio
     if status is FlowStatus.FAILED and code is not None and old.status is not FlowStatus.FAILED:
         last = new.steps[-1] if new.steps else None
         error = (last.error_message if last else None) or STATUS_CODE_TEXT[code]
-    deadline = None if status.is_terminal else new.deadline
-    new = replace(new, status=status, status_code=code, error=error, deadline=deadline)
+    new = replace(new, status=status, status_code=code, error=error)
+    if is_settled(new):
+        # Nothing left to wait for. A flow that succeeded on an SMS `Sent` alone is not settled
+        # and keeps its ttl deadline: the worker still looks the message up if its final report
+        # never comes.
+        new = replace(new, deadline=None)
     if new == old:
         return Decision(old)
     new = replace(new, updated_at=now)
@@ -113,6 +135,7 @@ def _story(flow: Flow) -> tuple[object, ...]:
 class _Context:
     now: datetime
     time_scale: float
+    model: DeliveryModel
 
     def after(self, seconds: float) -> datetime:
         return self.now + timedelta(seconds=seconds / self.time_scale)
@@ -151,9 +174,13 @@ class _Context:
             operator=event.operator,
         )
         plan = flow.plans[step.index]
+        if plan.auto_ttl is not None:
+            key = ModelKey(step.channel, event.country, event.operator)
+            step = replace(step, ttl_choice=choose_ttl(self.model, key, plan.auto_ttl))
+        ttl = _ttl_of(plan, step)
         deadline = (
-            Deadline(self.after(plan.ttl_seconds), DeadlineKind.STEP_TTL, step.index)
-            if plan.ttl_seconds is not None
+            Deadline(self.after(ttl), DeadlineKind.STEP_TTL, step.index)
+            if ttl is not None
             else None
         )
         flow = replace(flow.with_step(step), deadline=deadline)
@@ -215,8 +242,9 @@ class _Context:
     def deadline_after_success(self, flow: Flow, step: Step) -> Deadline | None:
         plan = flow.plans[step.index]
         if step.status is StepStatus.DELIVERED:
-            if plan.failover_on_delivered and has_next(flow, step) and plan.ttl_seconds is not None:
-                due = self.after(plan.ttl_seconds)
+            ttl = _ttl_of(plan, step)
+            if plan.failover_on_delivered and has_next(flow, step) and ttl is not None:
+                due = self.after(ttl)
                 return Deadline(due, DeadlineKind.DELIVERED_WAIT, step.index)
             if plan.expire_on_delivery:
                 return flow.deadline  # the ttl deadline turns an unseen delivery into EXPIRED
@@ -236,7 +264,7 @@ class _Context:
 
     def deadline(self, flow: Flow, event: DeadlineReached) -> tuple[Flow, list[Command]]:
         due = flow.deadline
-        if flow.status.is_terminal:
+        if is_settled(flow):
             return flow, []
         if due is None or (due.kind, due.step_index) != (event.kind, event.step_index):
             return flow, []  # stale: the flow moved on since this deadline was claimed
@@ -302,6 +330,11 @@ def _with_call(step: Step, event: StatusReported) -> Step:
         answered_by=event.answered_by or step.answered_by,
         call_seconds=event.call_seconds if event.call_seconds is not None else step.call_seconds,
     )
+
+
+def _ttl_of(plan: StepPlan, step: Step) -> float | None:
+    """The ttl the step waits for: the one chosen for it (auto), else the one asked for."""
+    return step.ttl_choice.seconds if step.ttl_choice is not None else plan.ttl_seconds
 
 
 _REACHED_HANDSET = frozenset({StepStatus.DELIVERED, StepStatus.SEEN, StepStatus.COMPLETED})

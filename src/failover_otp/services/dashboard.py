@@ -5,6 +5,7 @@ Who is signed in is ``services/dashboard_sessions.py``'s business.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +27,8 @@ from failover_otp.store.stats_store import StatsStore
 PERIODS = (1, 7, 30, 90)
 # Routee prices are in the account's currency (docs/configuration.md, FOTP_DASHBOARD_CURRENCY).
 DEFAULT_CURRENCY = "EUR"
+# How long the charts' and tiles' numbers are reused (the page refreshes them every 10 s).
+STATS_TTL_SECONDS = 5.0
 
 __all__ = ["PERIODS", "DashboardService", "FlowRow", "FlowView", "channel_name", "format_ms"]
 
@@ -86,6 +89,7 @@ class DashboardService:
         self.clock = clock
         self.time_scale = time_scale
         self.sms_price = sms_price
+        self._stats_cache: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
 
     # -- flows ---------------------------------------------------------------------------------
 
@@ -153,8 +157,24 @@ class DashboardService:
     # -- charts --------------------------------------------------------------------------------
 
     async def stats(self, app_id: str, days: int) -> dict[str, Any]:
-        """Everything the charts and tiles show, for flows created in the last ``days`` days."""
+        """Everything the charts and tiles show, for flows created in the last ``days`` days.
+
+        Computed at most once per ``STATS_TTL_SECONDS`` per application and period: the page,
+        its tiles and its charts each ask, and so does every open tab, while over a long period
+        the aggregates read every flow in it (docs/operations.md#the-dashboard).
+        """
         days = days if days in PERIODS else 7
+        key = (app_id, days)
+        cached = self._stats_cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < STATS_TTL_SECONDS:
+            return cached[1]
+        stats = await self._stats(app_id, days)
+        if len(self._stats_cache) > 1000:  # applications x periods: a bound, never reached
+            self._stats_cache.clear()
+        self._stats_cache[key] = (time.monotonic(), stats)
+        return stats
+
+    async def _stats(self, app_id: str, days: int) -> dict[str, Any]:
         until = self.clock.now()
         since = until - timedelta(days=days)
         channels = await self.store.channel_delivery(app_id, since, until)

@@ -16,13 +16,18 @@ from datetime import timedelta
 
 from failover_otp.services.auth import digest
 from failover_otp.services.clock import Clock
-from failover_otp.services.operators import OperatorService
+from failover_otp.services.operators import OperatorService, normalise_username
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.operator_store import ADMIN, Grant
 from failover_otp.store.session_store import SessionStore
 
 DEFAULT_SESSION_SECONDS = 12 * 3600
+DEFAULT_SIGN_IN_FAILURES = 20
 _MAX_TOKEN = 128
+
+
+class TooManySignIns(Exception):
+    """The operator's failed sign-ins of this window are used up (a password-guessing bound)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,15 @@ class DashboardSessions:
         clock: Clock,
         *,
         session_seconds: int = DEFAULT_SESSION_SECONDS,
+        sign_in_failures: int = DEFAULT_SIGN_IN_FAILURES,
     ) -> None:
         self.store = store
         self.apps = apps
         self.operators = operators
         self.clock = clock
         self.session_seconds = session_seconds
+        # Failed sign-ins per operator name per SIGN_IN_WINDOW; 0: no bound.
+        self.sign_in_failures = sign_in_failures
 
     async def _open(
         self, application_id: str, *, operator_id: str | None, secret_hash: str | None
@@ -87,10 +95,21 @@ class DashboardSessions:
 
     async def sign_in_operator(self, username: str, password: str) -> str | None:
         """A session for an operator, on the first application they have a role on; None if the
-        name or password is wrong, the operator is disabled or has no application."""
+        name or password is wrong, the operator is disabled or has no application.
+
+        Each password check takes one of the name's failure slots first (known name or not, so
+        the answer says nothing about which names exist); a right password gives it back.
+        Raises :class:`TooManySignIns` when the slots of this window are used up."""
+        name = normalise_username(username)[:64]
+        now = self.clock.now()
+        limit = self.sign_in_failures
+        if limit and not await self.store.take_sign_in_attempt(name, now, limit):
+            raise TooManySignIns(name)
         operator = await self.operators.authenticate(username, password)
         if operator is None:
             return None
+        if limit:
+            await self.store.give_back_sign_in_attempt(name, now)
         grants = await self.operators.store.grants(operator.id)
         if not grants:
             return None

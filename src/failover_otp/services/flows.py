@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import structlog
 
 from failover_otp.domain.commands import NotifyChange, SendStep
+from failover_otp.domain.delivery_model import EMPTY_MODEL, DeliveryModel
 from failover_otp.domain.events import (
     Cancel,
     DeadlineReached,
@@ -42,6 +43,7 @@ from failover_otp.providers.base import (
     SendRequest,
 )
 from failover_otp.services.clock import Clock
+from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.store.flow_store import ClaimedDeadline, FlowMeta, FlowRecord, FlowStore
 from failover_otp.store.webhook_store import NewWebhookEvent
@@ -92,6 +94,7 @@ class FlowService:
         time_scale: float = 1.0,
         on_change: ChangeListener | None = None,
         webhooks: WebhookEvents | None = None,
+        history: DeliveryHistory | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -100,6 +103,8 @@ class FlowService:
         self.on_change = on_change
         # Customer webhooks join the outbox in the transaction that saves the change.
         self.webhooks = webhooks
+        # The delivery model: fed every step's end, read by "ttl": "auto" steps.
+        self.history = history
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
         # tracking id -> when a read last asked the provider about it (monotonic seconds)
@@ -161,19 +166,33 @@ class FlowService:
                 if record is None:
                     return None
                 decision = decide(
-                    record.flow, event, now=self.clock.now(), time_scale=self.time_scale
+                    record.flow,
+                    event,
+                    now=self.clock.now(),
+                    time_scale=self.time_scale,
+                    model=await self._model_for(event),
                 )
                 if decision.flow is record.flow:
                     return record
                 outbox = self._webhook_events(record, decision)
                 if await self.store.save(record.flow, decision.flow, record.meta, webhooks=outbox):
                     _count_transition(record.flow, decision.flow)
+                    if self.history is not None:
+                        await self.history.record_change(
+                            record.flow, decision.flow, self.time_scale
+                        )
                     break
                 # Another process saved this flow in between: decide again on its state.
             else:
                 raise RuntimeError(f"flow {flow_id}: too many concurrent updates")
         saved = replace(decision.flow, version=record.flow.version + 1)
         return await self._run(FlowRecord(saved, record.meta), decision)
+
+    async def _model_for(self, event: Event) -> DeliveryModel:
+        # Only an accepted send chooses a ttl; other events need no snapshot.
+        if self.history is None or not isinstance(event, SendAccepted):
+            return EMPTY_MODEL
+        return await self.history.snapshot()
 
     async def _run(self, record: FlowRecord, decision: Decision) -> FlowRecord:
         """Carry out the commands of a saved decision (``record`` is the saved flow)."""
@@ -357,7 +376,8 @@ class FlowService:
 
 
 def _count_transition(old: Flow, new: Flow) -> None:
-    if new.status.is_terminal and not old.status.is_terminal:
+    # A success withdrawn after an SMS `Sent` ends the flow again, as Failed: counted too.
+    if new.status.is_terminal and new.status is not old.status:
         FLOWS_ENDED.labels(new.status.value).inc()
     if len(new.steps) > len(old.steps) and len(new.steps) > 1:
         FAILOVERS.labels(new.steps[-1].channel.value).inc()

@@ -11,15 +11,19 @@ from datetime import timedelta
 import structlog
 
 from failover_otp.services.clock import Clock
+from failover_otp.store.delivery_store import hour_of
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.refusal_store import day_of as refusal_day
 from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.tables import (
     access_tokens,
     audit_log,
     dashboard_sessions,
+    delivery_histograms,
     idempotency_keys,
     otp_codes,
     rate_counters,
+    refusal_counts,
     webhook_outbox,
 )
 
@@ -30,6 +34,8 @@ log = structlog.get_logger(__name__)
 COUNTER_GRACE = timedelta(hours=1)
 CODE_GRACE = timedelta(days=1)
 FINISHED_WEBHOOKS = ("delivered", "dead")
+# The dashboard's longest period (services/dashboard.PERIODS), and a day of margin.
+REFUSALS_KEPT = timedelta(days=91)
 
 
 class Housekeeping:
@@ -42,6 +48,7 @@ class Housekeeping:
         webhook_retention_days: int = 7,
         audit_retention_days: int = 400,
         interval_seconds: float = 300.0,
+        delivery_window_hours: int = 168,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -49,6 +56,7 @@ class Housekeeping:
         self.webhook_retention = timedelta(days=webhook_retention_days)
         self.audit_retention = timedelta(days=audit_retention_days)
         self.interval_seconds = interval_seconds
+        self.delivery_window = timedelta(hours=delivery_window_hours)
 
     async def purge(self) -> dict[str, int]:
         """Delete, in batches: expired access tokens, dashboard sessions and idempotency keys,
@@ -77,6 +85,15 @@ class Housekeeping:
             "audit_entries": 0,
             "flows": 0,
         }
+        # Refusal counters feed the dashboard's periods (90 days at most): a day past them goes.
+        done["refusal_counts"] = await delete(
+            refusal_counts, refusal_counts.c.day < refusal_day(now - REFUSALS_KEPT)
+        )
+        # The delivery model's hours that slid out of its window (docs/adaptive-failover.md).
+        done["delivery_histograms"] = await delete(
+            delivery_histograms,
+            delivery_histograms.c.hour < hour_of(now - self.delivery_window),
+        )
         # The spend cap's own clean-up: reservations of flows never created are released,
         # settled ones and day rows older than three days go (store/spend_store.py).
         done["spend_released"] = await SpendStore(self.store.db).purge(now)

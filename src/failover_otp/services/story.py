@@ -54,6 +54,8 @@ def step_story(step: Step, label: str | None, flow_id: str, time_scale: float) -
         "label": label,
     }
     story.update({k: v for k, v in optional.items() if v is not None})
+    if step.ttl_choice is not None:  # only a step that asked for "ttl": "auto" has one
+        story["auto_ttl"] = {"seconds": step.ttl_choice.seconds, "reason": step.ttl_choice.reason}
     story["flowId"] = flow_id
     return story
 

@@ -92,13 +92,15 @@ def flow_timeline(
     last = b.add(
         flow.created_at, "created", None, "Flow created", f"{len(flow.plans)} step(s)", cause=None
     )
-    previous_end = last
+    # What made the next step's failover: the step's failure (even when stored later than the
+    # failover), else its send (a ttl ran out) or the flow's start.
+    cause_of_next = last
     previous = None
     for step in flow.steps:
         channel = step.channel.value
         name = channel_name(channel)
         status = step.status.render(step.channel)
-        start = previous_end
+        start = cause_of_next
         if previous is not None:
             why = previous.status.render(previous.channel)
             start = b.add(
@@ -107,19 +109,20 @@ def flow_timeline(
                 channel,
                 f"Failover to {name}",
                 f"{channel_name(previous.channel.value)} ended {why}",
-                cause=previous_end,
+                cause=cause_of_next,
             )
-        end = start
+        sent = start
         if step.sent_at is not None:
             attempts = f", {step.send_attempts} attempts" if step.send_attempts > 1 else ""
             price = f"price {step.price:.4f}{money}" if step.price is not None else "no price yet"
             parts = f", {step.parts} parts" if step.parts > 1 else ""
-            end = b.add(
+            sent = b.add(
                 step.sent_at, "sent", channel, f"{name} sent", price + parts + attempts, cause=start
             )
-        elif step.status.outcome is Outcome.FAILURE:
+        failure = None
+        if step.sent_at is None and step.status.outcome is Outcome.FAILURE:
             # Refused when the provider answered, not when the step was created.
-            end = b.add(
+            failure = b.add(
                 step.updated_at,
                 "refused",
                 channel,
@@ -127,7 +130,7 @@ def flow_timeline(
                 step.error_message or "",
                 cause=start,
             )
-        sent = end
+        end = failure if failure is not None else sent
         if step.delivered_at is not None:
             latency = latency_ms(step, time_scale)
             end = b.add(
@@ -142,8 +145,12 @@ def flow_timeline(
             end = b.add(step.updated_at, "seen", channel, f"{name} seen", cause=end)
         elif step.sent_at is not None and step.status.outcome is Outcome.FAILURE:
             detail = step.detailed_status or step.error_message or ""
-            end = b.add(step.updated_at, "failed", channel, f"{name} {status}", detail, cause=sent)
-        previous, previous_end = step, end
+            failure = b.add(
+                step.updated_at, "failed", channel, f"{name} {status}", detail, cause=sent
+            )
+            end = failure
+        previous = step
+        cause_of_next = failure if failure is not None else sent
         last = max(last, end)
     if checks is not None:
         # After the sends that carried the code; the flow's end is not their effect (a

@@ -8,6 +8,7 @@ else stays an error to fix (500, logged).
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 
 from sqlalchemy import exc as sqlalchemy_exc
@@ -35,6 +36,9 @@ def unavailable_reason(error: BaseException) -> str | None:
     """Why the database could not serve (``busy``, ``unavailable``), or None for a bug."""
     if isinstance(error, sqlalchemy_exc.TimeoutError):
         return "busy"
+    if isinstance(error, ConnectionError | socket.gaierror):
+        # asyncpg's own connect errors reach us unwrapped (server down, unknown host).
+        return "unavailable"
     if not isinstance(error, sqlalchemy_exc.DBAPIError):
         return None
     if error.connection_invalidated:

@@ -84,10 +84,24 @@ class TablePage:
     older: Cursor | None
 
 
+_NEXT_HEX = dict(zip("0123456789abcde", "123456789abcdef", strict=True))
+
+
 def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
-    """``column`` starts with ``prefix`` (lowercase hex and dashes) as an index range: LIKE
-    'abc%' is not one on SQLite (its LIKE ignores case, the index does not)."""
-    return and_(column >= prefix, column < prefix + "~")
+    """``column`` starts with ``prefix`` (lowercase hex and dashes, as UUIDs are), as a range of
+    its unique index: ``LIKE 'abc%'`` is none on SQLite (its LIKE ignores case, the index does
+    not) nor on PostgreSQL outside the C collation. The upper end is the prefix with its last
+    hex digit raised (``ab3f`` → ``ab4``), which orders the same under every collation: hex
+    digits sort alike everywhere, and the dashes of UUIDs stand in the same places."""
+    prefix = prefix.rstrip("-")
+    lower: ColumnElement[bool] = column >= prefix
+    digits = prefix
+    while digits:
+        last = digits[-1]
+        if last in _NEXT_HEX:
+            return and_(lower, column < digits[:-1] + _NEXT_HEX[last])
+        digits = digits[:-1].rstrip("-")  # an "f" carries over
+    return lower
 
 
 class FlowTable:

@@ -28,7 +28,7 @@ FLOW_CHILDREN: tuple[Table, ...] = (steps, deadlines, otp_codes, webhook_outbox)
 
 
 class PurgeStore:
-    def __init__(self, db: Database, *, batch: int = 500) -> None:
+    def __init__(self, db: Database, *, batch: int = 100) -> None:
         self.db = db
         self.batch = batch
 

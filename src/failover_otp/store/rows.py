@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from failover_otp.domain.adaptive_ttl import AutoTtl, TtlChoice
 from failover_otp.domain.flow import (
     Deadline,
     DeadlineKind,
@@ -24,17 +25,22 @@ from failover_otp.domain.statuses import (
 
 
 def plans_to_json(plans: Sequence[StepPlan]) -> list[dict[str, Any]]:
-    return [
-        {
-            "channel": p.channel.value,
-            "to": p.to,
-            "ttl_seconds": p.ttl_seconds,
-            "failover_on": sorted(s.value for s in p.failover_on),
-            "failover_on_delivered": p.failover_on_delivered,
-            "expire_on_delivery": p.expire_on_delivery,
-        }
-        for p in plans
-    ]
+    return [_plan_to_json(p) for p in plans]
+
+
+def _plan_to_json(plan: StepPlan) -> dict[str, Any]:
+    stored: dict[str, Any] = {
+        "channel": plan.channel.value,
+        "to": plan.to,
+        "ttl_seconds": plan.ttl_seconds,
+        "failover_on": sorted(s.value for s in plan.failover_on),
+        "failover_on_delivered": plan.failover_on_delivered,
+        "expire_on_delivery": plan.expire_on_delivery,
+    }
+    if plan.auto_ttl is not None:  # absent for fixed ttls: older rows read the same
+        auto = plan.auto_ttl
+        stored["auto_ttl"] = [auto.min_seconds, auto.max_seconds, auto.threshold]
+    return stored
 
 
 def plans_from_json(data: Sequence[Mapping[Any, Any]]) -> tuple[StepPlan, ...]:
@@ -46,6 +52,7 @@ def plans_from_json(data: Sequence[Mapping[Any, Any]]) -> tuple[StepPlan, ...]:
             failover_on=frozenset(StepStatus(s) for s in p["failover_on"]),
             failover_on_delivered=p["failover_on_delivered"],
             expire_on_delivery=p["expire_on_delivery"],
+            auto_ttl=AutoTtl(*p["auto_ttl"]) if p.get("auto_ttl") else None,
         )
         for p in data
     )
@@ -78,6 +85,8 @@ def step_values(flow: Flow, step: Step, label: str | None) -> dict[str, Any]:
         "send_attempts": step.send_attempts,
         "answered_by": step.answered_by,
         "call_seconds": step.call_seconds,
+        "ttl_seconds": step.ttl_choice.seconds if step.ttl_choice else None,
+        "ttl_reason": step.ttl_choice.reason if step.ttl_choice else None,
     }
 
 
@@ -105,6 +114,9 @@ def step_from_row(row: Mapping[Any, Any]) -> Step:
         send_attempts=row["send_attempts"],
         answered_by=row["answered_by"],
         call_seconds=row["call_seconds"],
+        ttl_choice=TtlChoice(row["ttl_seconds"], row["ttl_reason"] or "")
+        if row["ttl_seconds"] is not None
+        else None,
     )
 
 

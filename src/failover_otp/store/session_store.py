@@ -14,9 +14,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 
+from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
 from failover_otp.store.operator_store import ADMIN
 from failover_otp.store.tables import applications, dashboard_sessions, operator_roles, operators
+
+# Failed operator sign-ins are counted per username in windows of this many seconds.
+SIGN_IN_WINDOW = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +115,18 @@ class SessionStore:
                 )
                 .values(application_id=application_id)
             )
+
+    async def take_sign_in_attempt(self, username: str, now: datetime, limit: int) -> bool:
+        """Count a password check for ``username`` if fewer than ``limit`` were made in this
+        window (one atomic upsert: concurrent guesses cannot pass the limit either)."""
+        async with self.db.write() as conn:
+            return await take_slot(conn, _attempts_key(username), SIGN_IN_WINDOW, now, limit)
+
+    async def give_back_sign_in_attempt(self, username: str, now: datetime) -> None:
+        """A right password is no failure: its attempt goes back."""
+        async with self.db.write() as conn:
+            await give_back_slot(conn, _attempts_key(username), SIGN_IN_WINDOW, now)
+
+
+def _attempts_key(username: str) -> str:
+    return f"signin:{username}"

@@ -145,6 +145,9 @@ steps = Table(
     # Voice: who answered and the call's length in seconds, as reported (migration 0010).
     Column("answered_by", String(16), nullable=True),
     Column("call_seconds", Integer, nullable=True),
+    # The ttl an auto (``"ttl": "auto"``) step was given and why (migration 0018).
+    Column("ttl_seconds", Float, nullable=True),
+    Column("ttl_reason", Text, nullable=True),
     Index(None, "application_id", "created_at", "flow_id", "idx"),
     Index(None, "application_id", "status", "created_at"),
     # Tracking search by message type and exact destination (migration 0002).
@@ -345,4 +348,34 @@ refusal_counts = Table(
     Column("reason", String(64), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("last_at", UTCDateTime, nullable=False),
+)
+
+# The delivery model's history (migration 0018): per channel, country, operator, hour (epoch
+# seconds of its start) and bin of domain/delivery_model.py, how many sent steps were delivered
+# in that bin and how many gave up (or will never be delivered) in it. One upsert per step that
+# reaches a final state; a read sums the hours of the sliding window.
+delivery_histograms = Table(
+    "delivery_histograms",
+    metadata,
+    Column("channel", String(8), primary_key=True),
+    Column("country", String(4), primary_key=True),
+    Column("operator", String(100), primary_key=True),
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("bin", Integer, primary_key=True, autoincrement=False),
+    Column("delivered", Integer, nullable=False),
+    Column("censored", Integer, nullable=False),
+    Index(None, "hour"),
+)
+
+# An application's "ttl": "auto" settings (migration 0018, `failover-otp apps auto-ttl`): its
+# bounds and threshold, and whether a step that omits its ttl gets auto (``is_default``).
+app_ttl_policies = Table(
+    "app_ttl_policies",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("min_seconds", Float, nullable=False),
+    Column("max_seconds", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -16,6 +16,7 @@ from failover_otp.web import (
     auth_routes,
     callback_routes,
     dashboard,
+    delivery_model_routes,
     failover_routes,
     otp_routes,
     sandbox_routes,
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(failover_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(stats_routes.router)
+    app.include_router(delivery_model_routes.router)
     if settings.provider is ProviderName.SANDBOX:
         app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
     dashboard.install(app)  # /dashboard: pages, and its static files mounted

@@ -98,8 +98,11 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
         )
 
+    # Handled here rather than by the catch-all below, which Starlette re-raises (and the
+    # server logs as a crash) after answering.
     @app.exception_handler(SQLAlchemyError)
-    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+    @app.exception_handler(ConnectionError)
+    async def database_error(request: Request, exc: Exception) -> Response:
         reason = unavailable_reason(exc)
         if reason is None:
             return await unexpected(request, exc)

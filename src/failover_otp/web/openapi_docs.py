@@ -2,9 +2,9 @@
 
 FastAPI documents what each route declares; every route also shares answers it never declares:
 401 when the Bearer token is missing or expired, 400 for malformed JSON, 413 for a body over
-the size limit, and the service's own error body (``{code, message, detail?}``) on 422 instead
-of FastAPI's bare ``{detail}``. Added here once for every operation, so a new route is
-documented correctly without extra work.
+the size limit, 503 when the database cannot be had in time, and the service's own error body
+(``{code, message, detail?}``) on 422 instead of FastAPI's bare ``{detail}``. Added here once
+for every operation, so a new route is documented correctly without extra work.
 
 ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) load their scripts, styles and icons from
 ``web/docs_static/`` (vendored upstream files, with their licences): FastAPI's defaults load
@@ -39,16 +39,37 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
 
 
+# Every operation that needs the database may answer 503 when it cannot have it in time; these
+# never do (or answer their own 503 body: readiness).
+_OWN_503 = frozenset({"/", "/health/live", "/health", "/health/ready", "/metrics"})
+
+
+def _overloaded() -> dict[str, Any]:
+    answer = _error(
+        "no database connection within FOTP_DB_POOL_TIMEOUT_SECONDS, or the database cannot "
+        "take writes (`service_unavailable`); see the Retry-After header"
+    )
+    answer["headers"] = {
+        "Retry-After": {
+            "description": "seconds to wait before retrying",
+            "schema": {"type": "integer"},
+        }
+    }
+    return answer
+
+
 def complete(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault(
         "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     )
-    for item in schema.get("paths", {}).values():
+    for path, item in schema.get("paths", {}).items():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            if path not in _OWN_503:
+                responses.setdefault("503", _overloaded())
             if operation.get("security"):
                 responses.setdefault(
                     "401", _error("missing, invalid or expired Bearer token (`unauthorized`)")

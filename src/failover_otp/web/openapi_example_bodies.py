@@ -109,7 +109,7 @@ VIBER_STEP: dict[str, Any] = {
 SMS_STEP: dict[str, Any] = {
     "trackingId": SMS_ID,
     "role": "failover",
-    "status": "Delivered",
+    "status": "delivered",
     "channel": "sms",
     "phone_number": "306912345671",
     "created_at": FAILED_OVER,
@@ -218,7 +218,6 @@ TRACKING: dict[str, Any] = {
                 "updatedDate": FAILED_OVER,
             },
             "expireOnDelivery": False,
-            "expiredOnDeliveryAt": None,
             "price": 0.0093,
             "label": "login",
             "inboundUrl": None,
@@ -331,5 +330,20 @@ CONVERSION: dict[str, Any] = {
     "byDay": [
         {"day": "2026-02-15", "flows": 22, "verified": 17, "conversionRate": 0.7727},
         {"day": "2026-02-16", "flows": 18, "verified": 14, "conversionRate": 0.7778},
+    ],
+}  # fmt: skip
+
+DELIVERY_TIMES: dict[str, Any] = {
+    "windowHours": 168,
+    "minSamples": 100,
+    "models": [
+        {"channel": "viber", "country": "GR", "operator": "Cosmote", "samples": 1000,
+         "trusted": True, "trustedUntilSeconds": 120, "deliveredShare": 0.75,
+         "notDeliveredShare": 0.25, "medianSeconds": 2.14, "p95Seconds": 8.5,
+         "curve": [{"seconds": 1, "deliveredShare": 0.2333},
+                   {"seconds": 2, "deliveredShare": 0.4667},
+                   {"seconds": 3, "deliveredShare": 0.7},
+                   {"seconds": 10, "deliveredShare": 0.75},
+                   {"seconds": 120, "deliveredShare": 0.75}]},
     ],
 }  # fmt: skip

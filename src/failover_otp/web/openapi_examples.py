@@ -11,6 +11,7 @@ from typing import Any
 from failover_otp.web.openapi_example_bodies import (
     CONVERSION,
     DELIVERY_PAGE,
+    DELIVERY_TIMES,
     INBOX,
     OTP_ANSWER,
     OTP_GENERATED_CODE_REQUEST,
@@ -70,6 +71,16 @@ UNAUTHORIZED: dict[str, Any] = {
 
 
 READY = {"status": "ok", "database": "ok", "writes": "ok", "disk": "ok"}
+NOT_READY = {
+    "status": "unavailable",
+    "database": "ok",
+    "writes": "unavailable",
+    "error": "(sqlite3.OperationalError) database or disk is full",
+}
+OVERLOADED = {
+    "code": "service_unavailable",
+    "message": "the service is busy: no database connection was free in time; retry shortly",
+}
 
 
 def _examples(**named: Any) -> dict[str, dict[str, Any]]:
@@ -108,8 +119,12 @@ OPERATION_EXAMPLES: dict[tuple[str, str], dict[str, dict[str, dict[str, Any]]]] 
     ("/webhooks/secret", "get"): {"200": _examples(the_signing_key=WEBHOOK_SECRET)},
     ("/sandbox/inbox/{flow_id}", "get"): {"200": _examples(the_code_came_by_SMS=INBOX)},
     ("/stats/conversion", "get"): {"200": _examples(a_week=CONVERSION)},
-    ("/health", "get"): {"200": _examples(ready=READY)},
-    ("/health/ready", "get"): {"200": _examples(ready=READY)},
+    ("/stats/delivery-times", "get"): {"200": _examples(one_operator=DELIVERY_TIMES)},
+    ("/health", "get"): {"200": _examples(ready=READY), "503": _examples(disk_full=NOT_READY)},
+    ("/health/ready", "get"): {
+        "200": _examples(ready=READY),
+        "503": _examples(disk_full=NOT_READY),
+    },
     ("/health/live", "get"): {"200": _examples(alive={"status": "ok"})},
     ("/", "get"): {
         "200": _examples(
@@ -131,6 +146,7 @@ ERROR_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     "404": _examples(unknown_flow=NOT_FOUND),
     "422": _examples(invalid_field=VALIDATION_ERROR),
     "429": _examples(send_limit=RATE_LIMITED),
+    "503": _examples(no_connection_in_time=OVERLOADED),
 }
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from failover_otp.bootstrap import Services
+from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import FlowStatus, StepStatus
@@ -16,13 +18,15 @@ from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
 from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
 from failover_otp.store.rows import step_from_row
+from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.idempotency import IdempotencyKey, answer
 from failover_otp.web.otp_codes import take_code
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import asks_for_auto, otp_plans
 from failover_otp.web.otp_schemas import (
+    OTP_TTL_MAX_SECONDS,
     DeliveryPage,
     FlowStory,
     SendFailoverRequest,
@@ -31,6 +35,22 @@ from failover_otp.web.otp_schemas import (
 from failover_otp.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/otp", tags=["Failover OTP"])
+
+
+async def ttl_policy(services: Services, app_id: str, payload: SendFailoverRequest) -> TtlPolicy:
+    """The application's auto ttl settings, read only when a step may need them."""
+    settings = services.settings
+    default = TtlPolicy(
+        AutoTtl(
+            settings.auto_ttl_min_seconds,
+            min(settings.auto_ttl_max_seconds, OTP_TTL_MAX_SECONDS),
+            settings.auto_ttl_threshold,
+        ),
+        is_default=False,
+    )
+    if not asks_for_auto(payload):
+        return default
+    return await TtlPolicyStore(services.db).get(app_id) or default
 
 
 def send_response(record: FlowRecord) -> dict[str, Any]:
@@ -71,7 +91,7 @@ async def send_failover(
     security = services.security
 
     async def execute(flow_id: str) -> Reply:
-        plans, meta = otp_plans(payload)
+        plans, meta = otp_plans(payload, await ttl_policy(services, app_id, payload))
         await refuse_unsafe_callback(services.callbacks, meta.callback_url)
         meta, code = take_code(payload, meta, length=security.code_length)
         await security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)

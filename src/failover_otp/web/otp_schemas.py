@@ -52,10 +52,11 @@ class _Step(PassThrough):
         description="E.164 number, with or without the leading +"
     )
     order: int = Field(ge=1, le=1000, description="position in the flow (steps go in this order)")
-    ttl: int = Field(
-        ge=1,
-        le=OTP_TTL_MAX_SECONDS,
-        description="seconds this step gets before the next one is sent",
+    ttl: Annotated[int, Field(ge=1, le=OTP_TTL_MAX_SECONDS)] | Literal["auto"] | None = Field(
+        default=None,
+        description="seconds this step gets before the next one is sent; `auto`: chosen from "
+        "the service's delivery history within the application's bounds "
+        "(docs/adaptive-failover.md); required unless the application made auto its default",
     )
     label: str | None = Field(
         default=None, max_length=350, description="your tag, for filtering (`tag=`) and reports"
@@ -146,12 +147,17 @@ class SendFailoverResponse(BaseModel):
     statusCode: int | None = Field(default=None, description=STATUS_CODE)
 
 
+class AutoTtlChoice(BaseModel):
+    seconds: float = Field(description="the ttl the step waits for before failing over")
+    reason: str = Field(description="how it was chosen (docs/adaptive-failover.md)")
+
+
 class StepStory(BaseModel):
     trackingId: str = Field(description="the message's id (Routee's trackingId / messageId)")
     role: str = Field(description="`primary` (the first step) or `failover`")
     status: str = Field(
-        description="the message's status in its channel's words (Viber `EXPIRED`, SMS "
-        "`Delivered`, ...)"
+        description="the message's status as the seed words it: Viber upper-case (`EXPIRED`), "
+        "SMS lower-case (`queued`, `delivered`, ...); a send in flight is queued"
     )
     channel: str = Field(description="`viber` or `sms`")
     phone_number: str = Field(description="the destination, E.164 digits")
@@ -172,6 +178,11 @@ class StepStory(BaseModel):
         default=None, description="the `trackingId` of the step this one failed over from"
     )
     label: str | None = Field(default=None, description="the step's label")
+    auto_ttl: AutoTtlChoice | None = Field(
+        default=None,
+        description='only on a step that asked for `"ttl": "auto"`, once its send was accepted: '
+        "the ttl it was given and why",
+    )
     flowId: str | None = Field(default=None, description="the flow the step belongs to")
 
 

@@ -32,12 +32,25 @@ async def health_live() -> FastJSONResponse:
     return FastJSONResponse({"status": "ok"})
 
 
-@router.get("/health/ready", summary="Readiness: the database takes reads and writes")
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "not ready: the body names what failed (`database`, `writes`, `disk`) "
+        "and the `error`",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.get(
+    "/health/ready",
+    summary="Readiness: the database takes reads and writes",
+    responses=_NOT_READY,
+)
 async def health_ready(services: ServicesDep) -> FastJSONResponse:
     return await _readiness(services)
 
 
-@router.get("/health", summary="Readiness (as /health/ready)")
+@router.get("/health", summary="Readiness (as /health/ready)", responses=_NOT_READY)
 async def health(services: ServicesDep) -> FastJSONResponse:
     return await _readiness(services)
 

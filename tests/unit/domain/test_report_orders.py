@@ -9,15 +9,18 @@ and the next channel is sent once, when the failure triggers it.
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 
 from failover_otp.domain.commands import NotifyChange, SendStep
-from failover_otp.domain.events import SendAccepted, Start, StatusReported
-from failover_otp.domain.flow import FlowKind, StepPlan
+from failover_otp.domain.events import DeadlineReached, SendAccepted, Start, StatusReported
+from failover_otp.domain.flow import Deadline, DeadlineKind, FlowKind, StepPlan
 from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StatusCode, StepStatus
 
-from .factories import SMS_ID, VIBER_ID, Script, make_flow, sms, viber
+from .factories import SMS_ID, VIBER_ID, Script, make_flow, moment, sms, viber
+
+STEP_TTL = DeadlineKind.STEP_TTL
 
 S = StepStatus
 
@@ -110,3 +113,24 @@ def test_sent_then_undelivered_notifies_succeeded_then_the_failure(
         again = script.at(4, StatusReported(SMS_ID, status))
         assert again.flow is undelivered.flow
         assert again.commands == ()
+
+
+def test_a_flow_succeeded_on_sent_keeps_watching_its_message_until_the_ttl() -> None:
+    # Reports may never come (callbacks lost): the ttl deadline stays, so the worker and the
+    # pending-message poller still look the message up and can learn the final status.
+    script = _at_sms(FlowKind.OTP, (sms(300),))
+    sent = script.at(2, StatusReported(SMS_ID, S.SENT))
+    assert sent.flow.status is FlowStatus.SUCCEEDED
+    assert sent.flow.deadline == Deadline(moment(1) + timedelta(seconds=300), STEP_TTL, 0)
+    # The ttl passes with the message still `Sent` (nothing more was learnt): it stays so.
+    due = script.at(301, DeadlineReached(STEP_TTL, 0))
+    assert (due.flow.status, due.flow.deadline) == (FlowStatus.SUCCEEDED, None)
+    assert due.flow.steps[0].status is S.SENT
+    assert due.commands == ()
+
+
+def test_a_settled_flow_waits_for_nothing() -> None:
+    script = _at_sms(FlowKind.STANDARD, (sms(300),))
+    script.at(2, StatusReported(SMS_ID, S.SENT))
+    delivered = script.at(3, StatusReported(SMS_ID, S.DELIVERED))
+    assert (delivered.flow.status, delivered.flow.deadline) == (FlowStatus.SUCCEEDED, None)

@@ -12,6 +12,7 @@ their sum; Viber has one price per message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,21 +56,35 @@ def routee_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What a report may carry into the store: text as wide as the columns that keep it
+# (store/tables.py, steps), a price that is a price, a part count an SMS can have. Routee's
+# free text is cut rather than refused: a long carrier description must not lose the status.
+DETAILED_STATUS_MAX = 64
+COUNTRY_MAX = 4
+OPERATOR_MAX = 100
+PRICE_MAX = 1e6
+PARTS_MAX = 255
+
+
 def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """A price: a finite number below PRICE_MAX (Routee sends numbers or numeric strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # not a number; an integer past a float's range
+        return None
+    return number if math.isfinite(number) and abs(number) < PRICE_MAX else None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _parts(value: Any) -> int:
+    return value if isinstance(value, int) and 1 <= value <= PARTS_MAX else 1
+
+
+def _text(value: Any, limit: int | None = None) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return value[:limit] if limit is not None else value
 
 
 def digits(number: Any) -> str:
@@ -94,7 +109,7 @@ def read_status(obj: Mapping[str, Any]) -> StatusField:
         name = raw.get("name") or raw.get("status")
         reason = raw.get("reason")
         if isinstance(reason, Mapping):
-            detailed = _text(reason.get("detailedStatus"))
+            detailed = _text(reason.get("detailedStatus"), DETAILED_STATUS_MAX)
         at = parse_time(raw.get("updatedDate") or raw.get("date"))
     status: StepStatus | None = None
     if isinstance(name, str):
@@ -119,16 +134,15 @@ def read_receipt(channel: Channel, payload: Any) -> SendReceipt:
     parts = 1
     analysis = payload.get("bodyAnalysis")
     if channel is Channel.SMS and isinstance(analysis, Mapping):
-        count = analysis.get("parts")
-        parts = count if isinstance(count, int) and count >= 1 else 1
+        parts = _parts(analysis.get("parts"))
     status = read_status(payload).status or StepStatus.QUEUED
     return SendReceipt(
         message_id=tracking_id,
         status=status,
         price=_float(payload.get("price")),
         parts=parts,
-        country=_text(payload.get("country")),
-        operator=_text(payload.get("operator")),
+        country=_text(payload.get("country"), COUNTRY_MAX),
+        operator=_text(payload.get("operator"), OPERATOR_MAX),
     )
 
 
@@ -171,8 +185,8 @@ def report_from_object(obj: Mapping[str, Any]) -> DeliveryReport | None:
     if field.status is None or message_id is None:
         return None
     price = _float(obj.get("price"))
-    parts = obj.get("parts")
-    if price is not None and "messageId" in obj and isinstance(parts, int) and parts > 1:
+    parts = _parts(obj.get("parts"))
+    if price is not None and "messageId" in obj and parts > 1:
         price = round(price * parts, 6)  # a part's callback carries that part's price
     return DeliveryReport(message_id, field.status, field.detailed, price, field.at)
 
@@ -232,16 +246,15 @@ def match_sms(payload: Any, *, to: str, body: str, label: str | None) -> Mapping
 
 def receipt_from_search(item: Mapping[str, Any]) -> SendReceipt:
     """What a search hit tells us about a message whose send answer we never read."""
-    raw_parts = item.get("parts")
-    parts = raw_parts if isinstance(raw_parts, int) and raw_parts >= 1 else 1
+    parts = _parts(item.get("parts"))
     part_price = _float(item.get("price"))  # a hit is one part, carrying that part's price
     return SendReceipt(
         message_id=str(item["messageId"]),
         status=read_status(item).status or StepStatus.QUEUED,
         price=round(part_price * parts, 6) if part_price is not None else None,
         parts=parts,
-        country=_text(item.get("country")),
-        operator=_text(item.get("operator")),
+        country=_text(item.get("country"), COUNTRY_MAX),
+        operator=_text(item.get("operator"), OPERATOR_MAX),
     )
 
 

@@ -33,8 +33,10 @@ def _context(session: Session) -> dict[str, object]:
     return {"app_id": session.application_id, "app_name": session.application_name}
 
 
-def _forbidden(request: Request, session: Session) -> Response:
-    context = {**_context(session), "flow_id": "", "message": "This page is for admins."}
+def _forbidden(
+    request: Request, session: Session, message: str = "This page is for the application's admins."
+) -> Response:
+    context = {**_context(session), "message": message}
     return _page(request, "forbidden.html", context, status_code=403)
 
 
@@ -60,7 +62,7 @@ async def switch_application(
     if not _same_origin(request) or not await sessions_for(request).switch(
         token, session, application_id
     ):
-        return _forbidden(request, session)
+        return _forbidden(request, session, "That is not one of your applications.")
     response = RedirectResponse(_base(request), status_code=303)
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from failover_otp import __version__
 from failover_otp.services.dashboard import PERIODS, DashboardService, format_ms
+from failover_otp.services.dashboard_sessions import TooManySignIns
 from failover_otp.store.flow_table import FlowTable
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
@@ -41,6 +42,7 @@ from failover_otp.web.responses import FastJSONResponse
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
+TOO_MANY_SIGN_INS = "Too many failed sign-ins for this operator: try again within 15 minutes."
 PAGE_SIZE = 25
 REFRESH_MS = 2000
 
@@ -270,7 +272,11 @@ async def login(
         )
     sessions = sessions_for(request)
     if username or password:
-        token = await sessions.sign_in_operator(username, password)
+        try:
+            token = await sessions.sign_in_operator(username, password)
+        except TooManySignIns:
+            context = {"next": target, "error": TOO_MANY_SIGN_INS, "username": username}
+            return _page(request, "login.html", context, status_code=429)
         error = "Unknown operator, wrong password, or no application to show."
     else:
         token = await sessions.sign_in(application_id, application_secret)

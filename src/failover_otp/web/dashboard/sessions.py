@@ -28,6 +28,7 @@ def sessions_for(request: Request) -> DashboardSessions:
             operators,
             services.clock,
             session_seconds=services.settings.dashboard_session_seconds,
+            sign_in_failures=services.settings.dashboard_sign_in_failures_per_15min,
         )
         state.dashboard_sessions = sessions
     return sessions

@@ -117,7 +117,7 @@
                     pointRadius: 5, order: 1, data: days.map(function (d) { return d.sms_only_cost; }) });
     draw("cost", {
       data: { labels: days.map(function (d) { return d.day; }), datasets: datasets },
-      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "cost" } } } },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: "cost (" + (stats.currency || "") + ")" } } } },
     });
   }
 

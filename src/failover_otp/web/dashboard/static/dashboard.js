@@ -49,13 +49,13 @@
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.text();
       }).then(function (html) {
-        var took = performance.now() - started;
+        var took = Math.round(performance.now() - started);
         if (html === null) { return; }
         failures = 0;
         lastGood = new Date();
         el.innerHTML = html;
         el.setAttribute("data-refreshed-at", lastGood.toISOString());
-        el.setAttribute("data-last-took-ms", String(Math.round(took)));
+        el.setAttribute("data-last-took-ms", String(took));
         if (took > every) {
           show("slow", "slow · updated " + clock(lastGood) + " UTC · answers take " + (took / 1000).toFixed(1) + " s");
         } else {

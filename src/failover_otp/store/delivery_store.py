@@ -1,0 +1,106 @@
+"""The delivery model's history: small histograms per channel, country, operator and hour.
+
+One upsert per sent step that reaches a final state (``count = count + 1`` on its row), so the
+history grows by at most (keys x bins) rows an hour whatever the traffic; a read sums the hours
+of the sliding window, grouped by key and bin (migration 0018, domain/delivery_model.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.statuses import Channel
+from failover_otp.store.database import Database
+from failover_otp.store.tables import delivery_histograms
+from failover_otp.store.upsert import insert_for
+
+_HOUR = 3600
+_BUMP: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One sent step's end: its key, its bin, and whether it was delivered in it."""
+
+    key: ModelKey
+    bin: int
+    delivered: bool
+    at: datetime
+
+
+def hour_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // _HOUR * _HOUR
+
+
+def _bump(conn: AsyncConnection) -> Any:
+    statement = _BUMP.get(conn.dialect.name)
+    if statement is None:
+        stmt = insert_for(conn, delivery_histograms)
+        c = delivery_histograms.c
+        statement = stmt.on_conflict_do_update(
+            index_elements=[c.channel, c.country, c.operator, c.hour, c.bin],
+            set_={
+                "delivered": c.delivered + stmt.excluded.delivered,
+                "censored": c.censored + stmt.excluded.censored,
+            },
+        )
+        _BUMP[conn.dialect.name] = statement
+    return statement
+
+
+class DeliveryStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(self, observations: list[Observation]) -> None:
+        if not observations:
+            return
+        rows = [
+            {
+                "channel": o.key.channel.value,
+                # Primary key columns: "unknown" is stored as "" and read back as None.
+                "country": o.key.country or "",
+                "operator": o.key.operator or "",
+                "hour": hour_of(o.at),
+                "bin": o.bin,
+                "delivered": 1 if o.delivered else 0,
+                "censored": 0 if o.delivered else 1,
+            }
+            for o in observations
+        ]
+        async with self.db.write_one() as conn:
+            for row in rows:
+                await conn.execute(_bump(conn), row)
+
+    async def counts(self, since: datetime) -> list[tuple[ModelKey, int, int, int]]:
+        """(key, bin, delivered, censored) summed over the hours from ``since``'s on."""
+        c = delivery_histograms.c
+        query = (
+            select(
+                c.channel,
+                c.country,
+                c.operator,
+                c.bin,
+                func.sum(c.delivered).label("delivered"),
+                func.sum(c.censored).label("censored"),
+            )
+            .where(c.hour >= hour_of(since))
+            .group_by(c.channel, c.country, c.operator, c.bin)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            (
+                ModelKey(Channel(r.channel), r.country or None, r.operator or None),
+                int(r.bin),
+                int(r.delivered),
+                int(r.censored),
+            )
+            for r in rows
+        ]
