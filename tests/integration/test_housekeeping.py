@@ -249,7 +249,10 @@ async def test_serve_runs_the_purge_with_its_workers(database_url: str) -> None:
         await add_expiring_rows(stack.db, datetime.now(UTC), "s")
         settings = Settings(database_url=database_url, purge_interval_seconds=0.05)
         app = create_app(settings)
-        async with app.router.lifespan_context(app), asyncio.timeout(30):
-            while await count(stack.db, access_tokens) != 1:
-                await asyncio.sleep(0.02)
+        async with app.router.lifespan_context(app):
+
+            async def purged() -> bool:
+                return await count(stack.db, access_tokens) == 1
+
+            await wait_until_async(purged, what="the purge of serve's worker loop")
         assert await count(stack.db, dashboard_sessions) == 1
