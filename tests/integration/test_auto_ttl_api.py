@@ -21,7 +21,9 @@ async def ended(api: InProcessApi, flow_id: str) -> dict[str, Any]:
         story: dict[str, Any] = (await api.client.get(f"/otp/failover/{flow_id}")).json()
         return story if story["status"] != "InProgress" else None
 
-    story = await wait_until_async(story_if_ended, what=f"flow {flow_id} to end")
+    story: dict[str, Any] | None = await wait_until_async(
+        story_if_ended, what=f"flow {flow_id} to end"
+    )
     assert story is not None
     return story
 
