@@ -12,7 +12,9 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -60,6 +62,32 @@ def _open(browser: Browser, viewport: dict[str, int], errors: list[str]) -> Page
     return page
 
 
+def _signed_in(
+    browser: Browser,
+    seeded: tuple[ServerProcess, str, str],
+    viewport: dict[str, int],
+    errors: list[str],
+) -> Page:
+    page = _open(browser, viewport, errors)
+    _sign_in(page, *seeded)
+    return page
+
+
+def _send(
+    seeded: tuple[ServerProcess, str, str], body: dict[str, Any], status: int, *, times: int = 1
+) -> list[httpx.Response]:
+    """POST /otp/send-failover ``times`` times, each answered ``status``."""
+    server, app_id, secret = seeded
+    api = ApiSession(server.url, app_id, secret)
+    try:
+        answers = [api.post("/otp/send-failover", body) for _ in range(times)]
+    finally:
+        api.close()
+    for answer in answers:
+        assert answer.status_code == status, answer.text
+    return answers
+
+
 def _no_sideways_scroll(page: Page) -> None:
     widths = page.evaluate(
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
@@ -94,16 +122,11 @@ def _created(page: Page) -> list[str]:
 def test_find_by_the_shown_id_filter_by_dates_and_page_from_a_date(
     seeded: tuple[ServerProcess, str, str], browser: Browser, viewport: dict[str, int]
 ) -> None:
-    server, app_id, secret = seeded
-    api = ApiSession(server.url, app_id, secret)
-    try:  # a flow sent now, with a random id (the seeded clones' ids share their first part)
-        sent = api.post("/otp/send-failover", viber_sms_flow(0, label="find-me"))
-        assert sent.status_code == 200, sent.text
-    finally:
-        api.close()
+    server = seeded[0]
+    # A flow sent now, with a random id (the seeded clones' ids share their first part).
+    [sent] = _send(seeded, viber_sms_flow(0, label="find-me"), 200)
     errors: list[str] = []
-    page = _open(browser, viewport, errors)
-    _sign_in(page, server, app_id, secret)
+    page = _signed_in(browser, seeded, viewport, errors)
     expect(page.locator("#flows-count")).to_contain_text(re.compile(r"500\d flow\(s\) match"))
     _no_sideways_scroll(page)
     expect(page.locator("#flows-table thead")).to_contain_text("EUR")
@@ -156,10 +179,8 @@ def test_find_by_the_shown_id_filter_by_dates_and_page_from_a_date(
 def test_export_is_the_filtered_rows_as_csv(
     seeded: tuple[ServerProcess, str, str], browser: Browser
 ) -> None:
-    server, app_id, secret = seeded
     errors: list[str] = []
-    page = _open(browser, DESKTOP, errors)
-    _sign_in(page, server, app_id, secret)
+    page = _signed_in(browser, seeded, DESKTOP, errors)
     page.fill("#filter-tag", "kyc")
     page.select_option("#filter-status", "step:EXPIRED")
     page.click("#filters button[type=submit]")
@@ -181,17 +202,9 @@ def test_export_is_the_filtered_rows_as_csv(
 def test_refused_sends_and_conversion_are_on_the_dashboard(
     seeded: tuple[ServerProcess, str, str], browser: Browser
 ) -> None:
-    server, app_id, secret = seeded
-    api = ApiSession(server.url, app_id, secret)
-    try:
-        for _ in range(2):
-            answer = api.post("/otp/send-failover", viber_sms_flow(1, prefix="44791112345"))
-            assert answer.status_code == 422, answer.text
-    finally:
-        api.close()
+    _send(seeded, viber_sms_flow(1, prefix="44791112345"), 422, times=2)
     errors: list[str] = []
-    page = _open(browser, DESKTOP, errors)
-    _sign_in(page, server, app_id, secret)
+    page = _signed_in(browser, seeded, DESKTOP, errors)
     refused = page.locator('#refusals tr[data-reason="country_not_allowed"]')
     # The panels' numbers are reused for up to 5 s (DashboardService.stats): reload until the
     # refusals are in, for at most a minute.

@@ -4,6 +4,7 @@ answered 413 before it is sent whole, and a NUL in an unauthenticated form is a 
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 from collections.abc import Iterator
@@ -40,11 +41,14 @@ def _status(answer: bytes) -> int:
 
 
 def _read_answer(sock: socket.socket) -> bytes:
-    """Everything until the server closes the connection (it does after these answers)."""
+    """Everything until the server closes the connection (it does after these answers). A
+    close with our unread upload still in the server's buffer is a reset, which may drop the
+    answer on its way: then what arrived before it (possibly nothing)."""
     sock.settimeout(ANSWER_WITHIN)
     answer = b""
-    while chunk := sock.recv(65536):
-        answer += chunk
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            answer += chunk
     return answer
 
 
@@ -64,7 +68,7 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body(
 
 
 def test_a_chunked_upload_is_cut_off_near_the_limit(server: ServerProcess) -> None:
-    """Chunks of 1 KB until the server answers: it does so long before 50 MB are sent."""
+    """Chunks of 1 KB until the server answers (or resets): long before 50 MB are sent."""
     sent = 0
     answer = b""
     with socket.create_connection((LOOPBACK, server.port), timeout=ANSWER_WITHIN) as sock:
@@ -86,7 +90,9 @@ def test_a_chunked_upload_is_cut_off_near_the_limit(server: ServerProcess) -> No
                 answer = _read_answer(sock)
                 break
             sent += 1024
-    assert _status(answer) == 413, answer[:300]
+    # The server answers 413 and closes; the close may reset the connection before the answer
+    # is read (the kernel drops it with our unsent chunks): the upload stops either way.
+    assert not answer or _status(answer) == 413, answer[:300]
     # The server stops at 64 KB; what the sockets' buffers took on top is far below 50 MB.
     assert sent < 16 * 1024 * 1024
 

@@ -2,11 +2,13 @@
 
 Every operation gets generated valid and invalid requests, with a Bearer token; the default
 checks apply: no 5xx, status codes and response bodies and headers as documented, invalid data
-rejected, auth not ignored. 25 examples per operation keep the run under two minutes.
+rejected, auth not ignored, on SQLite and on PostgreSQL. 25 examples per operation keep each
+run under two minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,21 +22,33 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation
 
+from tests.support import postgres as pg
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
 
 EXAMPLES_PER_OPERATION = 25
 
 
-@pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+# Both databases: PostgreSQL refuses text SQLite stores (a NUL), so a fuzz on SQLite alone
+# missed 500s that only PostgreSQL gave (issue 15.3).
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def fuzzed_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     workdir: Path = tmp_path_factory.mktemp("schemathesis")
-    database_url = f"sqlite:///{workdir}/fuzz.db"
-    proc = ServerProcess(args=[], workdir=workdir)
-    proc.args = serve_args(proc.port, database_url)
-    proc.env = {"FOTP_DATABASE_URL": database_url}
-    proc.start()
-    yield proc
-    proc.stop()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            database_url = f"sqlite:///{workdir}/fuzz.db"
+        else:
+            server: pg.PostgresServer = request.getfixturevalue("postgres_server")
+            database_url = stack.enter_context(pg.fresh_database(server.base_url))
+        proc = ServerProcess(args=[], workdir=workdir)
+        proc.args = serve_args(proc.port, database_url)
+        proc.env = {"FOTP_DATABASE_URL": database_url}
+        proc.start()
+        yield proc
+        proc.stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,6 +29,10 @@ from failover_otp.store.tables import UTCDateTime, flows, steps
 
 # Matches counted for the table's "N flows" (more shows as "more than N").
 COUNT_LIMIT = 10_000
+# On SQLite, a step status held by at most this many of the application's steps is found
+# through its index first; a common one by testing each flow's own steps, newest first, which
+# stops as soon as the page (or the count's limit) is full.
+FEW_STEPS = 20_000
 # Flow ids and tracking ids are lowercase UUIDs: a prefix is a range of the unique index.
 _ID_CHARS = "0123456789abcdef-"
 
@@ -105,11 +109,16 @@ def prefix_range(column: Any, prefix: str) -> ColumnElement[bool]:
 
 
 class FlowTable:
-    def __init__(self, db: Database, *, count_limit: int = COUNT_LIMIT) -> None:
+    def __init__(
+        self, db: Database, *, count_limit: int = COUNT_LIMIT, few_steps: int = FEW_STEPS
+    ) -> None:
         self.db = db
         self.count_limit = count_limit
+        self.few_steps = few_steps
 
-    def _conditions(self, where: TableFilter) -> tuple[list[ColumnElement[bool]], Any]:
+    async def _conditions(
+        self, conn: AsyncConnection, where: TableFilter
+    ) -> tuple[list[ColumnElement[bool]], Any]:
         """The filter as SQL, and the expression to order by."""
         app_id, sqlite = where.application_id, self.db.is_sqlite
         application: Any = flows.c.application_id
@@ -130,12 +139,15 @@ class FlowTable:
         if where.step_status:
             shown = stored_as(StepStatus(where.step_status))  # queued includes sends in flight
             in_shown = steps.c.status.in_(sorted(s.value for s in shown))
-            conditions.append(step_exists(app_id, in_shown, sqlite=sqlite))
+            if sqlite and not await self._few_steps(conn, app_id, in_shown):
+                conditions.append(_own_step(in_shown))
+            else:
+                conditions.append(step_exists(app_id, in_shown, sqlite=sqlite))
         if where.tag:
-            pattern = f"%{escape_like(where.tag)}%"
-            conditions.append(
-                step_exists(app_id, steps.c.label.ilike(pattern, escape="\\"), sqlite=sqlite)
-            )
+            label = steps.c.label.ilike(f"%{escape_like(where.tag)}%", escape="\\")
+            # SQLite has no index for a partial label: each flow's own steps are tested, newest
+            # flow first, until the page (or the count's limit) is full.
+            conditions.append(_own_step(label) if sqlite else step_exists(app_id, label))
         if where.phone:
             conditions.append(flows.c.phone.like(f"%{escape_like(where.phone)}%", escape="\\"))
         if where.flow_id is not None:
@@ -143,6 +155,16 @@ class FlowTable:
             tracking = select(steps.c.flow_id).where(prefix_range(steps.c.tracking_id, prefix))
             conditions.append(or_(prefix_range(flows.c.id, prefix), flows.c.id.in_(tracking)))
         return conditions, newest
+
+    async def _few_steps(
+        self, conn: AsyncConnection, app_id: str, condition: ColumnElement[bool]
+    ) -> bool:
+        """Whether at most ``FEW_STEPS`` of the application's steps meet ``condition`` (counted
+        through the (application_id, status) index, stopping past the limit)."""
+        matching = select(steps.c.flow_id).where(steps.c.application_id == app_id, condition)
+        return (
+            int((await conn.execute(bounded_count(matching, FEW_STEPS))).scalar_one()) <= FEW_STEPS
+        )
 
     async def page(
         self,
@@ -154,10 +176,10 @@ class FlowTable:
     ) -> TablePage:
         """The ``size`` newest matches older than ``older_than`` (or the oldest ``size`` newer
         than ``newer_than``, or the very newest), with the cursors either side."""
-        conditions, newest = self._conditions(where)
-        key = tuple_(newest, flows.c.id)
-        matching = and_(*conditions)
         async with self.db.scan() as conn:
+            conditions, newest = await self._conditions(conn, where)
+            key = tuple_(newest, flows.c.id)
+            matching = and_(*conditions)
             total = int(
                 (
                     await conn.execute(
@@ -191,7 +213,8 @@ class FlowTable:
     ) -> AsyncIterator[list[FlowRecord]]:
         """Every match, newest first, ``size`` at a time: one short read per batch (no
         connection is held while the caller writes a batch out)."""
-        conditions, newest = self._conditions(where)
+        async with self.db.scan() as conn:
+            conditions, newest = await self._conditions(conn, where)
         key = tuple_(newest, flows.c.id)
         matching = and_(*conditions)
         after: Cursor | None = None
@@ -226,6 +249,13 @@ class FlowTable:
     ) -> bool:
         query = select(literal(1)).select_from(flows).where(matching, bound).limit(1)
         return (await conn.execute(query)).first() is not None
+
+
+def _own_step(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """One of the flow's own steps meets ``condition``: a probe of the steps' primary key per
+    flow (SQLite; given the application too, it would take an (application_id, ...) index and
+    visit all of the application's steps for every flow)."""
+    return exists(select(steps.c.idx).where(steps.c.flow_id == flows.c.id, condition))
 
 
 def _key(cursor: Cursor) -> Any:
