@@ -22,13 +22,13 @@ from failover_otp.providers.sandbox.outcomes import (
     Outcome,
     Refusal,
     ScheduledReport,
-    outcome_for,
     price_for,
     push_schedule,
     report_delay,
     report_order,
     status_at,
 )
+from failover_otp.providers.sandbox.profiles import DigitTable, Profile
 from failover_otp.providers.sms_parts import sms_parts
 
 _MAX_REMEMBERED = 200_000
@@ -79,8 +79,16 @@ class RouteeSim:
     """In-memory Routee. ``time_scale`` speeds up every delay of the outcome table; every
     accepted send is paid from ``account`` (by default one with the sandbox's opening balance)."""
 
-    def __init__(self, *, time_scale: float = 1.0, account: Account | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        account: Account | None = None,
+        profile: Profile | None = None,
+    ) -> None:
         self.time_scale = time_scale
+        # Where outcomes come from: the contract's digit table unless a named profile is chosen.
+        self.profile: Profile = profile if profile is not None else DigitTable()
         self.account = account if account is not None else Account()
         self.messages: OrderedDict[str, SimMessage] = OrderedDict()
         # Accepted sends per idempotence key: tests prove no message is ever sent twice.
@@ -107,7 +115,15 @@ class RouteeSim:
         extra: dict[str, Any] | None = None,
     ) -> SimMessage:
         """Take a send or raise :class:`SimRefused` as the outcome table says."""
-        outcome = outcome_for(channel, to)
+        country, operator = describe(to)
+        accepted_at = datetime.now(UTC)
+        outcome = self.profile.outcome(
+            channel,
+            to,
+            ttl_seconds=ttl_seconds,
+            operator_key=f"{country or ''}/{operator or ''}",
+            at=accepted_at,
+        )
         if outcome.refusal is Refusal.UNAVAILABLE_FIRST:
             self._attempts[attempt_key] += 1
             if self._attempts[attempt_key] % 2 == 1:
@@ -120,7 +136,6 @@ class RouteeSim:
         price = price_for(channel, parts)
         if not self.account.charge(price):
             raise SimRefused(400, "400001009", "Not enough balance")
-        country, operator = describe(to)
         message = SimMessage(
             message_id=str(uuid.uuid4()),
             channel=channel,
@@ -129,7 +144,7 @@ class RouteeSim:
             ttl_seconds=ttl_seconds,
             outcome=outcome,
             accepted_mono=time.monotonic(),
-            accepted_at=datetime.now(UTC),
+            accepted_at=accepted_at,
             parts=parts,
             price=price,
             country=country,
