@@ -156,12 +156,15 @@ def _measure(
     import os
 
     _drain(ctx, server_pid)
-    pids = [server_pid, os.getpid()]
+    names = {server_pid: "server", os.getpid(): "load_generator"}
+    if ctx.sandbox is not None and ctx.sandbox.pid != server_pid:
+        names[ctx.sandbox.pid] = "sandbox"  # the provider of the production shape
+    pids = list(names)
     background = _quiet(ctx, pids)
     before = monitor.sample(pids)
     load: LoadResult = loadgen.run(run())
     after = monitor.sample(pids)
-    cpu = monitor.usage(before, after, {server_pid: "server", os.getpid(): "load_generator"})
+    cpu = monitor.usage(before, after, names)
     return Measured(load, cpu, background)
 
 

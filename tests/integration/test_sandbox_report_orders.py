@@ -8,11 +8,10 @@ ends as the seed's rules say: Sent then Undelivered on the last step is a failed
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from tests.support.payloads import viber_sms_flow
 from tests.support.running_service import running_service, start_otp, wait_ended
+from tests.support.waiting import wait_until_async
 
 from failover_otp.domain.statuses import FlowStatus, StatusCode, StepStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
@@ -45,11 +44,10 @@ async def test_flows_end_by_the_seeds_rules_in_every_report_order(
             await wait_ended(services, flow_id, timeout=30)
         provider = services.provider
         assert isinstance(provider, EmbeddedSandboxProvider)
-        for _ in range(1000):  # late reports come after the flow ended: let them all in
-            if provider.sim.pushes_pending == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert provider.sim.pushes_pending == 0
+        # Late reports come after the flow ended: let them all in.
+        await wait_until_async(
+            lambda: provider.sim.pushes_pending == 0, what="every report pushed", interval=0.01
+        )
         for digit, (status, code, steps) in ENDINGS.items():
             record = await services.flow_store.load(flows[digit])
             assert record is not None

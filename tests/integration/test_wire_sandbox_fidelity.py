@@ -7,12 +7,12 @@ our client copes with it.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.support.waiting import wait_until_async
 from tests.support.wire_sandbox import (
     CALLBACK_TOKEN,
     MakeProvider,
@@ -328,13 +328,12 @@ async def test_callbacks_can_be_switched_off(
         "f", 1, Channel.SMS, NUMBER[1:], 60, {"from": "A", "message": {"body": "x"}}
     )
     receipt = await provider.send(request)
-    for _ in range(200):  # the SMS is delivered after 2 sandbox seconds (1/30 s)
+
+    async def delivered() -> bool:  # after 2 sandbox seconds (1/30 s)
         report = await provider.lookup(Channel.SMS, receipt.message_id)
-        if report is not None and report.status is StepStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("never delivered")
+        return report is not None and report.status is StepStatus.DELIVERED
+
+    await wait_until_async(delivered, what="the SMS delivered")
     counts = await silent.sends()
     assert counts["callbacks_enabled"] is False
     assert counts["callbacks"] == {}
@@ -401,10 +400,10 @@ async def _sms_statuses(
     assert status == 200, answer
     message_id = answer["trackingId"]
     await receiver.wait_for(message_id, StepStatus.UNDELIVERED)
-    for _ in range(200):  # the rest of a batch follows the first report
-        if sandbox.sim.pushes_pending == 0:
-            break
-        await asyncio.sleep(0.01)
+    # The rest of a batch follows the first report.
+    await wait_until_async(
+        lambda: sandbox.sim.pushes_pending == 0, what="the batch's reports", interval=0.01
+    )
     return receiver.statuses(message_id)
 
 
@@ -433,13 +432,12 @@ async def test_late_reports_come_after_the_ttl_while_tracking_is_current(
     body = sms_body(body="code [sandbox:late]", ttl=1, callback={"url": url})
     _, answer = await sandbox.call("POST", "/sms", token, json=body)
     message_id = answer["trackingId"]
-    for _ in range(200):  # delivered after 2 sandbox seconds: tracking says so at once
+
+    async def tracked_delivered() -> bool:  # after 2 sandbox seconds: tracking says so at once
         report = await provider.lookup(Channel.SMS, message_id)
-        if report is not None and report.status is StepStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("tracking never showed Delivered")
+        return report is not None and report.status is StepStatus.DELIVERED
+
+    await wait_until_async(tracked_delivered, what="tracking to show Delivered", interval=0.01)
     assert receiver.statuses(message_id) == []  # the callbacks wait for the ttl (1 s real)
     await receiver.wait_for(message_id, StepStatus.DELIVERED)
     assert receiver.statuses(message_id) == [StepStatus.SENT, StepStatus.DELIVERED]

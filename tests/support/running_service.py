@@ -4,7 +4,6 @@ start OTP flows as the API does after validation, and wait for them to end."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from failover_otp.store.flow_store import FlowRecord
 from failover_otp.web.otp_codes import take_code
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import SendFailoverRequest
+from tests.support.waiting import wait_until_async
 
 
 async def start_otp(services: Services, body: dict[str, Any]) -> FlowRecord:
@@ -49,13 +49,16 @@ async def running_service(settings: Settings) -> AsyncIterator[Services]:
 
 async def wait_ended(services: Services, flow_id: str, timeout: float) -> FlowRecord:
     """The flow once it has ended and every step reached a final status (not Sent)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def ended() -> FlowRecord | None:
         record = await services.flow_store.load(flow_id)
         assert record is not None
         if record.flow.status.is_terminal and all(
             s.status.rank >= StepStatus.DELIVERED.rank for s in record.flow.steps
         ):
             return record
-        assert time.monotonic() < deadline, f"flow did not end within {timeout} s: {record.flow}"
-        await asyncio.sleep(0.05)
+        return None
+
+    record: FlowRecord | None = await wait_until_async(ended, timeout, what=f"flow {flow_id}")
+    assert record is not None
+    return record
