@@ -1,6 +1,8 @@
 # failover-otp developer commands. Everything runs from ./.venv, which is created on demand.
 #   make run  [ARGS="--port 9000"]      start the API + worker (SQLite, embedded sandbox)
-#   make test [PYTEST_ARGS="-k flows"]  run the whole test suite
+#   make test [PYTEST_ARGS="-k flows"]  run the whole test suite, tier by tier, fastest first
+#   make test-fast                      unit, property and integration tiers only
+#   make test-unit | test-integration | test-e2e | test-browser   one tier (CONTRIBUTING.md)
 #   make check                          ruff lint, ruff format --check, mypy
 #   make lock                           regenerate constraints.txt from .venv
 
@@ -14,10 +16,12 @@ PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests benchmarks)
 
 .DEFAULT_GOAL := help
-.PHONY: help .venv run test check bench migrate lock clean distclean
+.PHONY: help .venv run test test-fast test-unit test-integration test-e2e test-browser check \
+	bench migrate lock clean distclean
 
 help:
-	@echo "targets: run test check bench migrate lock clean distclean .venv"
+	@echo "targets: run test test-fast test-unit test-integration test-e2e test-browser check"
+	@echo "         bench migrate lock clean distclean .venv"
 	@echo "  make run ARGS='--port 9000'    make test PYTEST_ARGS='-k name -x'"
 
 # The install is redone whenever pyproject.toml or constraints.txt is newer than the stamp.
@@ -34,8 +38,45 @@ run: .venv
 migrate: .venv
 	$(BIN)/failover-otp migrate $(ARGS)
 
+# The tiers (CONTRIBUTING.md; tests/conftest.py marks each test by its folder). `make test` runs
+# them one after the other, fastest first, and stops at the first that fails: a broken unit
+# test fails the run in seconds, not after the end-to-end tests. Each stage collects only its
+# own folders (collecting everything costs ~15 s on a busy machine). Exit status 5 (no test
+# selected, e.g. by a -k in PYTEST_ARGS) does not fail a stage.
+# The integration tests mostly wait on databases and loopback servers, so they run on
+# TEST_WORKERS pytest-xdist processes (more than the cores pays off), each test file on one
+# worker so its module fixtures start once. Each worker has its own throwaway PostgreSQL
+# cluster (tests/support/postgres.py); ports come from the OS. TEST_WORKERS=0: no xdist.
+TEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+run_tier = $(PYTEST) -m "$(1)" $(2) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+UNIT_TIER = $(call run_tier,unit or property,tests/unit tests/property)
+INTEGRATION_TIER = $(call run_tier,integration,$(XDIST) tests/integration)
+E2E_TIER = $(call run_tier,e2e,tests/e2e)
+BROWSER_TIER = $(call run_tier,browser,tests/browser)
+
 test: .venv
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(UNIT_TIER)
+	$(INTEGRATION_TIER)
+	$(E2E_TIER)
+	$(BROWSER_TIER)
+
+test-fast: .venv
+	$(UNIT_TIER)
+	$(INTEGRATION_TIER)
+
+test-unit: .venv
+	$(UNIT_TIER)
+
+test-integration: .venv
+	$(INTEGRATION_TIER)
+
+test-e2e: .venv
+	$(E2E_TIER)
+
+test-browser: .venv
+	$(BROWSER_TIER)
 
 check: .venv
 	$(BIN)/ruff check $(PY_DIRS)

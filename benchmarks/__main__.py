@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import report
+from benchmarks.adaptive_suite import FLOWS_DEFAULT, bench_adaptive
 from benchmarks.dashboard_suite import at_list_size, bench_dashboard
 from benchmarks.harness import (
     OTHER_SRC,
@@ -30,15 +31,10 @@ from benchmarks.harness import (
     scratch_dir,
 )
 from benchmarks.results import Results
-from benchmarks.suites import (
-    Context,
-    Options,
-    bench_list,
-    bench_send_and_get,
-    bench_timing,
-)
+from benchmarks.send_get import bench_send_and_get
+from benchmarks.suites import Context, Options, bench_list, bench_timing
 
-BENCHMARKS = ("send", "get", "list", "timing", "memory", "dashboard")
+BENCHMARKS = ("send", "get", "list", "timing", "memory", "dashboard", "adaptive")
 DATABASES = ("sqlite", "postgres")
 
 
@@ -72,10 +68,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, short phases")
     parser.add_argument("--duration", type=float, help="seconds per measured load phase")
+    parser.add_argument(
+        "--quiet-patience",
+        type=float,
+        help="seconds to wait before each phase for the machine to be quiet (busy machines)",
+    )
     parser.add_argument("--list-flows", type=int, help="stored flows for the list benchmark")
     parser.add_argument("--timing-flows", type=int, help="flows failing over in the timing run")
     parser.add_argument(
         "--timing-pending", type=int, help="extra pending flows for the timing/memory run"
+    )
+    parser.add_argument(
+        "--adaptive-flows",
+        type=int,
+        default=FLOWS_DEFAULT,
+        help=f"flows per policy in the adaptive benchmark (default {FLOWS_DEFAULT:,})",
     )
     parser.add_argument(
         "--docs",
@@ -94,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     options = Options.for_mode(args.quick, tuple(args.db))
     if args.duration:
         options.duration = args.duration
+    if args.quiet_patience is not None:
+        options.quiet_patience = args.quiet_patience
     if args.list_flows:
         options.list_flows = args.list_flows
     if args.timing_flows:
@@ -121,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             if "dashboard" in only:
                 print("== dashboard", flush=True)
                 bench_dashboard(ctx)
+            if "adaptive" in only:
+                print("== adaptive failover timing (sandbox profile realistic)", flush=True)
+                bench_adaptive(results, scratch, args.adaptive_flows)
             if only & {"timing", "memory"}:
                 print("== failover timing / memory", flush=True)
                 bench_timing(ctx, "timing" in only, "memory" in only)

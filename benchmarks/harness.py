@@ -145,7 +145,10 @@ class Process:
             cwd=self.log_path.parent,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            env={
+                **os.environ,
+                **{k: v.replace("{port}", str(self.port)) for k, v in self.env.items()},
+            },
         )
         log.close()
         try:
@@ -210,6 +213,55 @@ def ceiling_process(workdir: Path) -> Process:
         env={"PYTHONPATH": str(ROOT)},
         health_path="/",
     )
+
+
+REFERENCE_TOKEN = "reference-bench-token"
+
+
+def sandbox_process(workdir: Path) -> Process:
+    """The standalone Routee sandbox (``failover-otp sandbox``): the provider of the product's
+    production shape and of the reference."""
+    command, env = service_command()
+    return Process(
+        [*command, "sandbox", "--port", "{port}"],
+        workdir / "sandbox.log",
+        env={**env, "FOTP_LOG_LEVEL": "warning"},
+        health_path="/_sandbox/sends",
+    )
+
+
+def reference_process(workdir: Path, database_url: str, routee_url: str) -> Process:
+    """The reference app (``benchmarks/reference``) on ``database_url`` against ``routee_url``."""
+    return Process(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.reference.app",
+            "--port",
+            "{port}",
+            "--database-url",
+            database_url,
+            "--routee-url",
+            routee_url,
+            "--token",
+            REFERENCE_TOKEN,
+        ],
+        workdir / "reference.log",
+        env={"PYTHONPATH": str(ROOT)},
+    )
+
+
+def routee_env(routee_url: str) -> dict[str, str]:
+    """``serve --provider routee`` against ``routee_url``, delivery reports posted back to the
+    service's own port (``{port}`` is filled in when the process starts)."""
+    return {
+        "FOTP_PROVIDER": "routee",
+        "FOTP_ROUTEE_BASE_URL": routee_url,
+        "FOTP_ROUTEE_AUTH_URL": routee_url + "/oauth/token",
+        "FOTP_ROUTEE_APP_ID": "bench",
+        "FOTP_ROUTEE_APP_SECRET": "bench",
+        "FOTP_PUBLIC_URL": f"http://{LOOPBACK}:{{port}}",
+    }
 
 
 @dataclass

@@ -47,6 +47,10 @@ class LoadResult:
     error_samples: list[str] = field(default_factory=list)
     # Open loop: how late the generator itself started requests (its own health check).
     max_start_lag_ms: float = 0.0
+    # Open loop: time to any HTTP answer (200, 503, ...), for the overload benchmark.
+    answered_ms: list[float] = field(repr=False, default_factory=list)
+    # 503 answers without a Retry-After header.
+    unavailable_without_retry_after: int = 0
 
     @property
     def rate(self) -> float:
@@ -71,6 +75,8 @@ class LoadResult:
             "p99_ms": round(self.percentile(99), 2),
             "max_ms": round(max(self.latencies_ms, default=0.0), 2),
             "max_start_lag_ms": round(self.max_start_lag_ms, 2),
+            "answered_max_ms": round(max(self.answered_ms, default=0.0), 2),
+            "unavailable_without_retry_after": self.unavailable_without_retry_after,
             "error_samples": self.error_samples[:5],
         }
 
@@ -95,6 +101,7 @@ class Client:
         self.limit = limit
         self.timeout = timeout
         self.session: aiohttp.ClientSession | None = None
+        self.unavailable_without_retry_after = 0
 
     async def __aenter__(self) -> Client:
         connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=self.limit)
@@ -114,6 +121,8 @@ class Client:
         async with self.session.request(
             request.method, self.base_url + request.path, data=request.body
         ) as response:
+            if response.status == 503 and "Retry-After" not in response.headers:
+                self.unavailable_without_retry_after += 1
             return response.status, await response.read()
 
 
@@ -196,6 +205,7 @@ async def open_loop(
         if not measured:
             return
         done = loop.time()
+        result.answered_ms.append((done - scheduled) * 1000.0)
         result.statuses[status] += 1
         if _ok(status):
             result.completed += 1
@@ -220,6 +230,7 @@ async def open_loop(
             tasks.append(loop.create_task(one(index, scheduled)))
             index += 1
     await asyncio.gather(*tasks)
+    result.unavailable_without_retry_after = client.unavailable_without_retry_after
     # Completed count over the measured schedule: the offered window, not the drain time.
     return result
 

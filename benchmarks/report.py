@@ -38,14 +38,16 @@ def _verdict(figure: Figure) -> str:
 
 def figures_table(figures: list[Figure]) -> list[str]:
     lines = [
-        "| database | measurement | figure | target | verdict | ceiling | ratio | notes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| database | measurement | figure | target | verdict | reference | ratio to reference "
+        "| ceiling | ratio | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
+        vs_reference = f"**{f.vs_reference:.2f}x**" if f.vs_reference is not None else "-"
         lines.append(
             f"| {f.db} | {f.name} | {_num(f.value)} {f.unit} | {f.target} | {_verdict(f)} | "
-            f"{_num(f.ceiling, 2)} | {ratio} | {f.note} |"
+            f"{_num(f.reference)} | {vs_reference} | {_num(f.ceiling, 2)} | {ratio} | {f.note} |"
         )
     return lines
 
@@ -113,13 +115,17 @@ def render(results: Results) -> str:
     if cpu_rows:
         out.append("#### Where the 2 cores went during each load phase (cores used)")
         out.append("")
-        out.append("| phase | service | load generator | PostgreSQL | other processes | steal |")
-        out.append("|---|---|---|---|---|---|")
+        out.append(
+            "| phase | service | load generator | Routee sandbox | PostgreSQL | other processes "
+            "| steal |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
         for bench, db, name, cores in cpu_rows:
             assert isinstance(cores, dict)
             out.append(
                 f"| {bench}/{db}: {name} | {cores.get('server', '-')} | "
-                f"{cores.get('load_generator', '-')} | {cores.get('postgres', '-')} | "
+                f"{cores.get('load_generator', '-')} | {cores.get('sandbox', '-')} | "
+                f"{cores.get('postgres', '-')} | "
                 f"{cores.get('other', '-')} | {cores.get('steal', '-')} |"
             )
         out.append("")

@@ -17,6 +17,9 @@ class Figure:
     ok: bool | None = None  # None: no target
     ceiling: float | None = None  # the bare ASGI endpoint's figure, same run, same load
     ratio: float | None = None  # value / ceiling
+    # The reference app's figure for the same load in the same run (benchmarks/reference).
+    reference: float | None = None
+    vs_reference: float | None = None  # value / reference
     note: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
 
@@ -43,6 +46,8 @@ class Results:
         self.figures.append(figure)
         verdict = "" if figure.ok is None else ("  OK" if figure.ok else "  MISSED")
         ratio = f"  ({figure.ratio:.2f}x ceiling)" if figure.ratio is not None else ""
+        if figure.vs_reference is not None:
+            ratio += f"  ({figure.vs_reference:.2f}x reference)"
         target = f"  target {figure.target}" if figure.target else ""
         print(
             f"  [{figure.bench}/{figure.db}] {figure.name}: {figure.value:,.1f} {figure.unit}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -26,11 +25,18 @@ from typing import Any
 import aiohttp
 
 from benchmarks import loadgen, monitor
-from benchmarks.harness import BenchDatabase, Databases, Process, Service, ceiling_process
+from benchmarks.harness import (
+    BenchDatabase,
+    Databases,
+    Process,
+    Service,
+    ceiling_process,
+    sandbox_process,
+)
 from benchmarks.loadgen import Client, LoadResult, Request
 from benchmarks.results import Figure, Results, at_least, at_most
 from benchmarks.seed import SeedPlan, Template, clone_id, clone_phone, seed
-from benchmarks.workload import PENDING_ONLY, SEND_PATH, TEMPLATE_MIX, Bodies, create_templates
+from benchmarks.workload import PENDING_ONLY, TEMPLATE_MIX, create_templates
 
 SEND_RATE_TARGET = 1_000.0
 SEND_P99_TARGET_MS = 50.0
@@ -86,15 +92,23 @@ class Context:
     results: Results
     ceiling: Process | None = None
     ceiling_cache: dict[str, LoadResult] = field(default_factory=dict)
+    sandbox: Process | None = None
 
     def ceiling_url(self) -> str:
         if self.ceiling is None:
             self.ceiling = ceiling_process(self.scratch).start()
         return self.ceiling.url
 
+    def sandbox_url(self) -> str:
+        """The standalone Routee sandbox (one per run), the provider of the production shape."""
+        if self.sandbox is None:
+            self.sandbox = sandbox_process(self.scratch).start()
+        return self.sandbox.url
+
     def close(self) -> None:
-        if self.ceiling is not None:
-            self.ceiling.stop()
+        for process in (self.ceiling, self.sandbox):
+            if process is not None:
+                process.stop()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -142,12 +156,15 @@ def _measure(
     import os
 
     _drain(ctx, server_pid)
-    pids = [server_pid, os.getpid()]
+    names = {server_pid: "server", os.getpid(): "load_generator"}
+    if ctx.sandbox is not None and ctx.sandbox.pid != server_pid:
+        names[ctx.sandbox.pid] = "sandbox"  # the provider of the production shape
+    pids = list(names)
     background = _quiet(ctx, pids)
     before = monitor.sample(pids)
     load: LoadResult = loadgen.run(run())
     after = monitor.sample(pids)
-    cpu = monitor.usage(before, after, {server_pid: "server", os.getpid(): "load_generator"})
+    cpu = monitor.usage(before, after, names)
     return Measured(load, cpu, background)
 
 
@@ -212,11 +229,16 @@ def _ratio(value: float, ceiling: float) -> float | None:
 
 @contextmanager
 def _service(
-    ctx: Context, db: BenchDatabase, *, time_scale: float = 1.0, name: str = "serve"
+    ctx: Context,
+    db: BenchDatabase,
+    *,
+    time_scale: float = 1.0,
+    name: str = "serve",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Service]:
     workdir = ctx.scratch / f"{name}-{db.kind}"
     workdir.mkdir(exist_ok=True)
-    service = Service(db.url, workdir, time_scale=time_scale)
+    service = Service(db.url, workdir, time_scale=time_scale, extra_env=dict(extra_env or {}))
     service.start()
     try:
         yield service
@@ -295,131 +317,10 @@ def _parse_time(value: Any) -> datetime:
 # --------------------------------------------------------------------------- 1 + 2: send, get
 
 
-def bench_send_and_get(ctx: Context, run_send: bool, run_get: bool) -> None:
-    """POST /otp/send-failover then GET /otp/failover/{id}, on each database.
-
-    Sends go to distinct numbers. The headline phases use numbers ending in 1 with a one-hour
-    Viber ttl: nothing else happens to those flows during the run, so the figure is the cost of
-    the send itself. A third phase uses numbers ending in 0, whose Viber message is delivered
-    after 1 s and seen after 3 s: two delivery reports per flow land while the load runs.
-    """
-    pending = Bodies(1, viber_ttl=3_600, salt=random.randrange(1_000_000))
-    delivered = Bodies(0, salt=random.randrange(1_000_000))
-    post: loadgen.RequestFactory = lambda i: Request("POST", SEND_PATH, pending(i))  # noqa: E731
-    post_reported: loadgen.RequestFactory = lambda i: Request(  # noqa: E731
-        "POST", SEND_PATH, delivered(i)
-    )
-    if run_send:
-        post_closed = _ceiling(
-            ctx, "POST closed 64", lambda url, pid: _closed(ctx, url, {}, post, pid)
-        )
-        post_open = _ceiling(
-            ctx,
-            f"POST open {SEND_OPEN_RATE:.0f}/s",
-            lambda url, pid: _open(ctx, url, {}, post, pid, SEND_OPEN_RATE),
-        )
-    if run_get:
-        get_closed = _ceiling(
-            ctx, "GET closed 64", lambda url, pid: _closed(ctx, url, {}, _get_root, pid)
-        )
-        get_open = _ceiling(
-            ctx,
-            f"GET open {GET_OPEN_RATE:.0f}/s",
-            lambda url, pid: _open(ctx, url, {}, _get_root, pid, GET_OPEN_RATE),
-        )
-    for kind in ctx.options.databases:
-        db = _open_db(ctx, kind, "send")
-        if db is None:
-            continue
-        print(f"- send/get on {kind} ({db.note})", flush=True)
-        with _service(ctx, db) as service:
-            assert service.process is not None
-            pid = service.process.pid
-            rss_start = service.process.rss_mb()
-            sent = 0
-            if run_send:
-                closed = _closed(ctx, service.url, service.auth, post, pid)
-                sent += closed.load.completed
-                ctx.results.add(
-                    _rate_figure(
-                        "send",
-                        kind,
-                        "throughput, closed loop 64 connections (send only)",
-                        closed,
-                        "flows/s",
-                        SEND_RATE_TARGET,
-                        post_closed,
-                    )
-                )
-                sent += _below_saturation(ctx, service, post, pid, closed, "send", kind, "flows/s")
-                opened = _open(ctx, service.url, service.auth, post, pid, SEND_OPEN_RATE)
-                sent += opened.load.completed
-                ctx.results.add(
-                    _p99_figure(
-                        "send",
-                        kind,
-                        f"p99 latency, open loop {SEND_OPEN_RATE:.0f} flows/s",
-                        opened,
-                        SEND_P99_TARGET_MS,
-                        post_open,
-                    )
-                )
-                reported = _closed(ctx, service.url, service.auth, post_reported, pid)
-                sent += reported.load.completed
-                ctx.results.add(
-                    _rate_figure(
-                        "send",
-                        kind,
-                        "throughput, closed loop 64 connections, with 2 delivery reports/flow",
-                        reported,
-                        "flows/s",
-                        SEND_RATE_TARGET,
-                        post_closed,
-                    )
-                )
-                errors = closed.load.errors + opened.load.errors + reported.load.errors
-                ctx.results.add(
-                    Figure("send", kind, "errors (all phases)", errors, "", "= 0", errors == 0)
-                )
-            if run_get:
-                ids = _sample_ids(db, 20_000)
-                if len(ids) < 1_000:
-                    _fill(ctx, service, post_reported, 2_000)
-                    ids = _sample_ids(db, 20_000)
-
-                def get(i: int, ids: list[str] = ids) -> Request:
-                    return Request("GET", f"/otp/failover/{ids[i % len(ids)]}")
-
-                closed = _closed(ctx, service.url, service.auth, get, pid)
-                ctx.results.add(
-                    _rate_figure(
-                        "get",
-                        kind,
-                        "throughput, closed loop 64 connections",
-                        closed,
-                        "req/s",
-                        GET_RATE_TARGET,
-                        get_closed,
-                    )
-                )
-                _below_saturation(ctx, service, get, pid, closed, "get", kind, "req/s")
-                opened = _open(ctx, service.url, service.auth, get, pid, GET_OPEN_RATE)
-                ctx.results.add(
-                    _p99_figure(
-                        "get",
-                        kind,
-                        f"p99 latency, open loop {GET_OPEN_RATE:,.0f} req/s",
-                        opened,
-                        GET_P99_TARGET_MS,
-                        get_open,
-                    )
-                )
-            ctx.results.extra.setdefault("rss_after_send_get", {})[kind] = {
-                "start_mb": round(rss_start, 1),
-                "end_mb": round(service.process.rss_mb(), 1),
-                "flows_sent": sent,
-            }
-        ctx.databases.drop(db)
+def cpu_ms_per_request(measured: Measured) -> float:
+    """CPU the service spent per answered request during the phase (ms)."""
+    load = measured.load
+    return measured.cpu.get("server", 0.0) * 1000.0 / load.rate if load.rate else 0.0
 
 
 def _rate_figure(
@@ -430,8 +331,12 @@ def _rate_figure(
     unit: str,
     target: float,
     ceiling: LoadResult,
+    reference: Measured | None = None,
 ) -> Figure:
     load = measured.load
+    cpu = f", CPU {cpu_ms_per_request(measured):.2f} ms/request"
+    if reference is not None:
+        cpu += f" (reference {cpu_ms_per_request(reference):.2f} ms)"
     return Figure(
         bench,
         kind,
@@ -443,8 +348,11 @@ def _rate_figure(
         ceiling=ceiling.rate,
         ratio=_ratio(load.rate, ceiling.rate),
         note=f"errors {load.errors}, p50 {load.percentile(50):.1f} ms, "
-        f"p99 {load.percentile(99):.1f} ms, service {measured.cpu.get('server', 0):.2f} cores",
+        f"p99 {load.percentile(99):.1f} ms, service {measured.cpu.get('server', 0):.2f} cores"
+        + cpu,
         detail=measured.detail(),
+        reference=reference.load.rate if reference else None,
+        vs_reference=_ratio(load.rate, reference.load.rate) if reference else None,
     )
 
 

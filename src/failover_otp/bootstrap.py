@@ -12,6 +12,7 @@ from typing import Protocol
 from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.providers.sandbox.profiles import profile_named
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.delivery_history import DeliveryHistory
@@ -134,7 +135,10 @@ class Services:
 
 def build_provider(settings: Settings, callback_token: str) -> Provider:
     if settings.provider is ProviderName.SANDBOX:
-        return EmbeddedSandboxProvider(time_scale=settings.time_scale)
+        return EmbeddedSandboxProvider(
+            time_scale=settings.time_scale,
+            profile=profile_named(settings.sandbox_profile, settings.sandbox_seed),
+        )
     from failover_otp.providers.routee.client import RouteeProvider
 
     return RouteeProvider(settings, callback_token=callback_token)

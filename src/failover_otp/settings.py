@@ -130,3 +130,7 @@ class Settings(SecuritySettings):
     auto_ttl_min_seconds: float = Field(default=5.0, gt=0, le=86_400)
     auto_ttl_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
     auto_ttl_threshold: float = Field(default=0.95, gt=0, lt=1)
+    # The embedded sandbox's outcomes: "" the contract's digit table; "realistic" delivery
+    # times drawn from distributions (providers/sandbox/profiles.py), seeded by sandbox_seed.
+    sandbox_profile: Literal["", "realistic"] = ""
+    sandbox_seed: int = 0

@@ -13,8 +13,6 @@ import pytest
 
 from tests.support.server import ServerProcess, serve_args
 
-pytestmark = pytest.mark.e2e
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

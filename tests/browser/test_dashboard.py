@@ -16,8 +16,6 @@ from failover_otp.client import FailoverOtpClient
 from tests.support.payloads import number, viber_sms_flow
 from tests.support.server import ServerProcess, cli, create_application, serve_args
 
-pytestmark = pytest.mark.e2e
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

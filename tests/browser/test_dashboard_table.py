@@ -23,8 +23,6 @@ from tests.support.payloads import viber_sms_flow
 from tests.support.seeding import seed_flows
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
 
-pytestmark = pytest.mark.e2e
-
 __all__ = ["browser"]  # the shared Chromium fixture
 
 FLOWS = 5_000

@@ -12,8 +12,6 @@ from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, cli, create_application
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def other_api(server: ServerProcess) -> Iterator[ApiSession]:

@@ -16,8 +16,6 @@ from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, routee_env, serve_args
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def server(

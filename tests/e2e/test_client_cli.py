@@ -25,8 +25,6 @@ from tests.support.payloads import number, viber_sms_flow
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess, cli, create_application, serve_args
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:

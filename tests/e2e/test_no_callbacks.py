@@ -24,8 +24,7 @@ from tests.support.server import (
     routee_env,
     serve_args,
 )
-
-pytestmark = pytest.mark.e2e
+from tests.support.waiting import wait_until
 
 HOUR = 3600
 
@@ -60,6 +59,14 @@ def _listed_statuses(api: ApiSession, flow_id: str) -> list[str]:
     return [r["status"].upper() for r in primary_first]
 
 
+def _wait_for_listed(api: ApiSession, digit: int, flow_id: str, steps: list[str]) -> None:
+    wait_until(
+        lambda: _listed_statuses(api, flow_id) == steps,
+        what=lambda: f"digit {digit}: {_listed_statuses(api, flow_id)} to become {steps}",
+        interval=0.1,
+    )
+
+
 def test_every_digit_ends_as_it_should_without_callbacks(
     api: ApiSession, silent_sandbox: ServerProcess
 ) -> None:
@@ -71,11 +78,7 @@ def test_every_digit_ends_as_it_should_without_callbacks(
         assert sent.status_code == 200, sent.text
         flows[digit] = sent.json()["flowId"]
     for digit, flow_id in flows.items():
-        steps = [s.upper() for s in EXPECTED[digit][3]]
-        deadline = time.monotonic() + 30
-        while _listed_statuses(api, flow_id) != steps:
-            assert time.monotonic() < deadline, (digit, _listed_statuses(api, flow_id))
-            time.sleep(0.1)
+        _wait_for_listed(api, digit, flow_id, [s.upper() for s in EXPECTED[digit][3]])
     assert time.monotonic() - started < HOUR / 60 / 2  # no hour-long ttl ended any of them
     for digit, flow_id in flows.items():
         _, status, code, _, _ = EXPECTED[digit]

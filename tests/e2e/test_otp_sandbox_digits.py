@@ -8,8 +8,6 @@ from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession
 
-pytestmark = pytest.mark.e2e
-
 VIBER, SMS = 0.0093, 0.0375
 
 # digit: (send type, final flow status, statusCode, step statuses, total cost); the seed's

@@ -22,8 +22,6 @@ import pytest
 
 from tests.support.ports import LOOPBACK, free_port, wait_for_http
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "docs" / "quickstart.md"
 VENV = Path(sys.executable).parent.parent

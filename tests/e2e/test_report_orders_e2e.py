@@ -8,7 +8,6 @@ posts them to ``/callbacks/routee/{token}``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,8 @@ import pytest
 
 from tests.support.payloads import number, routee_sms_report
 from tests.support.server import RELAXED_LIMITS_ENV, ApiSession, ServerProcess, serve_args
+from tests.support.waiting import wait_until
 from tests.support.webhook_receiver import ThreadedReceiver
-
-pytestmark = pytest.mark.e2e
 
 TOKEN = RELAXED_LIMITS_ENV["FOTP_CALLBACK_TOKEN"]
 
@@ -54,11 +52,7 @@ def _post_reports(server: ServerProcess, message_id: str, statuses: list[str]) -
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    wait_until(condition, timeout, what=what)
 
 
 def _sms_step(digit: int, order: int = 1) -> dict[str, Any]:

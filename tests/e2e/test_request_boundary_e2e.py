@@ -15,8 +15,6 @@ import pytest
 from tests.support.ports import LOOPBACK
 from tests.support.server import ServerProcess, serve_args
 
-pytestmark = pytest.mark.e2e
-
 FIFTY_MB = 50 * 1024 * 1024
 # Generous bounds for a busy machine.
 ANSWER_WITHIN = 30.0

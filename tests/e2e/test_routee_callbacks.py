@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import routee_sms_report, viber_sms_flow
 from tests.support.server import RELAXED_LIMITS_ENV, ApiSession, ServerProcess
-
-pytestmark = pytest.mark.e2e
 
 TOKEN = RELAXED_LIMITS_ENV["FOTP_CALLBACK_TOKEN"]
 

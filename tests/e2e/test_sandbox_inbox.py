@@ -4,7 +4,6 @@ there is no inbox (404), and the CLI says why."""
 
 from __future__ import annotations
 
-import pytest
 from typer.testing import CliRunner
 
 from failover_otp.cli.main import app as cli_app
@@ -12,8 +11,6 @@ from failover_otp.client import FailoverOtpClient, viber_sms_payload
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import number
 from tests.support.server import ApiSession, ServerProcess, create_application
-
-pytestmark = pytest.mark.e2e
 
 
 def test_a_generated_code_from_the_inbox_verifies_only_in_the_sandbox(

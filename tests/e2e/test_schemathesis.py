@@ -25,8 +25,6 @@ from schemathesis.schemas import APIOperation
 from tests.support import postgres as pg
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
 
-pytestmark = pytest.mark.e2e
-
 EXAMPLES_PER_OPERATION = 25
 
 

@@ -28,8 +28,7 @@ from tests.e2e.flows import wait_until_ended
 from tests.support import postgres as pg
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
-
-pytestmark = pytest.mark.e2e
+from tests.support.waiting import wait_until
 
 VERIFY_PIN = "73914562"
 
@@ -150,13 +149,23 @@ def test_duplicate_in_flight_gets_409(
     httpx.post(
         routee_sandbox.url + "/_sandbox/script", json={"endpoint": "send", "delay_seconds": 2}
     ).raise_for_status()
+
+    def scripts_pending() -> int:
+        sends = httpx.get(f"{routee_sandbox.url}/_sandbox/sends").json()
+        return int(sends["scripts_pending"])
+
+    scripted = scripts_pending()
     body, key = _flow(_number("703", 1, 0)), {"Idempotency-Key": str(uuid.uuid4())}
     answers: list[httpx.Response] = []
     first = threading.Thread(
         target=lambda: answers.append(api.http.post("/otp/send-failover", json=body, headers=key))
     )
     first.start()
-    time.sleep(0.7)
+    # The sandbox takes the script when the send arrives, then holds the send for two seconds.
+    wait_until(
+        lambda: scripts_pending() < scripted,
+        what="the first send to reach the sandbox",
+    )
     with httpx.Client(base_url=str(api.http.base_url), trust_env=False) as other:
         duplicate = other.post(
             "/otp/send-failover",
@@ -421,7 +430,9 @@ def test_generated_code_round_trip(strict: ApiSession, strict_database_url: str)
     )
     assert strict.post("/otp/verify", {"flowId": flow_id, "code": code}).json()["valid"]
     assert time.monotonic() - started < 10, "too slow to show the cancelled failover"
-    time.sleep(max(0.0, started + 11 - time.monotonic()))  # past the ttl: still no SMS
+    # Deliberate: proves that nothing happens (no SMS) once the ttl is over; sleeps only what
+    # is left of it, plus one second for a wrongly scheduled failover to show.
+    time.sleep(max(0.0, started + 11 - time.monotonic()))
     story = strict.get(f"/otp/failover/{flow_id}").json()
     assert [s["channel"] for s in story["steps"]] == ["viber"]
     assert story["status"] == "Succeeded"

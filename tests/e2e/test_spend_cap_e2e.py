@@ -17,8 +17,6 @@ from tests.support import postgres as pg
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
 
-pytestmark = pytest.mark.e2e
-
 CAP = 0.2
 SENDERS = 40
 

@@ -10,18 +10,22 @@ from typing import Any
 
 from tests.support.asgi_app import InProcessApi, in_process_api
 from tests.support.payloads import viber_sms_flow
+from tests.support.waiting import wait_until_async
 
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 
 
 async def ended(api: InProcessApi, flow_id: str) -> dict[str, Any]:
-    for _ in range(400):
+    async def story_if_ended() -> dict[str, Any] | None:
         story: dict[str, Any] = (await api.client.get(f"/otp/failover/{flow_id}")).json()
-        if story["status"] != "InProgress":
-            return story
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"flow {flow_id} did not end: {story}")
+        return story if story["status"] != "InProgress" else None
+
+    story: dict[str, Any] | None = await wait_until_async(
+        story_if_ended, what=f"flow {flow_id} to end"
+    )
+    assert story is not None
+    return story
 
 
 def with_ttl(digit: int, ttl: Any, prefix: str = "30691234567") -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_
 from tests.support.payloads import viber_sms_flow
 from tests.support.seeding import seed_flows
+from tests.support.waiting import wait_until_async
 
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import SystemClock
@@ -169,10 +170,7 @@ def gate() -> Iterator[Gate]:
 
 async def _wait_for(condition: Any, what: str, *, timeout: float = 60.0) -> None:
     """Poll ``condition`` (a coroutine function) until it holds; fail after ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+    await wait_until_async(condition, timeout, what=what)
 
 
 async def _token(service: Service) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select
 from tests.support.security_stack import Stack, otp_body, security_stack
+from tests.support.waiting import wait_until_async
 
 from failover_otp.domain.delivery_model import ModelKey
 from failover_otp.domain.statuses import Channel
@@ -214,9 +215,11 @@ async def test_the_worker_purges_on_its_schedule(database_url: str) -> None:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:
-            async with asyncio.timeout(30):
-                while await count(stack.db, access_tokens) != 1:
-                    await asyncio.sleep(0.02)
+
+            async def purged() -> bool:
+                return await count(stack.db, access_tokens) == 1
+
+            await wait_until_async(purged, what="the scheduled purge")
         finally:
             stop.set()
             await asyncio.wait_for(task, 30)
@@ -246,7 +249,10 @@ async def test_serve_runs_the_purge_with_its_workers(database_url: str) -> None:
         await add_expiring_rows(stack.db, datetime.now(UTC), "s")
         settings = Settings(database_url=database_url, purge_interval_seconds=0.05)
         app = create_app(settings)
-        async with app.router.lifespan_context(app), asyncio.timeout(30):
-            while await count(stack.db, access_tokens) != 1:
-                await asyncio.sleep(0.02)
+        async with app.router.lifespan_context(app):
+
+            async def purged() -> bool:
+                return await count(stack.db, access_tokens) == 1
+
+            await wait_until_async(purged, what="the purge of serve's worker loop")
         assert await count(stack.db, dashboard_sessions) == 1

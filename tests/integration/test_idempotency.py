@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 from tests.support.security_stack import Stack, otp_body, security_stack
+from tests.support.waiting import wait_until_async
 
 from failover_otp.errors import ValidationFailed
 from failover_otp.services.idempotency import (
@@ -115,8 +116,7 @@ async def test_a_duplicate_while_the_first_runs_gets_409(database_url: str) -> N
         service, calls = stack.security.idempotency, Calls()
         calls.gate = asyncio.Event()
         first = asyncio.create_task(_run(service, calls))
-        while not calls.executed:
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: calls.executed, what="the first request to run")
         with pytest.raises(IdempotencyInProgress) as refused:
             await _run(service, calls)
         assert refused.value.status_code == 409
@@ -175,8 +175,7 @@ async def test_a_dead_runner_is_taken_over_when_its_lease_ends(database_url: str
         service, calls = stack.security.idempotency, Calls()
         calls.gate = asyncio.Event()
         dead = asyncio.create_task(_run(service, calls))
-        while not calls.executed:
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: calls.executed, what="the first request to run")
         dead.cancel()  # its process "died" holding the key
         (flow_id,) = calls.executed
         calls.gate = None

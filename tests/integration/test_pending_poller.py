@@ -8,29 +8,19 @@ seconds was moved by the poller, not by its ttl deadline.
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from tests.support.payloads import viber_sms_flow
+from tests.support.running_service import running_service, start_otp, wait_ended
 from tests.support.security_stack import RecordingProvider, otp_body, security_stack
 from tests.support.wire_sandbox import StartSandbox
 
-from failover_otp.bootstrap import Services, open_services
-from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.statuses import Channel, FlowStatus, StatusCode, StepStatus
 from failover_otp.providers.base import DeliveryReport
 from failover_otp.settings import Settings
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.pending_store import PendingStore
-from failover_otp.web.otp_codes import take_code
-from failover_otp.web.otp_requests import otp_plans
-from failover_otp.web.otp_schemas import SendFailoverRequest
 from failover_otp.worker.pending_poller import PendingPoller
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,46 +45,6 @@ STORIES: dict[int, tuple[FlowStatus, StatusCode | None, list[StepStatus]]] = {
 TIME_SCALE = 60
 LONG_TTL = 3600  # a minute of real time
 EXPIRING_TTL = 120  # digits 1 and 5 expire on Viber: their deadline decides, 2 s of real time
-
-
-async def start_otp(services: Services, body: dict[str, Any]) -> FlowRecord:
-    """What ``POST /otp/send-failover`` does after validation."""
-    payload = SendFailoverRequest.model_validate(body)
-    plans, meta = otp_plans(payload)
-    meta, code = take_code(payload, meta, length=services.settings.code_length)
-    flow_id = str(uuid.uuid4())
-    if code is not None:
-        await services.security.codes.issue(
-            flow_id=flow_id, application_id="app-1", phone=plans[0].to, code=code
-        )
-    return await services.flows.start_flow(
-        application_id="app-1", kind=FlowKind.OTP, plans=plans, meta=meta, flow_id=flow_id
-    )
-
-
-@asynccontextmanager
-async def running_service(settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(settings) as services:
-        stop = asyncio.Event()
-        loops = [asyncio.create_task(loop.run(stop)) for loop in services.worker_loops()]
-        try:
-            yield services
-        finally:
-            stop.set()
-            await asyncio.gather(*loops)
-
-
-async def wait_ended(services: Services, flow_id: str, timeout: float) -> FlowRecord:
-    deadline = time.monotonic() + timeout
-    while True:
-        record = await services.flow_store.load(flow_id)
-        assert record is not None
-        if record.flow.status.is_terminal and all(
-            s.status.rank >= StepStatus.DELIVERED.rank for s in record.flow.steps
-        ):
-            return record
-        assert time.monotonic() < deadline, f"flow did not end within {timeout} s: {record.flow}"
-        await asyncio.sleep(0.05)
 
 
 async def test_every_digit_story_ends_without_callbacks(

@@ -90,9 +90,24 @@ async def test_local_server_database_round_trip(local_server: pg.PostgresServer)
 
 
 @pytest.mark.postgres
-def test_find_postgres_prefers_local_server(
+def test_find_postgres_prefers_a_throwaway_cluster_to_the_local_server(
     local_server: pg.PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if pg.find_postgres_bindir() is None:
+        pytest.skip(f"no PostgreSQL binaries: {pg.SKIP_REASON}")
+    monkeypatch.delenv(pg.ENV_URL, raising=False)
+    monkeypatch.delenv(pg.ENV_FORCE_TEMPORARY, raising=False)
+    with pg.postgres_server() as server:
+        assert server is not None
+        assert server.kind == "temporary"
+        assert server.port != 5432
+
+
+@pytest.mark.postgres
+def test_find_postgres_uses_the_local_server_without_binaries(
+    local_server: pg.PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pg, "find_postgres_bindir", lambda: None)
     monkeypatch.delenv(pg.ENV_URL, raising=False)
     monkeypatch.delenv(pg.ENV_FORCE_TEMPORARY, raising=False)
     with pg.postgres_server() as server:

@@ -16,6 +16,7 @@ import pytest
 from tests.support.fixed_dns import FixedDns
 from tests.support.payloads import viber_sms_flow
 from tests.support.security_stack import FakeClock
+from tests.support.waiting import wait_until_async
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 from failover_otp.domain.flow import Flow, FlowKind
@@ -119,22 +120,13 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 async def run_until(
-    workers: list[WebhookWorker], done: Callable[[], object], timeout: float = 20.0
+    workers: list[WebhookWorker], done: Callable[[], object], timeout: float = 30.0
 ) -> None:
     """Run the delivery loops until ``done()`` (an awaitable or a value) is truthy."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(w.run(stop)) for w in workers]
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = done()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not reached in time")
-            await asyncio.sleep(0.02)
+        await wait_until_async(done, timeout, interval=0.02)
     finally:
         stop.set()
         await asyncio.gather(*tasks)
@@ -261,18 +253,25 @@ async def test_receiver_down_then_up_gets_every_event_once_in_order(
     await env.store.enqueue(events)
     stop = asyncio.Event()
     task = asyncio.create_task(env.worker().run(stop))
-    try:
-        await asyncio.sleep(1.0)  # connection refused meanwhile: only flow heads are tried
-        assert receiver.snapshot() == []
+    heads = {env.events(f, 1, receiver.url)[0].event_id for f in flows}
+
+    async def heads_retried() -> list[WebhookEvent]:
         tried = await env.store.events()
-        assert {e.event_id for e in tried if e.attempts > 0} == {
-            env.events(f, 1, receiver.url)[0].event_id for f in flows
-        }
+        retried = {e.event_id for e in tried if e.attempts >= 2}
+        return tried if heads <= retried else []
+
+    try:
+        # Connection refused meanwhile: every flow's head is tried again and again, and nothing
+        # behind a head is tried at all.
+        tried = await wait_until_async(heads_retried, what="each flow head's second attempt")
+        assert receiver.snapshot() == []
+        assert {e.event_id for e in tried if e.attempts > 0} == heads
         await receiver.start()
-        deadline = time.monotonic() + 20
-        while (await env.store.counts())[DELIVERED] < len(events):
-            assert time.monotonic() < deadline, await env.store.counts()
-            await asyncio.sleep(0.05)
+
+        async def all_delivered() -> bool:
+            return (await env.store.counts())[DELIVERED] == len(events)
+
+        await wait_until_async(all_delivered, what="every event delivered")
     finally:
         stop.set()
         await task
@@ -305,7 +304,10 @@ async def test_failures_back_off_exponentially_then_die(
     gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
     for n, gap in enumerate(gaps, start=1):
         nominal = base * 2 ** (n - 1)
-        assert 0.8 * nominal - 0.01 <= gap <= 1.2 * nominal + 0.3, (n, gaps)
+        # Never early (the jitter is ±20%); late only by what a loaded machine adds, which is
+        # the scheduler's doing, not the policy's: the bound still catches a wrong schedule
+        # (a cap of 10 s, say), and the lower bounds alone rule out a constant one.
+        assert 0.8 * nominal - 0.01 <= gap <= 1.2 * nominal + 2.0, (n, gaps)
     # The flow's next event waited for the dead one.
     assert arrivals[-1].webhook_id == follower.event_id
     assert arrivals[-1].at > attempts[-1].at
@@ -351,8 +353,11 @@ async def test_retry_after_is_honoured(env: Env, receiver: WebhookReceiver) -> N
     await receiver.start()
     await env.store.enqueue(env.events("flow-a", 1, receiver.url))
     started = datetime.now(UTC)
-    await run_until([env.worker(base=0.05, cap=600)], lambda: receiver.snapshot())
-    await asyncio.sleep(0.2)
+
+    async def attempt_recorded() -> bool:
+        return any(e.attempts == 1 for e in await env.store.events())
+
+    await run_until([env.worker(base=0.05, cap=600)], attempt_recorded)
     [event] = await env.store.events()
     assert event.status == PENDING
     assert event.next_attempt_at >= started + timedelta(seconds=29)
@@ -510,10 +515,11 @@ async def test_a_slow_receiver_does_not_starve_the_others(
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
-        deadline = time.monotonic() + 20
-        while len(fast.accepted()) < len(fast_events):
-            assert time.monotonic() < deadline, "the fast receiver's webhooks did not arrive"
-            await asyncio.sleep(0.02)
+        await wait_until_async(
+            lambda: len(fast.accepted()) == len(fast_events),
+            what="the fast receiver's webhooks",
+            interval=0.02,
+        )
         assert receiver.accepted() == []
         assert receiver.waiting <= share
         events = by_id(await env.store.events())
@@ -600,7 +606,8 @@ async def test_every_change_of_a_flow_reaches_its_callback(
 
         def finished() -> bool:
             got = receiver.accepted()
-            return bool(got) and got[-1].json()["status"] == "Succeeded"
+            final = ["UNDELIVERED", "delivered"]
+            return bool(got) and [s["status"] for s in got[-1].json()["steps"]] == final
 
         await run_until([env.worker()], finished)
     finally:
@@ -613,7 +620,10 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     assert len({r.webhook_id for r in got}) == len(got)
     stories = [r.json() for r in got]
     assert all(s["flowId"] == record.flow.id for s in stories)
-    assert [s["status"] for s in stories[:-1]] == ["InProgress"] * (len(stories) - 1)
+    # InProgress until the SMS reaches the network (Sent counts as success), Succeeded after.
+    statuses = [s["status"] for s in stories]
+    first = statuses.index("Succeeded")
+    assert statuses == ["InProgress"] * first + ["Succeeded"] * (len(statuses) - first)
     final = stories[-1]
     assert [s["status"] for s in final["steps"]] == ["UNDELIVERED", "delivered"]
     assert final["status"] == "Succeeded"

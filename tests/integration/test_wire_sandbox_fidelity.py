@@ -7,12 +7,12 @@ our client copes with it.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.support.waiting import wait_until_async
 from tests.support.wire_sandbox import (
     CALLBACK_TOKEN,
     MakeProvider,
@@ -328,13 +328,12 @@ async def test_callbacks_can_be_switched_off(
         "f", 1, Channel.SMS, NUMBER[1:], 60, {"from": "A", "message": {"body": "x"}}
     )
     receipt = await provider.send(request)
-    for _ in range(200):  # the SMS is delivered after 2 sandbox seconds (1/30 s)
+
+    async def delivered() -> bool:  # after 2 sandbox seconds (1/30 s)
         report = await provider.lookup(Channel.SMS, receipt.message_id)
-        if report is not None and report.status is StepStatus.DELIVERED:
-            break
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError("never delivered")
+        return report is not None and report.status is StepStatus.DELIVERED
+
+    await wait_until_async(delivered, what="the SMS delivered")
     counts = await silent.sends()
     assert counts["callbacks_enabled"] is False
     assert counts["callbacks"] == {}
@@ -380,3 +379,70 @@ async def test_only_the_documented_wire_forms_pass_the_sandbox(
     with pytest.raises(SendRefused) as refused:
         await make_provider(**{setting: value}).send(request_of())
     assert refused.value.reason is RejectReason.INVALID_REQUEST
+
+
+# -- item 7: intermediate reports and report orders ------------------------------------------
+
+
+async def _sms_statuses(
+    sandbox: Sandbox, receiver: Receiver, *, marker: str = "", strategy: str = "OnChange"
+) -> list[StepStatus]:
+    """Send an SMS to a …3 number (Sent, then Undelivered) and collect its callbacks."""
+    token = await sandbox.token()
+    url = f"{receiver.url}/callbacks/routee/{CALLBACK_TOKEN}"
+    body = sms_body(
+        to="+306912345673",
+        body=f"code {uuid.uuid4().hex[:6]} {marker}",
+        ttl=1,  # minutes: [sandbox:late] reports come after it, one real second at scale 60
+        callback={"url": url, "strategy": strategy},
+    )
+    status, answer = await sandbox.call("POST", "/sms", token, json=body)
+    assert status == 200, answer
+    message_id = answer["trackingId"]
+    await receiver.wait_for(message_id, StepStatus.UNDELIVERED)
+    # The rest of a batch follows the first report.
+    await wait_until_async(
+        lambda: sandbox.sim.pushes_pending == 0, what="the batch's reports", interval=0.01
+    )
+    return receiver.statuses(message_id)
+
+
+@pytest.mark.parametrize(
+    ("marker", "strategy", "statuses"),
+    [
+        ("", "OnChange", [StepStatus.SENT, StepStatus.UNDELIVERED]),
+        ("", "OnCompletion", [StepStatus.UNDELIVERED]),
+        ("[sandbox:reversed]", "OnChange", [StepStatus.UNDELIVERED, StepStatus.SENT]),
+        ("[sandbox:duplicated]", "OnChange", [StepStatus.SENT] * 2 + [StepStatus.UNDELIVERED] * 2),
+        ("[sandbox:late]", "OnChange", [StepStatus.SENT, StepStatus.UNDELIVERED]),
+        ("[sandbox:reversed]", "OnCompletion", [StepStatus.UNDELIVERED]),
+    ],
+)
+async def test_sms_reports_sent_then_its_verdict_in_the_order_asked(
+    sandbox: Sandbox, receiver: Receiver, marker: str, strategy: str, statuses: list[StepStatus]
+) -> None:
+    assert await _sms_statuses(sandbox, receiver, marker=marker, strategy=strategy) == statuses
+
+
+async def test_late_reports_come_after_the_ttl_while_tracking_is_current(
+    sandbox: Sandbox, receiver: Receiver, provider: RouteeProvider
+) -> None:
+    token = await sandbox.token()
+    url = f"{receiver.url}/callbacks/routee/{CALLBACK_TOKEN}"
+    body = sms_body(body="code [sandbox:late]", ttl=1, callback={"url": url})
+    _, answer = await sandbox.call("POST", "/sms", token, json=body)
+    message_id = answer["trackingId"]
+
+    async def tracked_delivered() -> bool:  # after 2 sandbox seconds: tracking says so at once
+        report = await provider.lookup(Channel.SMS, message_id)
+        return report is not None and report.status is StepStatus.DELIVERED
+
+    await wait_until_async(tracked_delivered, what="tracking to show Delivered", interval=0.01)
+    assert receiver.statuses(message_id) == []  # the callbacks wait for the ttl (1 s real)
+    await receiver.wait_for(message_id, StepStatus.DELIVERED)
+    assert receiver.statuses(message_id) == [StepStatus.SENT, StepStatus.DELIVERED]
+    sent_at, delivered_at = (r.at for r in receiver.reports)
+    # Stamped when each status happened, not when the late callback went out.
+    assert sent_at is not None
+    assert delivered_at is not None
+    assert sent_at < delivered_at

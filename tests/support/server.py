@@ -42,6 +42,11 @@ LOOPBACK_WEBHOOKS_ENV = {
     "FOTP_WEBHOOK_ALLOWED_TARGETS": "127.0.0.0/8",
 }
 
+# How long a server may take to answer its health check. Generous: on a loaded 2-core machine
+# importing the app and migrating can take tens of seconds; a server that never starts still
+# fails well inside the e2e tier's time limit (CONTRIBUTING.md).
+START_TIMEOUT = 120.0
+
 
 def cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60, stdin: str | None = None
@@ -100,7 +105,7 @@ class ServerProcess:
         log.close()
         if wait:
             try:
-                wait_for_http(self.url + self.health_path, timeout=30, expect_status=200)
+                wait_for_http(self.url + self.health_path, timeout=START_TIMEOUT, expect_status=200)
             except TimeoutError:
                 self.stop()
                 raise RuntimeError(f"server did not start:\n{self.log_tail()}") from None

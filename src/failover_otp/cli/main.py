@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from failover_otp.cli import admin_commands, app_credentials, auto_ttl_command, client_commands
+from failover_otp.cli import (
+    admin_commands,
+    app_credentials,
+    auto_ttl_command,
+    client_commands,
+    replay,
+)
 from failover_otp.cli.output import console
 from failover_otp.provider_names import ProviderName
 
@@ -215,12 +221,26 @@ def sandbox(
     balance: Annotated[
         float, typer.Option("--balance", min=0, help="the account's opening balance (EUR)")
     ] = 1000.0,
+    profile: Annotated[
+        str,
+        typer.Option(
+            envvar="FOTP_SANDBOX_PROFILE",
+            help="realistic: delivery times drawn from distributions (default: the digit table)",
+        ),
+    ] = "",
+    seed: Annotated[int, typer.Option(envvar="FOTP_SANDBOX_SEED", help="the profile's seed")] = 0,
 ) -> None:
     """Run the Routee sandbox alone, speaking Routee's wire API on loopback."""
     from failover_otp.logging_setup import configure_logging
 
     configure_logging("info")
+    from failover_otp.providers.sandbox.profiles import profile_named
     from failover_otp.providers.sandbox.wire_server import serve_sandbox
+
+    try:
+        chosen = profile_named(profile, seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--profile") from None
 
     console().print(f"Routee sandbox on http://127.0.0.1:{port} (time scale {time_scale})")
 
@@ -239,6 +259,7 @@ def sandbox(
                 app_secret=app_secret,
                 callbacks=not no_callbacks,
                 balance=balance,
+                profile=chosen,
             )
         )
         await stop.wait()
@@ -359,6 +380,7 @@ def apps_webhook_secret(
 app_credentials.register(apps_app, load_settings, _run)
 # "ttl": "auto" settings per application (docs/adaptive-failover.md).
 auto_ttl_command.register(apps_app, load_settings, _run)
+replay.register(app, load_settings, _run)  # what-if replay of recorded flows
 
 
 def main() -> None:

@@ -12,7 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from failover_otp.domain.delivery_model import MIN_SAMPLES, DeliveryModel, ModelKey
+from failover_otp.domain.delivery_model import (
+    MIN_SAMPLES,
+    DeliveryCurve,
+    DeliveryModel,
+    ModelKey,
+)
 
 # Added to the learned time: bins are coarse, and a delivery report takes a moment to arrive.
 MARGIN_SECONDS = 2.0
@@ -44,18 +49,25 @@ class TtlChoice:
 
 def choose_ttl(model: DeliveryModel, key: ModelKey, policy: AutoTtl) -> TtlChoice:
     upper = policy.max_seconds
-    found = model.lookup(key)
-    if found is None:
+    levels = model.levels(key)
+    if not levels:
         return TtlChoice(upper, f"too little history (< {MIN_SAMPLES} messages): upper bound")
-    level, histogram = found
-    curve = histogram.curve()
-    where = _describe(level)
-    if curve.trusted_until() < upper:
-        return TtlChoice(
-            upper,
-            f"history of {where} does not reach {upper:g} s yet "
-            f"({curve.samples} messages): upper bound",
-        )
+    # The finest level whose curve is trusted up to the upper bound: an operator with enough
+    # messages but too few watched for long defers to its country, then to the channel.
+    for level, histogram in levels:
+        curve = histogram.curve()
+        if curve.trusted_until() >= upper:
+            return _from_curve(curve, _describe(level), policy)
+    level, histogram = levels[0]
+    return TtlChoice(
+        upper,
+        f"history of {_describe(level)} does not reach {upper:g} s yet "
+        f"({histogram.samples} messages): upper bound",
+    )
+
+
+def _from_curve(curve: DeliveryCurve, where: str, policy: AutoTtl) -> TtlChoice:
+    upper = policy.max_seconds
     eventual = curve.share_by(upper)
     if eventual <= 0.0:
         return TtlChoice(

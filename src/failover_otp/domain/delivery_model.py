@@ -160,11 +160,16 @@ class DeliveryModel:
 
     def lookup(self, key: ModelKey) -> tuple[ModelKey, Histogram] | None:
         """The finest level of ``key`` with at least ``MIN_SAMPLES`` observations."""
+        return next(iter(self.levels(key)), None)
+
+    def levels(self, key: ModelKey) -> list[tuple[ModelKey, Histogram]]:
+        """The levels of ``key`` with at least ``MIN_SAMPLES`` observations, finest first."""
+        found = []
         for level in key.coarser():
             histogram = self.histograms.get(level)
             if histogram is not None and histogram.samples >= MIN_SAMPLES:
-                return level, histogram
-        return None
+                found.append((level, histogram))
+        return found
 
 
 EMPTY_MODEL = DeliveryModel()

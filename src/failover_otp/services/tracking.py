@@ -272,10 +272,14 @@ def tracking(flow: Flow, meta: FlowMeta, time_scale: float) -> dict[str, Any]:
 def webhook_payload(record: FlowRecord, time_scale: float) -> dict[str, Any] | None:
     """What a standard flow's callback receives now, or None when its strategy says to wait.
 
-    ``OnChange``: every change; ``OnCompletion``: only once the flow has ended. The body is the
-    tracking object (reference §3.6: callback and tracking share the shape).
+    ``OnChange``: every change; ``OnCompletion``: only once the flow has ended and no step
+    awaits its verdict (a flow Succeeded on an SMS ``Sent`` may still turn Failed when the SMS
+    ends Undelivered, so its completion is the SMS's final report). The body is the tracking
+    object (reference §3.6: callback and tracking share the shape).
     """
     strategy = record.meta.callback_strategy
-    if strategy == "OnCompletion" and not record.flow.status.is_terminal:
+    flow = record.flow
+    completed = flow.status.is_terminal and not any(s.status.awaits_verdict for s in flow.steps)
+    if strategy == "OnCompletion" and not completed:
         return None
     return tracking(record.flow, record.meta, time_scale)

@@ -40,6 +40,14 @@ class WebhookSecrets:
         return [self.current]
 
 
+# access_tokens x applications by primary keys (store/tables.py); the same SQL on both backends.
+_OWNER_QUERY = (
+    "SELECT t.application_id FROM access_tokens t"
+    " JOIN applications a ON a.id = t.application_id"
+    " WHERE t.token_hash = {0} AND t.expires_at > {1} AND NOT a.disabled"
+)
+
+
 class AppStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -156,19 +164,15 @@ class AppStore:
 
     async def token_owner(self, token_hash: str, now: datetime) -> str | None:
         """The application of an unexpired token, if that application is enabled: one indexed
-        read (two primary keys), asked on every request so a change is seen at once."""
-        query = (
-            select(access_tokens.c.application_id)
-            .join(applications, applications.c.id == access_tokens.c.application_id)
-            .where(
-                access_tokens.c.token_hash == token_hash,
-                access_tokens.c.expires_at > now,
-                applications.c.disabled.is_(False),
-            )
+        read (two primary keys), asked on every request so a change is seen at once. It runs
+        on every authenticated request, so through the driver (``Database.read_row``)."""
+        row = await self.db.read_row(
+            _OWNER_QUERY.format("$1", "$2"),
+            _OWNER_QUERY.format("?", "?"),
+            token_hash,
+            self.db.stored_time(now),
         )
-        async with self.db.read() as conn:
-            owner = (await conn.execute(query)).scalar()
-        return str(owner) if owner is not None else None
+        return str(row[0]) if row is not None else None
 
     async def set_disabled(self, app_id: str, disabled: bool) -> bool:
         """Disable (or enable again) an application. Disabling ends its tokens at once: they

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,25 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.reader.connect() as conn:
             yield conn
+
+    async def read_row(self, postgres_sql: str, sqlite_sql: str, *args: Any) -> Any:
+        """One row of a hot point read, run through the driver with SQL written once per
+        process: no statement building, compilation or result processing per call (about half
+        the CPU of a one-row read through SQLAlchemy). ``$n`` placeholders on PostgreSQL, ``?``
+        on SQLite; times as :meth:`stored_time` gives them. The pool and its timeout are still
+        SQLAlchemy's, so a busy pool answers 503 as everywhere else."""
+        async with self.reader.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None  # a checked-out connection always has one
+            if self.is_sqlite:
+                return await driver.fetchone_now(sqlite_sql, args)
+            return await driver.fetchrow(postgres_sql, *args)
+
+    def stored_time(self, moment: datetime) -> Any:
+        """``moment`` as a ``UTCDateTime`` column stores it (naive UTC; text on SQLite), for
+        :meth:`read_row`."""
+        naive = moment.astimezone(UTC).replace(tzinfo=None)
+        return naive.isoformat(sep=" ", timespec="microseconds") if self.is_sqlite else naive
 
     @asynccontextmanager
     async def scan(self) -> AsyncIterator[AsyncConnection]:

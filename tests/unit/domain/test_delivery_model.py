@@ -122,3 +122,13 @@ def test_a_channel_that_delivers_nothing_fails_over_at_the_lower_bound() -> None
 def test_bad_bounds_are_refused(low: float, high: float, threshold: float) -> None:
     with pytest.raises(ValueError, match="auto ttl"):
         AutoTtl(low, high, threshold)
+
+
+def test_an_operator_not_watched_up_to_the_bound_defers_to_its_country() -> None:
+    # Cosmote: 100 messages, all delivered or given up within 20 s. The country's other
+    # operator waited 120 s for 250: the country's curve reaches the bound and decides.
+    other = ModelKey(Channel.VIBER, "GR", "Vodafone")
+    counts = rows(VIBER_GR, {3: 80}, {20: 20}) + rows(other, {3: 700, 10: 50}, {120: 250})
+    choice = choose_ttl(DeliveryModel.from_counts(counts), VIBER_GR, POLICY)
+    assert choice.seconds < 120
+    assert choice.reason.startswith("viber GR:")

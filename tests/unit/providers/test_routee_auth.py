@@ -68,6 +68,9 @@ def counting_fetch(expires_in: float = 100.0, pause: float = 0.0) -> tuple[list[
     issued: list[str] = []
 
     async def fetch() -> TokenGrant:
+        # A token request that takes a while. Not a synchronisation: every concurrent caller
+        # was scheduled before the fetch resumes, however slow the machine, so they all find
+        # it in flight.
         await asyncio.sleep(pause)
         issued.append(f"token-{len(issued) + 1}")
         return TokenGrant(issued[-1], expires_in)

@@ -297,3 +297,20 @@ def test_webhook_payload_follows_the_strategy() -> None:
     assert webhook_payload(FlowRecord(running, on_completion), 1.0) is None
     assert webhook_payload(FlowRecord(FLOW, on_completion), 1.0) == tracking(FLOW, META, 1.0)
     assert webhook_payload(FlowRecord(running, on_change), 1.0) is not None
+
+
+def test_on_completion_waits_for_the_sms_verdict_after_sent() -> None:
+    """A flow Succeeded on an SMS ``Sent`` may still end Failed: its completion is the SMS's
+    final report, so ``OnCompletion`` is told once, then."""
+    on_completion = replace(META, callback_url="https://e.com", callback_strategy="OnCompletion")
+    viber, sms = replace(STEPS[0], status=StepStatus.UNDELIVERED), STEPS[1]
+    sent = replace(
+        FLOW,
+        plans=PLANS[:2],
+        steps=(viber, replace(sms, status=StepStatus.SENT)),
+        status=FlowStatus.SUCCEEDED,
+        status_code=None,
+    )
+    delivered = replace(sent, steps=(viber, replace(sms, status=StepStatus.DELIVERED)))
+    assert webhook_payload(FlowRecord(sent, on_completion), 1.0) is None
+    assert webhook_payload(FlowRecord(delivered, on_completion), 1.0) is not None

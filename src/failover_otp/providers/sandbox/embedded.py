@@ -16,6 +16,7 @@ from failover_otp.providers.base import (
 )
 from failover_otp.providers.retry import retry_unavailable
 from failover_otp.providers.sandbox.account import Account
+from failover_otp.providers.sandbox.profiles import Profile
 from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimMessage, SimRefused, SimReport
 
 
@@ -45,9 +46,9 @@ def attempt_key(request: SendRequest) -> str:
 
 
 class EmbeddedSandboxProvider:
-    def __init__(self, *, time_scale: float = 1.0) -> None:
+    def __init__(self, *, time_scale: float = 1.0, profile: Profile | None = None) -> None:
         # No account to run out of: digit 8 is the embedded sandbox's only "insufficient balance".
-        self.sim = RouteeSim(time_scale=time_scale, account=Account(opening=None))
+        self.sim = RouteeSim(time_scale=time_scale, account=Account(opening=None), profile=profile)
         self._sink: ReportSink | None = None
         self._by_attempt: dict[str, str] = {}
 

@@ -4,10 +4,20 @@ The last digit of the destination picks the row; the channel picks the column: V
 "first step" column, SMS the "next step" one (the wire sandbox cannot know a message's position
 in a flow, so both sandboxes decide by channel). Where the table says an SMS is "not sent" and a
 flow sends one anyway (an SMS-only flow), it is delivered after 2 s. Voice has its own table.
+
+As on Routee, an SMS handed to the network is reported ``Sent`` (after 1 s) before its final
+``Delivered`` or ``Undelivered``; one Routee could not process (``Failed``) is not. Digit 3's SMS
+is therefore "Sent, then Undelivered".
+
+The contract fixes all ten digits, so other report orders are asked for by a marker in the
+message's text (an SMS body or a Viber text): ``[sandbox:reversed]``, ``[sandbox:duplicated]``,
+``[sandbox:late]`` (see :class:`ReportOrder`). They change when and in which order reports are
+*pushed*; tracking look-ups always tell the current status.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,7 +58,8 @@ def _r(after: float, status: StepStatus, detailed: str | None = None) -> Schedul
     return ScheduledReport(after, status, detailed or status.render(Channel.SMS))
 
 
-_DELIVERED_2S = Outcome((_r(2, StepStatus.DELIVERED),))
+_SENT_1S = _r(1, StepStatus.SENT)
+_DELIVERED_2S = Outcome((_SENT_1S, _r(2, StepStatus.DELIVERED)))
 
 _VIBER = {
     0: Outcome((_r(1, StepStatus.DELIVERED), _r(3, StepStatus.SEEN))),
@@ -67,7 +78,7 @@ _SMS = {
     0: _DELIVERED_2S,
     1: _DELIVERED_2S,
     2: _DELIVERED_2S,
-    3: Outcome((_r(2, StepStatus.UNDELIVERED),)),
+    3: Outcome((_SENT_1S, _r(2, StepStatus.UNDELIVERED))),
     4: _DELIVERED_2S,
     5: Outcome((_r(1, StepStatus.FAILED),)),
     6: _DELIVERED_2S,
@@ -141,3 +152,46 @@ def price_for(channel: Channel, parts: int) -> float:
     if channel is Channel.SMS:
         return round(SMS_PRICE_PER_PART * parts, 6)
     return VIBER_PRICE if channel is Channel.VIBER else VOICE_PRICE
+
+
+class ReportOrder(StrEnum):
+    """How a message's reports are pushed (callbacks), chosen by a marker in its text."""
+
+    IN_ORDER = "in-order"  # each when it happens (default)
+    REVERSED = "reversed"  # all at once when the last happens, newest first: Undelivered, Sent
+    DUPLICATED = "duplicated"  # each when it happens, twice
+    LATE = "late"  # all in order, but only after the message's ttl has passed (+ LATE_BY)
+
+
+_MARKER = re.compile(r"\[sandbox:([a-z-]+)\]")
+# How long after the ttl ``late`` reports arrive (sandbox seconds): after the engine's deadline
+# has looked the message up and decided.
+LATE_BY = 1.0
+
+
+def report_order(text: str) -> ReportOrder:
+    """The order a ``[sandbox:...]`` marker in ``text`` asks for (unknown markers: in order)."""
+    for name in _MARKER.findall(text):
+        try:
+            return ReportOrder(name)
+        except ValueError:
+            continue
+    return ReportOrder.IN_ORDER
+
+
+def push_schedule(
+    outcome: Outcome, order: ReportOrder, ttl_seconds: float | None
+) -> list[tuple[float, tuple[ScheduledReport, ...]]]:
+    """When (sandbox seconds after acceptance) each batch of reports is pushed; a batch's
+    reports are pushed one after the other, in its order."""
+    reports = outcome.reports
+    if not reports:
+        return []
+    delays = [report_delay(r, ttl_seconds) for r in reports]
+    if order is ReportOrder.REVERSED:
+        return [(max(delays), tuple(reversed(reports)))]
+    if order is ReportOrder.DUPLICATED:
+        return [(d, (r, r)) for d, r in zip(delays, reports, strict=True)]
+    if order is ReportOrder.LATE:
+        return [(max([*delays, ttl_seconds or 0.0]) + LATE_BY, reports)]
+    return [(d, (r,)) for d, r in zip(delays, reports, strict=True)]

@@ -22,11 +22,13 @@ from failover_otp.providers.sandbox.outcomes import (
     Outcome,
     Refusal,
     ScheduledReport,
-    outcome_for,
     price_for,
+    push_schedule,
     report_delay,
+    report_order,
     status_at,
 )
+from failover_otp.providers.sandbox.profiles import DigitTable, Profile
 from failover_otp.providers.sms_parts import sms_parts
 
 _MAX_REMEMBERED = 200_000
@@ -77,8 +79,16 @@ class RouteeSim:
     """In-memory Routee. ``time_scale`` speeds up every delay of the outcome table; every
     accepted send is paid from ``account`` (by default one with the sandbox's opening balance)."""
 
-    def __init__(self, *, time_scale: float = 1.0, account: Account | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        time_scale: float = 1.0,
+        account: Account | None = None,
+        profile: Profile | None = None,
+    ) -> None:
         self.time_scale = time_scale
+        # Where outcomes come from: the contract's digit table unless a named profile is chosen.
+        self.profile: Profile = profile if profile is not None else DigitTable()
         self.account = account if account is not None else Account()
         self.messages: OrderedDict[str, SimMessage] = OrderedDict()
         # Accepted sends per idempotence key: tests prove no message is ever sent twice.
@@ -105,7 +115,15 @@ class RouteeSim:
         extra: dict[str, Any] | None = None,
     ) -> SimMessage:
         """Take a send or raise :class:`SimRefused` as the outcome table says."""
-        outcome = outcome_for(channel, to)
+        country, operator = describe(to)
+        accepted_at = datetime.now(UTC)
+        outcome = self.profile.outcome(
+            channel,
+            to,
+            ttl_seconds=ttl_seconds,
+            operator_key=f"{country or ''}/{operator or ''}",
+            at=accepted_at,
+        )
         if outcome.refusal is Refusal.UNAVAILABLE_FIRST:
             self._attempts[attempt_key] += 1
             if self._attempts[attempt_key] % 2 == 1:
@@ -118,7 +136,6 @@ class RouteeSim:
         price = price_for(channel, parts)
         if not self.account.charge(price):
             raise SimRefused(400, "400001009", "Not enough balance")
-        country, operator = describe(to)
         message = SimMessage(
             message_id=str(uuid.uuid4()),
             channel=channel,
@@ -127,7 +144,7 @@ class RouteeSim:
             ttl_seconds=ttl_seconds,
             outcome=outcome,
             accepted_mono=time.monotonic(),
-            accepted_at=datetime.now(UTC),
+            accepted_at=accepted_at,
             parts=parts,
             price=price,
             country=country,
@@ -160,6 +177,11 @@ class RouteeSim:
         delay = report_delay(report, message.ttl_seconds) / self.time_scale
         return message.accepted_at + timedelta(seconds=delay)
 
+    @property
+    def pushes_pending(self) -> int:
+        """Reports scheduled or being pushed (0: every report so far was handed to the sink)."""
+        return len(self._timers) + len(self._tasks)
+
     def reset(self) -> None:
         """Forget every message, count and pending report (the wire sandbox's control API)."""
         for handle in self._timers.values():
@@ -182,24 +204,38 @@ class RouteeSim:
         if not message.outcome.callbacks:
             return
         loop = asyncio.get_running_loop()
-        for report in message.outcome.reports:
-            delay = report_delay(report, message.ttl_seconds) / self.time_scale
+        order = report_order(message.body)
+        for delay, batch in push_schedule(message.outcome, order, message.ttl_seconds):
             self._next_timer += 1
             key = self._next_timer
-            self._timers[key] = loop.call_later(delay, self._fire, message, report, key)
+            handle = loop.call_later(delay / self.time_scale, self._fire, message, batch, key)
+            self._timers[key] = handle
 
-    def _fire(self, message: SimMessage, report: ScheduledReport, key: int) -> None:
+    def _fire(self, message: SimMessage, batch: tuple[ScheduledReport, ...], key: int) -> None:
         self._timers.pop(key, None)
-        message.reported = report.status
+        message.reported = batch[-1].status
         if self._sink is None:
             return
-        final = report is message.outcome.reports[-1]
-        sim_report = SimReport(
-            message, report.status, report.detailed_status, datetime.now(UTC), final
-        )
-        task = asyncio.get_running_loop().create_task(self._sink(sim_report))
+        final = message.outcome.reports[-1]
+        reports = [
+            # Stamped with when the status happened, however late or out of order it is pushed.
+            SimReport(
+                message,
+                r.status,
+                r.detailed_status,
+                self.reported_at(message, r),
+                final=r is final,
+            )
+            for r in batch
+        ]
+        task = asyncio.get_running_loop().create_task(self._push_in_order(reports))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _push_in_order(self, reports: list[SimReport]) -> None:
+        for report in reports:
+            if self._sink is not None:
+                await self._sink(report)
 
     async def aclose(self) -> None:
         for handle in self._timers.values():

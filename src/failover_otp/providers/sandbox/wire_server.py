@@ -34,6 +34,7 @@ from failover_otp.domain.statuses import Channel
 from failover_otp.providers.routee import shapes, validation
 from failover_otp.providers.routee.validation import Rejection, SendSpec
 from failover_otp.providers.sandbox.account import DEFAULT_BALANCE, Account
+from failover_otp.providers.sandbox.profiles import Profile
 from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimRefused
 from failover_otp.providers.sandbox.wire_control import add_control_routes
 from failover_otp.providers.sandbox.wire_state import (
@@ -288,6 +289,7 @@ async def serve_sandbox(
     callbacks: bool = True,
     balance: float = DEFAULT_BALANCE,
     on_ready: Callable[[int], None] | None = None,
+    profile: Profile | None = None,
 ) -> None:
     """Serve the sandbox on ``host:port`` (loopback only) until cancelled.
 
@@ -295,7 +297,7 @@ async def serve_sandbox(
     """
     if not _is_loopback(host):
         raise ValueError(f"the Routee sandbox binds to loopback only, not {host!r}")
-    sim = RouteeSim(time_scale=time_scale, account=Account(opening=balance))
+    sim = RouteeSim(time_scale=time_scale, account=Account(opening=balance), profile=profile)
     app = create_sandbox_app(sim, app_id=app_id, app_secret=app_secret, callbacks=callbacks)
     runner = web.AppRunner(app, shutdown_timeout=2.0)
     await runner.setup()

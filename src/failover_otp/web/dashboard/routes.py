@@ -65,10 +65,11 @@ SECURITY_HEADERS = {
 
 def install(app: FastAPI) -> None:
     """Serve the dashboard (pages and its vendored static files) from ``app``."""
-    from failover_otp.web.dashboard import account_routes  # it builds on this module's helpers
+    from failover_otp.web.dashboard import account_routes, timing_routes  # built on these helpers
 
     app.include_router(router)
     app.include_router(account_routes.router)
+    app.include_router(timing_routes.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
 
 
