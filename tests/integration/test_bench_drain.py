@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from benchmarks.harness import LOOPBACK, answers_within, wait_until_drained
 
 
