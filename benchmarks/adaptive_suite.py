@@ -192,7 +192,13 @@ def bench_adaptive(results: Results, scratch: Path, flows: int = FLOWS_DEFAULT) 
             ("median time to code", measured.median, "s", guess.median_seconds),
             ("p95 time to code", measured.p95, "s", guess.p95_seconds),
             ("both channels sent", 100 * measured.both_share, "%", 100 * guess.both_channels_share),
-            ("cost per delivered code", measured.cost_per_code, "EUR", guess.cost_per_code),
+            # per 1,000 delivered codes: per code, the figures print as 0.0
+            (
+                "cost per 1,000 delivered codes",
+                1000 * measured.cost_per_code,
+                "EUR",
+                1000 * guess.cost_per_code if guess.cost_per_code is not None else None,
+            ),
         ):
             error = abs(forecast - value) / value if forecast is not None and value else None
             results.add(

@@ -115,13 +115,17 @@ def render(results: Results) -> str:
     if cpu_rows:
         out.append("#### Where the 2 cores went during each load phase (cores used)")
         out.append("")
-        out.append("| phase | service | load generator | PostgreSQL | other processes | steal |")
-        out.append("|---|---|---|---|---|---|")
+        out.append(
+            "| phase | service | load generator | Routee sandbox | PostgreSQL | other processes "
+            "| steal |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
         for bench, db, name, cores in cpu_rows:
             assert isinstance(cores, dict)
             out.append(
                 f"| {bench}/{db}: {name} | {cores.get('server', '-')} | "
-                f"{cores.get('load_generator', '-')} | {cores.get('postgres', '-')} | "
+                f"{cores.get('load_generator', '-')} | {cores.get('sandbox', '-')} | "
+                f"{cores.get('postgres', '-')} | "
                 f"{cores.get('other', '-')} | {cores.get('steal', '-')} |"
             )
         out.append("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from failover_otp.provider_names import ProviderName
@@ -134,3 +134,10 @@ class Settings(SecuritySettings):
     # times drawn from distributions (providers/sandbox/profiles.py), seeded by sandbox_seed.
     sandbox_profile: Literal["", "realistic"] = ""
     sandbox_seed: int = 0
+
+    @model_validator(mode="after")
+    def _auto_ttl_bounds(self) -> Settings:
+        # Refused at start rather than as a 500 on the first "ttl": "auto" send.
+        if self.auto_ttl_min_seconds > self.auto_ttl_max_seconds:
+            raise ValueError("FOTP_AUTO_TTL_MIN_SECONDS must not exceed FOTP_AUTO_TTL_MAX_SECONDS")
+        return self

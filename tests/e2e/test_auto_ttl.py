@@ -45,10 +45,12 @@ def auto_flow(digit: int, serial: int) -> dict[str, Any]:
     return body
 
 
-def run_flow(api: ApiSession, body: dict[str, Any]) -> dict[str, Any]:
+def run_flow(
+    api: ApiSession, body: dict[str, Any], step_statuses: list[str] | None = None
+) -> dict[str, Any]:
     answer = api.post("/otp/send-failover", body)
     assert answer.status_code == 200, answer.text
-    return wait_until_ended(api, answer.json()["flowId"], timeout=60)
+    return wait_until_ended(api, answer.json()["flowId"], timeout=60, step_statuses=step_statuses)
 
 
 def test_auto_uses_the_upper_bound_then_learns_a_shorter_deadline(api: ApiSession) -> None:
@@ -71,10 +73,9 @@ def test_auto_uses_the_upper_bound_then_learns_a_shorter_deadline(api: ApiSessio
     assert viber["samples"] >= MIN_SAMPLES
     assert viber["trusted"] is True
 
-    learned = run_flow(api, auto_flow(1, 9999))
-    primary, failover = learned["steps"]
-    assert primary["status"] == "EXPIRED"
-    assert failover["status"] == "delivered"
+    # The SMS may report Sent before Delivered (the Routee set-up): wait for its final report.
+    learned = run_flow(api, auto_flow(1, 9999), step_statuses=["EXPIRED", "delivered"])
+    primary = learned["steps"][0]
     chosen = primary["auto_ttl"]["seconds"]
     assert 5 <= chosen < 120
     assert "95% of deliveries within 120 s" in primary["auto_ttl"]["reason"]

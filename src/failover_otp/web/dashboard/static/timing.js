@@ -26,8 +26,8 @@
   function pct(v) { return v === null || v === undefined ? null : (Math.round(v * 1000) / 10) + " %"; }
 
   function curve(models, index) {
-    var m = models[index];
-    if (!m) { return; }
+    // Without history yet, an empty chart says so rather than leaving a blank box.
+    var m = models[index] || { channel: "no history yet", curve: [] };
     draw("curve", {
       type: "line",
       data: { datasets: [{ label: label(m) + " (delivered share, %)",
