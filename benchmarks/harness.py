@@ -117,6 +117,39 @@ def wait_http(
     raise TimeoutError(f"{url} did not answer 200 within {timeout}s ({last})")
 
 
+def answers_within(url: str, seconds: float) -> bool:
+    """Whether ``url`` gives any HTTP answer (200, 404, ...) within ``seconds``."""
+    try:
+        http_json("GET", url, timeout=seconds)
+    except OSError:  # refused, or timed out (socket.timeout is an OSError)
+        return False
+    return True
+
+
+def wait_until_drained(
+    pid: int, probe_url: str, *, patience: float = 120.0, cores: float = 0.1, prompt: float = 1.0
+) -> bool:
+    """Wait (at most ``patience`` s) until the service ``pid`` has no work left over from an
+    earlier phase; return whether it got there.
+
+    Idle means both: under ``cores`` for a second, and ``probe_url`` (a path without database
+    work) answered within ``prompt`` seconds. Low CPU alone is not enough: after an open-loop
+    overload the service still holds thousands of requests whose clients gave up (it finishes
+    each one), and on a busy machine it can be starved below ``cores`` while it works through
+    them. A probe queues behind that backlog, so a prompt answer shows it is gone."""
+    from benchmarks import monitor
+
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        before = monitor.sample([pid])
+        time.sleep(1.0)
+        after = monitor.sample([pid])
+        idle = monitor.usage(before, after, {pid: "server"})["server"] < cores
+        if idle and answers_within(probe_url, prompt):
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- processes
 
 

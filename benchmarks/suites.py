@@ -32,6 +32,7 @@ from benchmarks.harness import (
     Service,
     ceiling_process,
     sandbox_process,
+    wait_until_drained,
 )
 from benchmarks.loadgen import Client, LoadResult, Request
 from benchmarks.results import Figure, Results, at_least, at_most
@@ -135,27 +136,22 @@ class Measured:
         }
 
 
-def _drain(ctx: Context, server_pid: int, patience: float = 120.0) -> None:
-    """Wait until the service is idle (under 0.1 core for a second): work left over from an
-    earlier phase (queued requests, delivery reports) must not count against the next one."""
-    deadline = time.monotonic() + patience
-    while time.monotonic() < deadline:
-        before = monitor.sample([server_pid])
-        time.sleep(1.0)
-        after = monitor.sample([server_pid])
-        if monitor.usage(before, after, {server_pid: "server"})["server"] < 0.1:
-            return
-    print("    note: the service was still busy when the phase started", flush=True)
+def _drain(url: str, server_pid: int) -> None:
+    """Wait until the service has no work left over from an earlier phase (queued requests,
+    delivery reports): it must not count against the next one (``wait_until_drained``)."""
+    if not wait_until_drained(server_pid, url + "/"):
+        print("    note: the service was still busy when the phase started", flush=True)
 
 
 def _measure(
     ctx: Context,
+    url: str,
     server_pid: int,
     run: Callable[[], Any],
 ) -> Measured:
     import os
 
-    _drain(ctx, server_pid)
+    _drain(url, server_pid)
     names = {server_pid: "server", os.getpid(): "load_generator"}
     if ctx.sandbox is not None and ctx.sandbox.pid != server_pid:
         names[ctx.sandbox.pid] = "sandbox"  # the provider of the production shape
@@ -181,7 +177,7 @@ def _closed(
                 warmup=ctx.options.warmup,
             )
 
-    return _measure(ctx, pid, run)
+    return _measure(ctx, url, pid, run)
 
 
 def _open(
@@ -204,7 +200,7 @@ def _open(
                 warmup=ctx.options.warmup,
             )
 
-    return _measure(ctx, pid, run)
+    return _measure(ctx, url, pid, run)
 
 
 def _ceiling(ctx: Context, key: str, measure: Callable[[str, int], Measured]) -> LoadResult:
@@ -763,7 +759,7 @@ def _timing_round(
     pid = service.process.pid
     count = options.timing_flows
     label = f"{count:,} flows" + (f" + {pending:,} pending" if pending else "")
-    _drain(ctx, pid)
+    _drain(service.url, pid)
     rss_start = service.process.rss_mb()
     window = 60.0
     lead = 8.0
@@ -820,7 +816,7 @@ def _timing_round(
         decided.append((_parse_time(row["created_at"]) - due_at).total_seconds() * 1000.0)
     # Doubled: SMS the provider accepted beyond one per flow, counted once the service is idle
     # (a send accepted while its save still queued is not a double).
-    _drain(ctx, pid)
+    _drain(service.url, pid)
     sms_sent = service.metric("fotp_provider_sends_total", accepted) - sms_before
     sent_rows = _query(
         db,

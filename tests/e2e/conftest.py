@@ -37,7 +37,9 @@ def e2e_database_url(
     request: pytest.FixtureRequest, e2e_setup: str, e2e_dir: Path
 ) -> Iterator[str]:
     if e2e_setup != "postgresql":
-        yield f"sqlite:///{e2e_dir}/e2e.db"
+        # One file per set-up: the sqlite and routee servers of a module must not share the
+        # flows (and what is learnt from them) of the other.
+        yield f"sqlite:///{e2e_dir}/e2e-{e2e_setup}.db"
         return
     server: pg.PostgresServer = request.getfixturevalue("postgres_server")
     with pg.fresh_database(server.base_url) as url:
