@@ -89,8 +89,8 @@ class Settings(SecuritySettings):
     # Readiness (GET /health/ready, /health): SQLite needs this much free disk beside its file.
     health_min_free_disk_mb: int = Field(default=64, ge=0)
 
-    # At most this many requests and connections at once in `serve` (uvicorn's
-    # limit_concurrency); past it, 503 at once instead of a growing queue. 0: no limit.
+    # At most this many requests in flight per process (web/admission.py); past it, 503 with
+    # Retry-After at once instead of a growing queue. 0: no limit.
     limit_concurrency: int = Field(default=0, ge=0)
     # List and search results are counted up to this many matches, and only these can be paged
     # through (narrow the filters for more); 0 counts every match (slow on big tables).

@@ -133,7 +133,6 @@ def serve(
         access_log=False,
         log_level="warning",
         lifespan="on",
-        limit_concurrency=settings.limit_concurrency or None,
     )
     console().print(
         f"[bold]failover-otp[/] listening on http://{settings.host}:{settings.port} "

@@ -25,6 +25,7 @@ from failover_otp.web import (
     verify_routes,
     webhook_routes,
 )
+from failover_otp.web.admission import AdmissionLimit
 from failover_otp.web.error_handlers import install_error_handlers
 from failover_otp.web.openapi_docs import install_docs, install_openapi
 from failover_otp.web.request_guard import RequestGuard
@@ -63,6 +64,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Oversized bodies (413) and text no field may hold (422) stop here, before any route.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes)
+    if settings.limit_concurrency:
+        # Outermost, so a request past the limit is shed before its body is read.
+        app.add_middleware(AdmissionLimit, max_in_flight=settings.limit_concurrency)
     install_openapi(app)
     install_docs(app)
     app.include_router(system_routes.router)

@@ -1,0 +1,83 @@
+"""Admission control: past FOTP_LIMIT_CONCURRENCY requests in flight, a JSON 503 with
+Retry-After at once (uvicorn's limit answered plain text without the header)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from failover_otp.settings import Settings
+from failover_otp.web.admission import AdmissionLimit
+from failover_otp.web.app import create_app
+
+
+def _held_app(release: asyncio.Event) -> tuple[AdmissionLimit, Starlette]:
+    async def slow(request: Request) -> PlainTextResponse:
+        await request.body()
+        await release.wait()
+        return PlainTextResponse("done")
+
+    async def live(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("alive")
+
+    inner = Starlette(
+        routes=[Route("/slow", slow, methods=["GET", "POST"]), Route("/health/live", live)]
+    )
+    return AdmissionLimit(inner, max_in_flight=2), inner
+
+
+async def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+async def test_past_the_limit_requests_are_shed_with_retry_after() -> None:
+    release = asyncio.Event()
+    limited, _ = _held_app(release)
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        held = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
+        await _wait_for(lambda: limited.in_flight == 2)
+
+        shed = await client.post("/slow", content=b"x" * 10)
+        assert shed.status_code == 503
+        assert shed.headers["retry-after"] == "1"
+        assert shed.headers["content-type"] == "application/json"
+        body = shed.json()
+        assert body["code"] == "service_unavailable"
+        assert "FOTP_LIMIT_CONCURRENCY" in body["message"]
+        # Liveness is never shed: an overloaded process is alive.
+        assert (await client.get("/health/live")).status_code == 200
+
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+        assert limited.in_flight == 0
+        assert (await client.get("/slow")).status_code == 200
+
+
+async def test_a_failing_request_gives_its_place_back() -> None:
+    async def boom(scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("the route failed")
+
+    limited = AdmissionLimit(boom, max_in_flight=1)
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            await limited({"type": "http", "path": "/x"}, None, None)  # type: ignore[arg-type]
+    assert limited.in_flight == 0
+
+
+def test_the_app_installs_the_limit_only_when_set() -> None:
+    def middleware_of(limit: int) -> list[type]:
+        app = create_app(Settings(limit_concurrency=limit))
+        return [m.cls for m in app.user_middleware]  # type: ignore[misc]
+
+    assert AdmissionLimit in middleware_of(64)
+    assert AdmissionLimit not in middleware_of(0)
