@@ -1,4 +1,4 @@
-"""Migrations 0004 and 0013 (security) and 0015 (operators, dashboard sessions, audit trail)
+"""Migrations 0004 and 0012 (security) and 0013 (operators, dashboard sessions, audit trail)
 build exactly the tables ``store/tables.py`` declares for them."""
 
 from __future__ import annotations

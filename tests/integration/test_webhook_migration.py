@@ -1,4 +1,4 @@
-"""Migration 0014 fills the receiving host of events already pending, so the per-host bound
+"""Migration 0011 fills the receiving host of events already pending, so the per-host bound
 covers them after an upgrade."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from failover_otp.store.migrate import alembic_config, upgrade
 from failover_otp.store.tables import webhook_outbox
 
 
-def _before_0014(connection: Connection) -> None:
+def _before_0011(connection: Connection) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(connection), "0014-1")
+    command.upgrade(alembic_config(connection), "0011-1")
 
 
 async def test_pending_events_get_their_host(database_url: str) -> None:
@@ -28,8 +28,8 @@ async def test_pending_events_get_their_host(database_url: str) -> None:
     ]
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_before_0014)
-            # Only the columns the schema has before 0014.
+            await conn.run_sync(_before_0011)
+            # Only the columns the schema has before 0011.
             for event_id, status, url in rows:
                 await conn.execute(
                     insert(webhook_outbox).values(

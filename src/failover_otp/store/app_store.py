@@ -21,7 +21,7 @@ class Application:
     disabled: bool = False
     # Customer webhooks' signing secret (whsec_...); None until first needed (migration 0003).
     webhook_secret: str | None = None
-    # The secret before the last rotation and when it stops signing (migration 0014).
+    # The secret before the last rotation and when it stops signing (migration 0011).
     webhook_secret_previous: str | None = None
     webhook_secret_previous_until: datetime | None = None
 

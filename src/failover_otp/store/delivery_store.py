@@ -2,7 +2,7 @@
 
 One upsert per sent step that reaches a final state (``count = count + 1`` on its row), so the
 history grows by at most (keys x bins) rows an hour whatever the traffic; a read sums the hours
-of the sliding window, grouped by key and bin (migration 0018, domain/delivery_model.py).
+of the sliding window, grouped by key and bin (migration 0015, domain/delivery_model.py).
 """
 
 from __future__ import annotations

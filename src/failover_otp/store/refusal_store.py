@@ -1,5 +1,5 @@
 """Counts of refused sends (rate limits, the spend cap, number types, countries) per application,
-UTC day and reason: one upsert per refusal, read by the dashboard (migration 0016).
+UTC day and reason: one upsert per refusal, read by the dashboard (migration 0010).
 
 A refused send stores nothing else (no flow, no step), so without these rows it would never reach
 the dashboard. A counter row per day and reason keeps the cost of a refusal storm at one small

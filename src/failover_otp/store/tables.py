@@ -67,7 +67,7 @@ applications = Table(
     # The key customer webhooks are signed with (``whsec_...``, Standard Webhooks); migration 0003.
     Column("webhook_secret", String(128), nullable=True),
     # The secret before the last rotation, still signing (beside the new one) until ``_until``
-    # (``apps rotate-webhook-secret --overlap``); migration 0014.
+    # (``apps rotate-webhook-secret --overlap``); migration 0011.
     Column("webhook_secret_previous", String(128), nullable=True),
     Column("webhook_secret_previous_until", UTCDateTime, nullable=True),
 )
@@ -104,9 +104,9 @@ flows = Table(
     Column("version", Integer, nullable=False, default=0),
     # Standard Failover callback strategy (OnChange | OnCompletion); migration 0002.
     Column("callback_strategy", String(16), nullable=True),
-    # When the flow's code was verified (migration 0016): conversion outlives the code's row.
+    # When the flow's code was verified (migration 0010): conversion outlives the code's row.
     Column("verified_at", UTCDateTime, nullable=True),
-    # Stopped because its code was verified: no later report reopens it (migration 0010).
+    # Stopped because its code was verified: no later report reopens it (migration 0014).
     Column("cancelled", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "application_id", "created_at", "id"),
     Index(None, "application_id", "status", "created_at", "id"),
@@ -142,10 +142,10 @@ steps = Table(
     Column("reject_reason", String(32), nullable=True),
     Column("failover_from", String(64), nullable=True),
     Column("send_attempts", Integer, nullable=False, default=1),
-    # Voice: who answered and the call's length in seconds, as reported (migration 0010).
+    # Voice: who answered and the call's length in seconds, as reported (migration 0014).
     Column("answered_by", String(16), nullable=True),
     Column("call_seconds", Integer, nullable=True),
-    # The ttl an auto (``"ttl": "auto"``) step was given and why (migration 0018).
+    # The ttl an auto (``"ttl": "auto"``) step was given and why (migration 0015).
     Column("ttl_seconds", Float, nullable=True),
     Column("ttl_reason", Text, nullable=True),
     Index(None, "application_id", "created_at", "flow_id", "idx"),
@@ -197,7 +197,7 @@ webhook_outbox = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # host:port of ``url``: attempts in flight are bounded per receiving host (migration 0014).
+    # host:port of ``url``: attempts in flight are bounded per receiving host (migration 0011).
     Column("target_host", String(255), nullable=True),
     Index(None, "status", "next_attempt_at"),
     Index(None, "flow_id", "status", "seq"),
@@ -258,7 +258,7 @@ rate_counters = Table(
     Index(None, "expires_at"),
 )
 
-# --- Operators, dashboard sessions and the audit trail (migration 0015) ---
+# --- Operators, dashboard sessions and the audit trail (migration 0013) ---
 
 # People who sign in to the dashboard as themselves; passwords are argon2id hashes.
 operators = Table(
@@ -311,7 +311,7 @@ audit_log = Table(
     Index(None, "application_id", "at"),
 )
 
-# The daily spend cap (migration 0013), in micro-units of the account currency, per application
+# The daily spend cap (migration 0012), in micro-units of the account currency, per application
 # and UTC day (``day``: the day's midnight in seconds since the epoch): what admitted flows may
 # still cost (``reserved``, their worst case) and what ended flows were charged (``spent``).
 spend_days = Table(
@@ -323,7 +323,7 @@ spend_days = Table(
     Column("spent", BigInteger, nullable=False),
 )
 
-# One row per flow admitted under the cap (migration 0013): its day and its reservation;
+# One row per flow admitted under the cap (migration 0012): its day and its reservation;
 # ``charged`` is NULL while the flow runs and what it was charged once it ended.
 spend_reservations = Table(
     "spend_reservations",
@@ -337,7 +337,7 @@ spend_reservations = Table(
     Index(None, "created_at"),
 )
 
-# Sends refused before anything was stored (migration 0016): rate limits, the spend cap, number
+# Sends refused before anything was stored (migration 0010): rate limits, the spend cap, number
 # types and countries. One row per application, UTC day (``YYYY-MM-DD``) and reason (the error
 # code, or ``rate_limited:<window>``), bumped by an upsert where the refusal is raised.
 refusal_counts = Table(
@@ -350,7 +350,7 @@ refusal_counts = Table(
     Column("last_at", UTCDateTime, nullable=False),
 )
 
-# The delivery model's history (migration 0018): per channel, country, operator, hour (epoch
+# The delivery model's history (migration 0015): per channel, country, operator, hour (epoch
 # seconds of its start) and bin of domain/delivery_model.py, how many sent steps were delivered
 # in that bin and how many gave up (or will never be delivered) in it. One upsert per step that
 # reaches a final state; a read sums the hours of the sliding window.
@@ -367,7 +367,7 @@ delivery_histograms = Table(
     Index(None, "hour"),
 )
 
-# An application's "ttl": "auto" settings (migration 0018, `failover-otp apps auto-ttl`): its
+# An application's "ttl": "auto" settings (migration 0015, `failover-otp apps auto-ttl`): its
 # bounds and threshold, and whether a step that omits its ttl gets auto (``is_default``).
 app_ttl_policies = Table(
     "app_ttl_policies",

@@ -1,4 +1,4 @@
-"""An application's ``"ttl": "auto"`` settings (migration 0018): bounds, threshold, default.
+"""An application's ``"ttl": "auto"`` settings (migration 0015): bounds, threshold, default.
 
 Read only when a send asks for auto or omits a ttl, so an ordinary send stays without reads.
 """

@@ -1,7 +1,7 @@
 """learned failover timing: the delivery model's histograms and each auto step's chosen ttl
 
-Revision ID: 0018
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-29
 
 - delivery_histograms: per channel, country, operator ("" when unknown), hour and bin of
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0010"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

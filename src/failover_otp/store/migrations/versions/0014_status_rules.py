@@ -1,7 +1,7 @@
 """status rules: cancelled flows, Voice call facts
 
-Revision ID: 0010
-Revises: 0015
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-29
 
 - ``flows.cancelled``: the flow was stopped because its code was verified. A flow that succeeded
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0015"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

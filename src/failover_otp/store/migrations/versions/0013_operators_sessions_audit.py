@@ -1,7 +1,7 @@
 """operators, server-side dashboard sessions and the audit trail
 
-Revision ID: 0015
-Revises: 0013
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-29
 
 - ``operators`` / ``operator_roles``: people who sign in to the dashboard as themselves, with a
@@ -18,8 +18,8 @@ from alembic import op
 
 import failover_otp.store.tables
 
-revision = "0015"
-down_revision = "0013"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

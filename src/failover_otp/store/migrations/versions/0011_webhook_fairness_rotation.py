@@ -1,8 +1,8 @@
 """webhooks: the receiving host of each event (fair delivery), and a previous signing secret
 kept during a rotation's overlap window
 
-Revision ID: 0014
-Revises: 0016
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29
 
 - ``webhook_outbox.target_host``: ``host:port`` of the event's URL, so a claim can pass over
@@ -21,8 +21,8 @@ from alembic import op
 import failover_otp.store.tables
 from failover_otp.store.webhook_store import target_host
 
-revision = "0014"
-down_revision = "0016"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """spend reservations: the daily spend cap as one atomic step per application and day
 
-Revision ID: 0013
-Revises: 0014
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-29
 
 - ``spend_days``: per application and UTC day, in micro-units of the account currency, what
@@ -19,8 +19,8 @@ from alembic import op
 
 import failover_otp.store.tables
 
-revision = "0013"
-down_revision = "0014"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """dashboard: when a flow's code was verified, and counts of refused sends
 
-Revision ID: 0016
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
