@@ -163,10 +163,14 @@ class ApiSession:
 
     def __init__(self, base_url: str, app_id: str, secret: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30, trust_env=False)
-        token = self.http.post(
-            "/oauth/token", auth=(app_id, secret), data={"grant_type": "client_credentials"}
-        )
-        token.raise_for_status()
+        try:
+            token = self.http.post(
+                "/oauth/token", auth=(app_id, secret), data={"grant_type": "client_credentials"}
+            )
+            token.raise_for_status()
+        except BaseException:
+            self.http.close()  # a refused session must not leave its connection open
+            raise
         self.http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
     def post(self, path: str, body: Any) -> httpx.Response:
