@@ -161,21 +161,34 @@ async def flow_outcomes(database_url: str) -> dict[str, dict[str, Any]]:
     return {r["id"]: dict(r) for r in rows}
 
 
+# Step statuses (as stored) after which a final report is still to come.
+_AWAITING_VERDICT = frozenset({"SENDING", "QUEUED", "SENT"})
+
+
 async def wait_for_outcomes(
     database_url: str, flow_ids: list[str], timeout: float
 ) -> dict[str, dict[str, Any]]:
-    """Every flow's outcome once none of ``flow_ids`` is InProgress any more."""
+    """Every flow's outcome once none of ``flow_ids`` is InProgress any more, nor has a step
+    still waiting for its verdict: an SMS ``Sent`` already makes its flow Succeeded (the seed's
+    rule), and its Delivered or Undelivered follows."""
     open_flows: list[str] = []
+
+    def is_open(outcome: dict[str, Any] | None) -> bool:
+        if outcome is None:
+            return False  # not stored at all: lost, which the caller reports
+        if outcome["status"] == "InProgress":
+            return True
+        return any(step in _AWAITING_VERDICT for step in outcome["steps"])
 
     async def settled() -> dict[str, dict[str, Any]] | None:
         outcomes = await flow_outcomes(database_url)
-        open_flows[:] = [f for f in flow_ids if outcomes.get(f, {}).get("status") == "InProgress"]
+        open_flows[:] = [f for f in flow_ids if is_open(outcomes.get(f))]
         return None if open_flows else outcomes
 
     outcomes: dict[str, dict[str, Any]] | None = await wait_until_async(
         settled,
         timeout,
-        what=lambda: f"{len(open_flows)} flows still InProgress, e.g. {open_flows[:3]}",
+        what=lambda: f"{len(open_flows)} flows not settled, e.g. {open_flows[:3]}",
         interval=0.5,
     )
     assert outcomes is not None
