@@ -93,7 +93,7 @@ async def send_many(
                 for flow_id in [f for f in flow_ids if f not in stories]:
                     async with gate:
                         story = await api.get_failover(flow_id)
-                    if story.ended:
+                    if story.settled:
                         stories[flow_id] = story
                         progress.advance(ending)
                 if len(stories) < len(flow_ids):

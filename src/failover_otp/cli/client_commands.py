@@ -163,11 +163,11 @@ def register(app: typer.Typer) -> None:
         where = target(url, app_id, app_secret)
         with where.client() as client:
             story = call(where, lambda: client.get_failover(flow_or_tracking_id))
-            if follow and not as_json and not story.ended:
+            if follow and not as_json and not story.settled:
                 from rich.live import Live
 
                 with Live(story_renderable(story), console=console(), refresh_per_second=4) as live:
-                    while not story.ended:
+                    while not story.settled:
                         time.sleep(0.5)
                         story = call(where, lambda: client.get_failover(flow_or_tracking_id))
                         live.update(story_renderable(story))

@@ -232,11 +232,12 @@ class AsyncFailoverOtpClient:
         timeout: float = 600.0,  # noqa: ASYNC109 - a polling budget, as in the sync client
         interval: float = 0.5,
     ) -> FlowStory:
-        """Poll a flow until it ends (``Succeeded`` or ``Failed``); its story."""
+        """Poll a flow until it ends (``Succeeded`` or ``Failed``) and every step has its verdict
+        (``FlowStory.settled``); its story, as it stands at ``timeout`` at the latest."""
         deadline = time.monotonic() + timeout
         while True:
             story = await self.get_failover(flow_id)
-            if story.ended or time.monotonic() >= deadline:
+            if story.settled or time.monotonic() >= deadline:
                 return story
             await asyncio.sleep(interval)
 

@@ -221,11 +221,12 @@ class FailoverOtpClient:
     def wait_for_flow(
         self, flow_id: str, *, timeout: float = 600.0, interval: float = 0.5
     ) -> FlowStory:
-        """Poll a flow until it ends (``Succeeded`` or ``Failed``); its story."""
+        """Poll a flow until it ends (``Succeeded`` or ``Failed``) and every step has its verdict
+        (``FlowStory.settled``); its story, as it stands at ``timeout`` at the latest."""
         deadline = time.monotonic() + timeout
         while True:
             story = self.get_failover(flow_id)
-            if story.ended or time.monotonic() >= deadline:
+            if story.settled or time.monotonic() >= deadline:
                 return story
             time.sleep(interval)
 

@@ -72,6 +72,10 @@ class SendAnswer(ApiModel):
 # -- GET /otp/failover/{id} and GET /otp/failover --------------------------------------------
 
 
+# Step statuses (any casing) after which a final report is still to come.
+_AWAITING_VERDICT = frozenset({"queued", "sent"})
+
+
 class StepStory(ApiModel):
     """One message of a flow: the primary attempt or a failover."""
 
@@ -106,6 +110,13 @@ class FlowStory(ApiModel):
     @property
     def ended(self) -> bool:
         return self.status in ("Succeeded", "Failed")
+
+    @property
+    def settled(self) -> bool:
+        """Ended, and no step still waits for its verdict: an SMS ``Sent`` already makes its
+        flow Succeeded (the seed's rule), and its Delivered or Undelivered may still follow and
+        turn the flow Failed."""
+        return self.ended and not any(s.status.lower() in _AWAITING_VERDICT for s in self.steps)
 
 
 class Delivery(StepStory):

@@ -62,6 +62,20 @@ SEED_STORY: dict[str, Any] = {
 }
 
 
+def test_a_story_is_settled_once_every_step_has_its_verdict() -> None:
+    def story(flow_status: str, *step_statuses: str) -> FlowStory:
+        steps = [{**SEED_STORY["steps"][0], "status": status} for status in step_statuses]
+        return FlowStory.from_json({**SEED_STORY, "status": flow_status, "steps": steps})
+
+    # An SMS Sent makes the flow Succeeded (the seed's rule), but its verdict is still to come.
+    assert story("Succeeded", "EXPIRED", "sent").ended
+    assert not story("Succeeded", "EXPIRED", "sent").settled
+    assert not story("InProgress", "EXPIRED", "queued").settled
+    assert story("Succeeded", "EXPIRED", "delivered").settled
+    assert story("Failed", "FAILED", "undelivered").settled
+    assert not story("Failed", "FAILED", "QUEUED").settled
+
+
 def test_a_story_is_typed_and_still_reads_like_the_json() -> None:
     story = FlowStory.from_json(SEED_STORY)
     assert story.ended
