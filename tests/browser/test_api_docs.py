@@ -4,42 +4,22 @@ test (issue 17, item 2: they were blank without internet, loading from a CDN and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from tests.support.server import ServerProcess, serve_args
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip(
-        "no /usr/bin/chromium (apt-get install chromium; CI installs it and fails instead)",
-        allow_module_level=True,
-    )
-from playwright.sync_api import (  # noqa: E402
+from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Page,
     Route,
     expect,
-    sync_playwright,
 )
+
+from tests.support.server import ServerProcess, serve_args
+
+TIMEOUT_MS = 30_000
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.start()
     yield proc
     proc.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "CI must install chromium (.ci/run)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Watched:

@@ -18,12 +18,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.test_dashboard import TIMEOUT_MS, _sign_in, browser
+from tests.browser.test_dashboard import TIMEOUT_MS, _sign_in
 from tests.support.payloads import viber_sms_flow
 from tests.support.seeding import seed_flows
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
-
-__all__ = ["browser"]  # the shared Chromium fixture
 
 FLOWS = 5_000
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -9,12 +9,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from failover_otp.client import FailoverOtpClient
-from tests.browser.test_dashboard import _page, _sign_in, browser
+from tests.browser.test_dashboard import _page, _sign_in
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
-
-__all__ = ["browser"]  # the fixture this module uses
 
 
 @pytest.fixture(scope="module")
