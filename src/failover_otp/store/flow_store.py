@@ -11,20 +11,17 @@ from sqlalchemy import (
     LABEL_STYLE_TABLENAME_PLUS_COL,
     and_,
     bindparam,
-    delete,
     func,
-    insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Select
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.domain.statuses import StepStatus, stored_as
+from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.paging import bounded_count, page_window
@@ -36,7 +33,6 @@ from failover_otp.store.rows import (
 )
 from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
-from failover_otp.store.upsert import insert_for
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
 
 
@@ -83,44 +79,6 @@ class DeliveryFilter:
     kind: FlowKind | None = None
 
 
-# The hot statements, built once: values travel as parameters, so SQLAlchemy neither rebuilds
-# nor re-keys a statement per call (building one cost more than running it on SQLite).
-_INSERT_FLOW = insert(flows)
-_UPDATE_FLOW = update(flows).where(
-    flows.c.id == bindparam("b_id"), flows.c.version == bindparam("b_version")
-)
-_INSERT_STEP = insert(steps)
-_UPDATE_STEP = update(steps).where(
-    steps.c.flow_id == bindparam("b_flow_id"), steps.c.idx == bindparam("b_idx")
-)
-_INSERT_DEADLINE = insert(deadlines)
-_DELETE_DEADLINE = delete(deadlines).where(deadlines.c.flow_id == bindparam("b_flow_id"))
-_UPSERT_DEADLINES: dict[str, Any] = {}
-
-
-def _replacing_deadline(stmt: Any) -> Any:
-    """``stmt`` (a dialect's deadline insert) replacing the flow's deadline: a new deadline is
-    due afresh, unclaimed."""
-    return stmt.on_conflict_do_update(
-        index_elements=[deadlines.c.flow_id],
-        set_={
-            "due_at": stmt.excluded.due_at,
-            "kind": stmt.excluded.kind,
-            "step_index": stmt.excluded.step_index,
-            "claimed_by": None,
-            "lease_until": None,
-        },
-    )
-
-
-def _upsert_deadline(conn: AsyncConnection) -> Any:
-    statement = _UPSERT_DEADLINES.get(conn.dialect.name)
-    if statement is None:
-        statement = _replacing_deadline(insert_for(conn, deadlines))
-        _UPSERT_DEADLINES[conn.dialect.name] = statement
-    return statement
-
-
 # The worker's statements, built once (the parameters are bound per call).
 _UNCLAIMED = or_(
     deadlines.c.lease_until.is_(None), deadlines.c.lease_until < bindparam("now", type_=UTCDateTime)
@@ -158,100 +116,6 @@ _FLOW_COLUMNS = tuple(c.name for c in flows.c)
 _STEP_COLUMNS = tuple(c.name for c in steps.c)
 _DEADLINE_COLUMNS = tuple(c.name for c in deadlines.c)
 
-# PostgreSQL: a save as one statement (see FlowStore._save_in_one), by shape.
-_SaveShape = tuple[tuple[str, ...], tuple[str, ...], int, int, str]
-_PG_SAVES: dict[_SaveShape, Select[Any]] = {}
-
-
-def _add_step_inserts(
-    statement: Select[Any], source: Any, step_columns: tuple[str, ...], count: int
-) -> Select[Any]:
-    """``count`` step rows (parameters ``n<i>_<column>``) inserted as CTEs, each selected from
-    ``source`` (a CTE that is empty when the flow was not written)."""
-    for i in range(count):
-        row = select(
-            *(bindparam(f"n{i}_{c}", type_=steps.c[c].type) for c in step_columns)
-        ).select_from(source)
-        statement = statement.add_cte(
-            insert(steps).from_select(list(step_columns), row).cte(f"n{i}")
-        )
-    return statement
-
-
-def _deadline_row(source: Any) -> Select[Any]:
-    """The deadline (parameters ``d_<column>``) of the flow in ``source``."""
-    return select(
-        source.c.id,
-        bindparam("d_due_at", type_=deadlines.c.due_at.type),
-        bindparam("d_kind", type_=deadlines.c.kind.type),
-        bindparam("d_step_index", type_=deadlines.c.step_index.type),
-    ).select_from(source)
-
-
-_DEADLINE_INSERT_COLUMNS = ["flow_id", "due_at", "kind", "step_index"]
-
-
-def _pg_save_statement(shape: _SaveShape) -> Select[Any]:
-    """``WITH u AS (UPDATE flows ... WHERE version = old RETURNING id), <step inserts and
-    updates and the deadline's upsert or delete, each joined to u> SELECT count(*) FROM u``:
-    when the version check fails, ``u`` is empty and nothing else is written either."""
-    cached = _PG_SAVES.get(shape)
-    if cached is not None:
-        return cached
-    flow_columns, step_columns, new_steps, changed_steps, deadline = shape
-    u = (
-        update(flows)
-        .where(flows.c.id == bindparam("b_id"), flows.c.version == bindparam("b_version"))
-        .values({c: bindparam(f"f_{c}", type_=flows.c[c].type) for c in flow_columns})
-        .returning(flows.c.id)
-        .cte("u")
-    )
-    statement = _add_step_inserts(select(func.count()).select_from(u), u, step_columns, new_steps)
-    for i in range(changed_steps):
-        changed = (
-            update(steps)
-            .where(steps.c.flow_id == u.c.id, steps.c.idx == bindparam(f"c{i}_b_idx"))
-            .values({c: bindparam(f"c{i}_{c}", type_=steps.c[c].type) for c in step_columns})
-        )
-        statement = statement.add_cte(changed.cte(f"c{i}"))
-    if deadline == "upsert":
-        upsert = postgresql.insert(deadlines).from_select(
-            _DEADLINE_INSERT_COLUMNS, _deadline_row(u)
-        )
-        statement = statement.add_cte(_replacing_deadline(upsert).cte("d"))
-    elif deadline == "delete":
-        statement = statement.add_cte(
-            delete(deadlines).where(deadlines.c.flow_id == u.c.id).cte("d")
-        )
-    _PG_SAVES[shape] = statement
-    return statement
-
-
-_CreateShape = tuple[tuple[str, ...], tuple[str, ...], int, bool]
-_PG_CREATES: dict[_CreateShape, Select[Any]] = {}
-
-
-def _pg_create_statement(shape: _CreateShape) -> Select[Any]:
-    """``WITH f AS (INSERT INTO flows ... RETURNING id), <its steps and its deadline, each
-    inserted from f> SELECT count(*) FROM f``: a new flow in one round trip (the foreign keys
-    are checked at the end of the statement, when the flow row is there)."""
-    cached = _PG_CREATES.get(shape)
-    if cached is not None:
-        return cached
-    flow_columns, step_columns, n_steps, has_deadline = shape
-    f = (
-        insert(flows)
-        .values({c: bindparam(f"f_{c}", type_=flows.c[c].type) for c in flow_columns})
-        .returning(flows.c.id)
-        .cte("f")
-    )
-    statement = _add_step_inserts(select(func.count()).select_from(f), f, step_columns, n_steps)
-    if has_deadline:
-        insert_deadline = insert(deadlines).from_select(_DEADLINE_INSERT_COLUMNS, _deadline_row(f))
-        statement = statement.add_cte(insert_deadline.cte("d"))
-    _PG_CREATES[shape] = statement
-    return statement
-
 
 class FlowStore:
     def __init__(self, db: Database) -> None:
@@ -279,7 +143,7 @@ class FlowStore:
             await self._create_in_one(flow, meta, values)
             return
         async with self.db.write() as conn:
-            await conn.execute(_INSERT_FLOW, values)
+            await conn.execute(sql.INSERT_FLOW, values)
             await self._write_steps(conn, None, flow, meta)
             await self._write_deadline(conn, None, flow)
             await insert_events(conn, webhooks)
@@ -298,7 +162,7 @@ class FlowStore:
             params["d_step_index"] = flow.deadline.step_index
         shape = (tuple(values), step_columns, len(flow.steps), flow.deadline is not None)
         async with self.db.write_one() as conn:
-            await conn.execute(_pg_create_statement(shape), params)
+            await conn.execute(sql.pg_create_statement(shape), params)
 
     async def save(
         self,
@@ -323,7 +187,7 @@ class FlowStore:
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
-                _UPDATE_FLOW,
+                sql.UPDATE_FLOW,
                 {
                     "b_id": new.id,
                     "b_version": old.version,
@@ -373,7 +237,7 @@ class FlowStore:
             elif old.deadline is not None:
                 deadline = "delete"
         shape = (tuple(state), step_columns, new_steps, changed_steps, deadline)
-        statement = _pg_save_statement(shape)
+        statement = sql.pg_save_statement(shape)
         async with self.db.write_one() as conn:
             saved = (await conn.execute(statement, params)).scalar_one()
         return int(saved) == 1
@@ -388,10 +252,10 @@ class FlowStore:
                 continue
             values = step_values(new, step, meta.step_label(step.index))
             if previous is None:
-                await conn.execute(_INSERT_STEP, values)
+                await conn.execute(sql.INSERT_STEP, values)
             else:
                 await conn.execute(
-                    _UPDATE_STEP, {"b_flow_id": new.id, "b_idx": step.index, **values}
+                    sql.UPDATE_STEP, {"b_flow_id": new.id, "b_idx": step.index, **values}
                 )
 
     async def _write_deadline(self, conn: AsyncConnection, old: Flow | None, new: Flow) -> None:
@@ -399,12 +263,12 @@ class FlowStore:
             return
         if new.deadline is None:
             if old is not None and old.deadline is not None:
-                await conn.execute(_DELETE_DEADLINE, {"b_flow_id": new.id})
+                await conn.execute(sql.DELETE_DEADLINE, {"b_flow_id": new.id})
             return
         # An upsert (a new deadline is unclaimed): one statement where a delete and an insert
         # took two.
         await conn.execute(
-            _INSERT_DEADLINE if old is None else _upsert_deadline(conn),
+            sql.INSERT_DEADLINE if old is None else sql.upsert_deadline(conn),
             {
                 "flow_id": new.id,
                 "due_at": new.deadline.due_at,
