@@ -72,9 +72,9 @@ async def _run(db_path: Path, flows: int, *, auto: bool, app_id: str | None) -> 
     from failover_otp.bootstrap import open_services
     from failover_otp.domain.adaptive_ttl import AutoTtl
     from failover_otp.domain.flow import FlowKind, StepPlan
+    from failover_otp.domain.records import FlowMeta
     from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
     from failover_otp.settings import Settings
-    from failover_otp.store.flow_store import FlowMeta
     from failover_otp.store.tables import flows as flows_table
     from failover_otp.store.tables import steps
 

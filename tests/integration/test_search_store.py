@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy import inspect as sa_inspect
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import (
     DEFAULT_FAILOVER_ON,
     Channel,
@@ -21,7 +22,7 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import DeliveryFilter, FlowMeta, FlowStore
+from failover_otp.store.flow_store import DeliveryFilter, FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.search_store import (
     SearchField,

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import update
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowMeta, FlowStore
+from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.stats_store import StatsStore

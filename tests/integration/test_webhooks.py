@@ -20,6 +20,7 @@ from tests.support.waiting import wait_until_async
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
@@ -29,7 +30,7 @@ from failover_otp.services.flows import FlowService
 from failover_otp.services.webhooks import WebhookEvents, event_id
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowRecord, FlowStore
+from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.webhook_store import (
     DEAD,

@@ -11,9 +11,9 @@ from typing import Any
 
 from failover_otp.bootstrap import Services, open_services
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import StepStatus
 from failover_otp.settings import Settings
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.web.otp_codes import take_code
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import SendFailoverRequest

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from failover_otp.domain.flow import FlowKind, StepPlan
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
 from failover_otp.services.flows import FlowService
@@ -18,7 +19,7 @@ from failover_otp.services.security import Security, build_security
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowRecord, FlowStore
+from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.web.otp_codes import take_code
 from failover_otp.web.otp_requests import otp_plans

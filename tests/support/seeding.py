@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from benchmarks.seed import TEMPLATE_LABEL, SeedPlan, Template, seed
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowMeta, FlowStore
+from failover_otp.store.flow_store import FlowStore
 
 V, M = Channel.VIBER, Channel.SMS
 # (steps, flow status, share of the clones in %)

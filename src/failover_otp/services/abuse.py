@@ -28,6 +28,7 @@ from typing import Any
 import phonenumbers
 import structlog
 
+from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import Channel
 from failover_otp.errors import ApiError, TooManyRequests
@@ -35,7 +36,7 @@ from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.store.code_store import PIN_PLACEHOLDER, CodeStore
+from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import (

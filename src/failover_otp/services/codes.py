@@ -25,20 +25,15 @@ from typing import Any
 
 import structlog
 
+from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, RejectReason
 from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.code_store import (
-    CodeRow,
-    CodeStore,
-    failure_key,
-    fill_code,
-    holds_placeholder,
-)
-from failover_otp.store.flow_store import FlowRecord
+from failover_otp.store.code_store import CodeRow, CodeStore, failure_key
 
 log = structlog.get_logger(__name__)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
 from failover_otp.services.clock import Clock
 from failover_otp.services.conversion import conversion_summary, delivery_rate
@@ -18,7 +19,6 @@ from failover_otp.services.flows import FlowService
 from failover_otp.services.story import flow_story, iso
 from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
 from failover_otp.store.app_store import AppStore
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TablePage
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
@@ -45,7 +47,7 @@ from failover_otp.providers.base import (
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import ClaimedDeadline, FlowMeta, FlowRecord, FlowStore
+from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
 from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
@@ -290,7 +292,8 @@ class FlowService:
         if record is None:
             if attempt < len(_UNMATCHED_REPORT_RETRIES):
                 self._later(
-                    _UNMATCHED_REPORT_RETRIES[attempt], self.report(report, attempt=attempt + 1)
+                    _UNMATCHED_REPORT_RETRIES[attempt],
+                    functools.partial(self.report, report, attempt=attempt + 1),
                 )
             else:
                 log.info("report for unknown message dropped", message_id=report.message_id)
@@ -360,10 +363,13 @@ class FlowService:
         await self.apply(flow_id, _reported(report), current=record)
         return True
 
-    def _later(self, delay: float, work: Awaitable[None]) -> None:
+    def _later(self, delay: float, work: Callable[[], Awaitable[None]]) -> None:
+        # The coroutine is made only when its time comes: a task cancelled while it sleeps (at
+        # shutdown) must not leave a never-awaited coroutine behind.
+
         async def run() -> None:
             await asyncio.sleep(delay)
-            await work
+            await work()
 
         task = asyncio.get_running_loop().create_task(run())
         self._background.add(task)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from failover_otp.domain.code_text import PIN_PLACEHOLDER
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
-from failover_otp.store.code_store import PIN_PLACEHOLDER
-from failover_otp.store.flow_store import FlowRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import Flow, Step
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import Channel
-from failover_otp.store.flow_store import FlowMeta
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -12,11 +12,11 @@ import uuid
 from typing import Any
 
 from failover_otp.domain.flow import Flow, FlowKind, Step, StepPlan
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
 from failover_otp.phones import describe
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.services.story import iso, latency_ms
-from failover_otp.store.flow_store import FlowMeta, FlowRecord
 
 ORIGINATING_SERVICE = {FlowKind.STANDARD: "Failover", FlowKind.OTP: "FailoverOtp"}
 

@@ -19,9 +19,9 @@ from typing import Any
 import orjson
 
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.services.story import flow_story
 from failover_otp.services.tracking import webhook_payload
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.webhook_store import NewWebhookEvent
 
 # Event ids are derived from (flow id, saved version): one per saved change, stable on retries.

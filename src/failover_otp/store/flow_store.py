@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
@@ -34,28 +35,6 @@ from failover_otp.store.rows import (
 from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
 from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
-
-
-@dataclass(frozen=True, slots=True)
-class FlowMeta:
-    """What a flow was created with and never changes: the request as the API echoes it."""
-
-    request: list[dict[str, Any]]
-    phone: str
-    label: str | None = None
-    callback_url: str | None = None
-    # Standard flows: OnChange or OnCompletion (None: the OTP API's every-change webhooks).
-    callback_strategy: str | None = None
-
-    def step_label(self, index: int) -> str | None:
-        label = self.request[index].get("label") if index < len(self.request) else None
-        return str(label) if label is not None else self.label
-
-
-@dataclass(frozen=True, slots=True)
-class FlowRecord:
-    flow: Flow
-    meta: FlowMeta
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.paging import bounded_count
 from failover_otp.store.search_store import escape_like, records_in_order, step_exists
 from failover_otp.store.tables import UTCDateTime, flows, steps

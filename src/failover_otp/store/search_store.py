@@ -18,9 +18,9 @@ from sqlalchemy import and_, exists, false, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import Flow
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowMeta, FlowRecord
 from failover_otp.store.paging import bounded_count, page_window
 from failover_otp.store.rows import flow_from_rows
 from failover_otp.store.tables import flows, steps

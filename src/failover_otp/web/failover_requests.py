@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
 from failover_otp.errors import ValidationFailed, shown
 from failover_otp.services.tracking import FAILOVER_STATUSES, ordered_statuses
-from failover_otp.store.flow_store import FlowMeta
 from failover_otp.web.failover_schemas import (
     VOICE_CALL_WINDOW_SECONDS,
     FailoverSmsStep,

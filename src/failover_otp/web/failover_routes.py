@@ -9,11 +9,11 @@ from starlette.responses import Response
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.errors import NotFound, shown
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
-from failover_otp.store.flow_store import FlowRecord
 from failover_otp.store.search_store import SearchStore, TrackingQuery
 from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep

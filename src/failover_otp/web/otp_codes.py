@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from failover_otp.domain.code_text import PIN_PLACEHOLDER, scrub_code, without_pin
+from failover_otp.domain.records import FlowMeta
 from failover_otp.errors import ValidationFailed
 from failover_otp.services.codes import generate_code
-from failover_otp.store.code_store import PIN_PLACEHOLDER, scrub_code, without_pin
-from failover_otp.store.flow_store import FlowMeta
 from failover_otp.web.otp_schemas import SendFailoverRequest, SmsStep, ViberOtpStep
 
 

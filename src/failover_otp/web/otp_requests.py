@@ -6,10 +6,10 @@ from typing import Any
 
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
 from failover_otp.errors import ValidationFailed
 from failover_otp.phones import InvalidPhoneNumber, normalize
-from failover_otp.store.flow_store import FlowMeta
 from failover_otp.store.ttl_policy_store import BUILT_IN_POLICY, TtlPolicy
 from failover_otp.web.otp_schemas import SendFailoverRequest, SmsStep, ViberOtpStep
 

@@ -11,12 +11,13 @@ from failover_otp.bootstrap import Services
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.errors import NotFound, ValidationFailed, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
-from failover_otp.store.flow_store import DeliveryFilter, FlowRecord
+from failover_otp.store.flow_store import DeliveryFilter
 from failover_otp.store.rows import step_from_row
 from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 from failover_otp.web.callback_url import refuse_unsafe_callback

@@ -14,10 +14,10 @@ import pytest
 from tests.unit.domain.factories import PHONE, flow_with, make_step, sms, viber, voice
 
 from failover_otp.domain.flow import Flow, FlowKind, Step, StepPlan
+from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.services.story import flow_story, otp_status
 from failover_otp.services.tracking import tracking, ttl_minutes
-from failover_otp.store.flow_store import FlowMeta
 
 S = StepStatus
 META = FlowMeta(request=[], phone=PHONE, label=None)

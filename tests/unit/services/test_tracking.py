@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import (
     DEFAULT_FAILOVER_ON,
     Channel,
@@ -16,7 +17,6 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.services.tracking import display_status, tracking, webhook_payload
-from failover_otp.store.flow_store import FlowMeta, FlowRecord
 
 T0 = datetime(2026, 2, 16, 12, 0, tzinfo=UTC)
 PHONE = "306912345671"

@@ -11,11 +11,11 @@ import pytest
 from tests.unit.domain.factories import T0, flow_with, make_step, sms, viber
 
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import StepStatus
 from failover_otp.services.story import flow_story
 from failover_otp.services.tracking import tracking
 from failover_otp.services.webhooks import WebhookEvents, event_id, webhook_body
-from failover_otp.store.flow_store import FlowMeta, FlowRecord
 from failover_otp.worker.webhooks import RetryPolicy
 
 

@@ -1,0 +1,30 @@
+"""A flow as the service keeps it: the machine's state and what it was created with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from failover_otp.domain.flow import Flow
+
+
+@dataclass(frozen=True, slots=True)
+class FlowMeta:
+    """What a flow was created with and never changes: the request as the API echoes it."""
+
+    request: list[dict[str, Any]]
+    phone: str
+    label: str | None = None
+    callback_url: str | None = None
+    # Standard flows: OnChange or OnCompletion (None: the OTP API's every-change webhooks).
+    callback_strategy: str | None = None
+
+    def step_label(self, index: int) -> str | None:
+        label = self.request[index].get("label") if index < len(self.request) else None
+        return str(label) if label is not None else self.label
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    flow: Flow
+    meta: FlowMeta
