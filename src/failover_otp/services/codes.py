@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from failover_otp.domain.code_records import CodeRow, failure_key
 from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
@@ -33,7 +34,7 @@ from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.code_store import CodeRow, CodeStore, failure_key
+from failover_otp.services.ports import CodeRecords
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +121,7 @@ def needs_code(content: Mapping[str, Any], channel: Channel) -> bool:
 class CodeService:
     def __init__(
         self,
-        store: CodeStore,
+        store: CodeRecords,
         flows: FlowService,
         clock: Clock,
         keys: CodeKeys,

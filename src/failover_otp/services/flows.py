@@ -25,7 +25,8 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
-from failover_otp.domain.records import FlowMeta, FlowRecord
+from failover_otp.domain.outbox import NewWebhookEvent
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
 from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
@@ -46,9 +47,8 @@ from failover_otp.providers.base import (
 )
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
+from failover_otp.services.ports import FlowRecords
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
-from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +89,7 @@ class _FlowLocks:
 class FlowService:
     def __init__(
         self,
-        store: FlowStore,
+        store: FlowRecords,
         provider: Provider,
         clock: Clock,
         *,
