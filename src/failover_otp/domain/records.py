@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import Flow
@@ -28,3 +29,13 @@ class FlowMeta:
 class FlowRecord:
     flow: Flow
     meta: FlowMeta
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDeadline:
+    """A due deadline a worker holds under a lease: it fires the flow's ``kind`` event."""
+
+    flow_id: str
+    kind: str
+    step_index: int
+    due_at: datetime

@@ -25,7 +25,7 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
-from failover_otp.domain.records import FlowMeta, FlowRecord
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
 from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
@@ -47,7 +47,7 @@ from failover_otp.providers.base import (
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
+from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
