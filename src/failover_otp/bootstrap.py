@@ -19,7 +19,7 @@ from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.housekeeping import Housekeeping
-from failover_otp.services.security import Security, build_security
+from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
@@ -167,6 +167,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
+    codes = await build_code_book(settings, db, apps, clock)
     history = DeliveryHistory(
         DeliveryStore(db),
         clock,
@@ -180,6 +181,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         time_scale=settings.time_scale,
         webhooks=WebhookEvents(time_scale=settings.time_scale),
         history=history,
+        prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
     services = Services(
@@ -195,7 +197,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         callback_token=callback_token,
         clock=clock,
         webhook_store=WebhookStore(db),
-        security=await build_security(settings, db, apps, flows, clock),
+        security=build_security(settings, db, codes, flows, clock),
         callbacks=CallbackGuard(
             EgressPolicy.from_settings(
                 settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http

@@ -33,7 +33,7 @@ class FlowRecord:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDeadline:
-    """A due deadline a worker holds under a lease: it fires the flow's ``kind`` event."""
+    """A due deadline a worker holds the lease on (the deadline queue's claim)."""
 
     flow_id: str
     kind: str

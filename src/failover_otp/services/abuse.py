@@ -36,7 +36,7 @@ from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.store.code_store import CodeStore
+from failover_otp.services.ports import CodeRecords
 from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.spend_store import (
@@ -107,7 +107,7 @@ class AbuseGuard:
         spend: SpendStore,
         clock: Clock,
         *,
-        codes: CodeStore | None = None,
+        codes: CodeRecords | None = None,
         refusals: RefusalStore | None = None,
     ) -> None:
         self.settings = settings

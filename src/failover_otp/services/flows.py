@@ -6,6 +6,7 @@ import asyncio
 import functools
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
+from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
 from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
@@ -46,9 +48,8 @@ from failover_otp.providers.base import (
 )
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
+from failover_otp.services.ports import FlowRecords
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import FlowStore
-from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +90,7 @@ class _FlowLocks:
 class FlowService:
     def __init__(
         self,
-        store: FlowStore,
+        store: FlowRecords,
         provider: Provider,
         clock: Clock,
         *,
@@ -97,6 +98,7 @@ class FlowService:
         on_change: ChangeListener | None = None,
         webhooks: WebhookEvents | None = None,
         history: DeliveryHistory | None = None,
+        prepare_send: SendPreparer | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -112,8 +114,8 @@ class FlowService:
         # tracking id -> when a read last asked the provider about it (monotonic seconds)
         self._looked_up: dict[str, float] = {}
         # Fills in what the stored content leaves out (a managed code) right before a send; it
-        # may refuse the send (SendRefused). Set by the security services (services/codes.py).
-        self.prepare_send: SendPreparer | None = None
+        # may refuse the send (SendRefused): the code book's (services/codes.py), built first.
+        self.prepare_send = prepare_send
 
     async def start_flow(
         self,
@@ -161,6 +163,17 @@ class FlowService:
         reading the flow back. If anyone saved the flow since, the save finds a newer version
         and the event is decided again on what the database holds.
         """
+        outcome = await self._decide_and_save(flow_id, event, current)
+        if outcome is None:
+            return None
+        record, decision = outcome
+        return record if decision is None else await self._run(record, decision)
+
+    async def _decide_and_save(
+        self, flow_id: str, event: Event, current: FlowRecord | None
+    ) -> tuple[FlowRecord, Decision | None] | None:
+        """The flow as saved after ``event`` and the decision that moved it (None: the event
+        changed nothing, the flow is returned as loaded); None when there is no such flow."""
         async with self._locks.hold(flow_id):
             for _ in range(_MAX_SAVE_CONFLICTS):
                 record = current or await self.store.load(flow_id)
@@ -175,7 +188,7 @@ class FlowService:
                     model=await self._model_for(event),
                 )
                 if decision.flow is record.flow:
-                    return record
+                    return record, None
                 outbox = self._webhook_events(record, decision)
                 if await self.store.save(record.flow, decision.flow, record.meta, webhooks=outbox):
                     _count_transition(record.flow, decision.flow)
@@ -188,7 +201,7 @@ class FlowService:
             else:
                 raise RuntimeError(f"flow {flow_id}: too many concurrent updates")
         saved = replace(decision.flow, version=record.flow.version + 1)
-        return await self._run(FlowRecord(saved, record.meta), decision)
+        return FlowRecord(saved, record.meta), decision
 
     async def _model_for(self, event: Event) -> DeliveryModel:
         # Only an accepted send chooses a ttl; other events need no snapshot.
@@ -197,12 +210,27 @@ class FlowService:
         return await self.history.snapshot()
 
     async def _run(self, record: FlowRecord, decision: Decision) -> FlowRecord:
-        """Carry out the commands of a saved decision (``record`` is the saved flow)."""
-        for command in decision.commands:
-            if isinstance(command, SendStep):
-                record = await self._send(record, command) or record
-            elif isinstance(command, NotifyChange) and self.on_change is not None:
-                await self.on_change(record)
+        """Carry out the commands of a saved decision (``record`` is the saved flow).
+
+        A work queue, not recursion: a send's answer is decided and saved here, and the commands
+        it brings (the next channel's send, a notification) join the queue.
+        """
+        commands = deque(decision.commands)
+        while commands:
+            command = commands.popleft()
+            if isinstance(command, NotifyChange):
+                if self.on_change is not None:
+                    await self.on_change(record)
+                continue
+            answer = await self._send(record, command)
+            if answer is None:
+                continue
+            outcome = await self._decide_and_save(record.flow.id, answer, record)
+            if outcome is None:
+                continue
+            record, next_decision = outcome
+            if next_decision is not None:
+                commands.extend(next_decision.commands)
         return record
 
     def _webhook_events(self, loaded: FlowRecord, decision: Decision) -> list[NewWebhookEvent]:
@@ -214,7 +242,9 @@ class FlowService:
             now=decision.flow.updated_at,
         )
 
-    async def _send(self, record: FlowRecord, command: SendStep) -> FlowRecord | None:
+    async def _send(self, record: FlowRecord, command: SendStep) -> Event | None:
+        """Call the provider for one step: its answer as the event to decide next (None: the
+        outcome is unknown, left for the step's SEND_RETRY deadline)."""
         request = self._send_request(record, command.index)
         channel = request.channel.value
         started = time.perf_counter()
@@ -260,7 +290,7 @@ class FlowService:
             event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
         finally:
             PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
-        return await self.apply(record.flow.id, event, current=record)
+        return event
 
     async def _find_earlier_send(self, request: SendRequest) -> SendReceipt | None:
         """The message an unanswered earlier attempt may have created: never send twice.

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow
+from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
@@ -24,7 +25,7 @@ from failover_otp.store.rows import (
 )
 from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import deadlines, flows, steps
-from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
+from failover_otp.store.webhook_store import insert_events
 
 # The statements of a read, built once (the parameters are bound per call).
 _STEP_FLOW_ID = select(steps.c.flow_id).where(steps.c.tracking_id == bindparam("tracking_id"))

@@ -19,7 +19,7 @@ import structlog
 from failover_otp.domain.records import ClaimedDeadline
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.deadline_queue import DeadlineQueue
+from failover_otp.services.ports import DeadlineQueue
 
 log = structlog.get_logger(__name__)
 
