@@ -35,6 +35,7 @@ from failover_otp.metrics import (
     FLOWS_STARTED,
     PROVIDER_LATENCY,
     PROVIDER_SENDS,
+    register_cache,
 )
 from failover_otp.providers.base import (
     DeliveryReport,
@@ -58,7 +59,10 @@ log = structlog.get_logger(__name__)
 _UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
 _MAX_SAVE_CONFLICTS = 20
 _LOOKUP_INTERVAL_SECONDS = 1.0
-_LOOKUP_MEMORY = 100_000
+_LOOKUP_MAX_INTERVAL = 30.0
+# The messages a read asked about lately (~150 bytes each): when the memory is full it starts
+# afresh, which at worst lets one more look-up through per message.
+LOOKUP_MEMORY = 10_000
 # The look-up throttle's clock (a name of its own, so a test can move it without moving asyncio's).
 monotonic = time.monotonic
 
@@ -111,8 +115,10 @@ class FlowService:
         self.history = history
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
-        # tracking id -> when a read last asked the provider about it (monotonic seconds)
-        self._looked_up: dict[str, float] = {}
+        # tracking id -> when a read last asked the provider about it (monotonic seconds), and
+        # how many times reads asked
+        self._looked_up: dict[str, tuple[float, int]] = {}
+        register_cache("read_lookups", self._looked_up.__len__, LOOKUP_MEMORY)
         # Fills in what the stored content leaves out (a managed code) right before a send; it
         # may refuse the send (SendRefused): the code book's (services/codes.py), built first.
         self.prepare_send = prepare_send
@@ -363,16 +369,22 @@ class FlowService:
         return record
 
     def _lookup_due(self, tracking_id: str) -> bool:
-        """Whether a read may ask the provider about this message again: at most once a
-        (scaled) second per message, so clients polling a flow do not turn every read into a
-        provider call (reports are pushed anyway; the look-up only covers a lost one)."""
+        """Whether a read may ask the provider about this message again. Reports are pushed;
+        the look-up only covers a lost one, so clients polling a flow must not turn every read
+        into a provider call: the first read asks, then at most once a (scaled) second, and
+        the wait doubles with each look-up up to 30 s (the pending poller asks about every
+        waiting message every 15 s anyway)."""
         now = monotonic()
         last = self._looked_up.get(tracking_id)
-        if last is not None and now - last < _LOOKUP_INTERVAL_SECONDS / self.time_scale:
-            return False
-        if len(self._looked_up) >= _LOOKUP_MEMORY:
+        asked = 0
+        if last is not None:
+            at, asked = last
+            wait = min(_LOOKUP_INTERVAL_SECONDS * 2 ** max(0, asked - 1), _LOOKUP_MAX_INTERVAL)
+            if now - at < wait / self.time_scale:
+                return False
+        if len(self._looked_up) >= LOOKUP_MEMORY:
             self._looked_up.clear()
-        self._looked_up[tracking_id] = now
+        self._looked_up[tracking_id] = (now, asked + 1)
         return True
 
     async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:

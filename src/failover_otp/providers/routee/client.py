@@ -27,6 +27,7 @@ from urllib.parse import quote
 import aiohttp
 
 from failover_otp.domain.statuses import Channel, RejectReason
+from failover_otp.metrics import register_cache
 from failover_otp.phones import describe
 from failover_otp.providers.base import (
     DeliveryReport,
@@ -59,7 +60,10 @@ SEARCH_WINDOW = timedelta(hours=24)
 SEARCH_SLACK = timedelta(minutes=1)
 SEARCH_PAGE_SIZE = 100
 SEARCH_MAX_PAGES = 5
-_MAX_REMEMBERED = 100_000
+# Sends remembered (when each was tried, and its answer) for find_sent: a retry comes within
+# seconds to minutes of its attempt, so the latest sends are enough (~0.5 KB each). One that
+# was forgotten is searched for (SMS) or given up as unknown (Viber), as after a restart.
+ATTEMPTS_KEPT = 10_000
 
 
 @dataclass(slots=True)
@@ -134,6 +138,7 @@ class RouteeProvider:
         self._session: aiohttp.ClientSession | None = None
         self._sink: ReportSink | None = None
         self._attempts: OrderedDict[str, _Attempt] = OrderedDict()
+        register_cache("routee_send_attempts", self._attempts.__len__, ATTEMPTS_KEPT)
 
     # -- Provider protocol -------------------------------------------------------------------
 
@@ -269,7 +274,7 @@ class RouteeProvider:
 
     def _remember(self, key: str, attempt: _Attempt) -> _Attempt:
         self._attempts[key] = attempt
-        while len(self._attempts) > _MAX_REMEMBERED:
+        while len(self._attempts) > ATTEMPTS_KEPT:
             self._attempts.popitem(last=False)
         return attempt
 
