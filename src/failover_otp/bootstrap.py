@@ -24,8 +24,10 @@ from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.listing import Listings
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
@@ -47,6 +49,9 @@ class Services:
     db: Database
     flows: FlowService
     flow_store: FlowStore
+    deadline_queue: DeadlineQueue
+    # The listings (the API's deliveries).
+    listings: Listings
     apps: AppStore
     auth: AuthService
     provider: Provider
@@ -61,7 +66,7 @@ class Services:
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
         return DeadlineWorker(
-            self.flow_store,
+            self.deadline_queue,
             self.flows,
             self.clock,
             poll_seconds=s.worker_poll_seconds,
@@ -184,6 +189,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         db=db,
         flows=flows,
         flow_store=flow_store,
+        deadline_queue=DeadlineQueue(db),
+        listings=Listings(db),
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,

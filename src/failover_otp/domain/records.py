@@ -39,3 +39,17 @@ class ClaimedDeadline:
     kind: str
     step_index: int
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingStep:
+    flow_id: str
+    step_index: int
+    tracking_id: str
+    channel: str
+    status: str  # as stored
+    due_at: datetime
+
+    @property
+    def cursor(self) -> tuple[datetime, str]:
+        return self.due_at, self.flow_id

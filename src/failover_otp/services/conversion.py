@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from failover_otp.store.stats_store import ChannelDelivery, Conversion, StatsStore
+from failover_otp.domain.stats import ChannelDelivery, Conversion
+from failover_otp.store.stats_store import StatsStore
 
 
 def _rate(verified: int, flows: int) -> float | None:
