@@ -211,7 +211,7 @@ class DeliveryObservations(Protocol):
     async def record(self, observations: list[Observation]) -> None: ...
 
     async def counts(self, since: datetime) -> list[tuple[ModelKey, int, int, int]]:
-        """(key, bin, observed, delivered) summed over the hours since ``since``."""
+        """(key, bin, delivered, censored) summed over the hours from ``since``'s on."""
         ...
 
 
