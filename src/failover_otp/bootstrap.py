@@ -31,9 +31,11 @@ from failover_otp.store.audit_store import AuditStore
 from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.idempotency_store import IdempotencyStore
+from failover_otp.store.listing import Listings
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.pending_store import PendingStore
@@ -62,6 +64,9 @@ class Services:
     storage: Storage
     # The flows store itself, for what web/ still reads through it (listings, the queue's size).
     flow_store: FlowStore
+    deadline_queue: DeadlineQueue
+    # The listings (the API's deliveries).
+    listings: Listings
     apps: Applications
     auth: AuthService
     provider: Provider
@@ -150,10 +155,9 @@ class Services:
 
 def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
     """Every storage port on ``db`` (SQLite or PostgreSQL)."""
-    flows = FlowStore(db)
     return Storage(
-        flows=flows,
-        deadlines=flows,
+        flows=FlowStore(db),
+        deadlines=DeadlineQueue(db),
         outbox=WebhookStore(db),
         codes=CodeStore(db),
         counters=CounterStore(db),
@@ -224,6 +228,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         storage=storage,
         flows=flows,
         flow_store=flow_store,
+        deadline_queue=DeadlineQueue(db),
+        listings=Listings(db),
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,

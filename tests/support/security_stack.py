@@ -20,6 +20,7 @@ from failover_otp.services.security import Security, build_code_book, build_secu
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.web.otp_codes import take_code
@@ -77,6 +78,7 @@ class Stack:
     flow_store: FlowStore
     apps: AppStore
     security: Security
+    deadline_queue: DeadlineQueue
 
     async def send_otp(
         self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
@@ -136,7 +138,9 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     await provider.start(flows.report)
     security = build_security(settings, storage, codes, flows, clock)
     try:
-        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security)
+        yield Stack(
+            settings, db, clock, provider, flows, flow_store, apps, security, DeadlineQueue(db)
+        )
     finally:
         await flows.aclose()
         await db.dispose()

@@ -47,6 +47,7 @@ from failover_otp.providers.base import (
     SendRefused,
     SendRequest,
 )
+from failover_otp.retrying import Backoff, retry
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.ports import FlowRecords
@@ -54,9 +55,10 @@ from failover_otp.services.webhooks import WebhookEvents
 
 log = structlog.get_logger(__name__)
 
-# A report can outrun the save of the send it reports on; it is retried this often before it is
-# dropped (the step's deadline still looks the message up, so nothing is lost for good).
-_UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
+# A report can outrun the save of the send it reports on: it is tried 4 more times over ~3 s
+# (0.2, 0.4, 0.8, 1.6 s apart, + jitter) before it is dropped (the step's deadline still looks
+# the message up, so nothing is lost for good).
+_UNMATCHED_REPORT_BACKOFF = Backoff(attempts=5, wait_initial=0.2, wait_max=2.0, wait_jitter=0.1)
 _MAX_SAVE_CONFLICTS = 20
 _LOOKUP_INTERVAL_SECONDS = 1.0
 _LOOKUP_MAX_INTERVAL = 30.0
@@ -67,6 +69,12 @@ LOOKUP_MEMORY = 10_000
 monotonic = time.monotonic
 
 ChangeListener = Callable[[FlowRecord], Awaitable[None]]
+
+
+class _ReportUnmatched(Exception):
+    """A delivery report names a message no saved flow holds (yet)."""
+
+
 SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
 
 
@@ -322,17 +330,32 @@ class FlowService:
             label=record.meta.step_label(index),
         )
 
-    async def report(self, report: DeliveryReport, *, attempt: int = 0) -> None:
+    async def report(self, report: DeliveryReport) -> None:
         """A delivery report pushed by the provider."""
         record = await self.store.load_by_tracking(report.message_id)
         if record is None:
-            if attempt < len(_UNMATCHED_REPORT_RETRIES):
-                self._later(
-                    _UNMATCHED_REPORT_RETRIES[attempt],
-                    functools.partial(self.report, report, attempt=attempt + 1),
-                )
-            else:
-                log.info("report for unknown message dropped", message_id=report.message_id)
+            self._later(0.0, functools.partial(self._report_once_saved, report))
+            return
+        await self.apply(record.flow.id, _reported(report), current=record)
+
+    async def _report_once_saved(self, report: DeliveryReport) -> None:
+        """A report that matched no message yet, tried again (in the background) with backoff."""
+
+        async def saved() -> FlowRecord:
+            record = await self.store.load_by_tracking(report.message_id)
+            if record is None:
+                raise _ReportUnmatched(report.message_id)
+            return record
+
+        try:
+            record = await retry(
+                saved,
+                on=_ReportUnmatched,
+                backoff=_UNMATCHED_REPORT_BACKOFF,
+                failed=_ReportUnmatched(report.message_id),
+            )
+        except _ReportUnmatched:
+            log.info("report for unknown message dropped", message_id=report.message_id)
             return
         await self.apply(record.flow.id, _reported(report), current=record)
 
