@@ -48,8 +48,9 @@ def test_two_processes_serve_one_port(tmp_path: Path, postgres_server: pg.Postgr
         proc.args = serve_args(proc.port, url, "--workers", "2")
         proc.start()
         try:
-            assert proc.process is not None
-            wait_until(lambda: len(_children(proc.process.pid)) >= 2, timeout=60)
+            supervisor = proc.process
+            assert supervisor is not None
+            wait_until(lambda: len(_children(supervisor.pid)) >= 2, timeout=60)
             app_id, secret = create_application(url)
             api = ApiSession(proc.url, app_id, secret)
             try:
