@@ -20,10 +20,13 @@ from failover_otp.store.tables import (
     audit_log,
     dashboard_sessions,
     delivery_histograms,
+    flow_rollups,
     idempotency_keys,
+    latency_rollups,
     otp_codes,
     rate_counters,
     refusal_counts,
+    step_rollups,
     webhook_outbox,
 )
 
@@ -84,6 +87,7 @@ class Housekeeping:
             ),
             "audit_entries": 0,
             "flows": 0,
+            "daily_rollups": 0,
         }
         # Refusal counters feed the dashboard's periods (90 days at most): a day past them goes.
         done["refusal_counts"] = await delete(
@@ -103,6 +107,10 @@ class Housekeeping:
             )
         if self.flow_retention:
             done["flows"] = await self.store.flows_created_before(now - self.flow_retention)
+            # The charts count only the flows that remain: their days' rollups go with them.
+            first_kept = refusal_day(now - self.flow_retention)
+            for table in (flow_rollups, step_rollups, latency_rollups):
+                done["daily_rollups"] += await delete(table, table.c.day < first_kept)
         return done
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -26,6 +26,7 @@ from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.paging import bounded_count, page_window
+from failover_otp.store.rollup_store import roll_up, rollup_change
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
@@ -118,7 +119,10 @@ class FlowStore:
             "version": flow.version,
             **flow_state_values(flow),
         }
-        if not self.db.is_sqlite and not webhooks:
+        # A flow stored already final (a first send refused for good) is counted in the
+        # dashboard's rollups in the same transaction.
+        change = rollup_change(None, flow)
+        if not self.db.is_sqlite and not webhooks and change.empty:
             await self._create_in_one(flow, meta, values)
             return
         async with self.db.write() as conn:
@@ -126,6 +130,8 @@ class FlowStore:
             await self._write_steps(conn, None, flow, meta)
             await self._write_deadline(conn, None, flow)
             await insert_events(conn, webhooks)
+            if not change.empty:
+                await roll_up(conn, None, flow, change)
 
     async def _create_in_one(self, flow: Flow, meta: FlowMeta, values: dict[str, Any]) -> None:
         """PostgreSQL: the flow, its steps and its deadline in one statement."""
@@ -162,7 +168,10 @@ class FlowStore:
             not old.status.is_terminal or new.total_cost != old.total_cost
         )
         settles = is_settled(new) and not is_settled(old)
-        if not self.db.is_sqlite and not webhooks and not ends and not settles:
+        # What the save changes in the dashboard's daily rollups (store/rollup_store.py): only
+        # a finished flow is counted there, so most saves change nothing.
+        change = rollup_change(old, new)
+        if not self.db.is_sqlite and not webhooks and not ends and not settles and change.empty:
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(
@@ -182,6 +191,8 @@ class FlowStore:
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
             await settle_spend(conn, old, new)
+            if not change.empty:
+                await roll_up(conn, old, new, change)
         return True
 
     async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:
