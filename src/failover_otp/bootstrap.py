@@ -19,13 +19,15 @@ from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.housekeeping import Housekeeping
-from failover_otp.services.security import Security, build_security
+from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.listing import Listings
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
@@ -47,6 +49,9 @@ class Services:
     db: Database
     flows: FlowService
     flow_store: FlowStore
+    deadline_queue: DeadlineQueue
+    # The listings (the API's deliveries).
+    listings: Listings
     apps: AppStore
     auth: AuthService
     provider: Provider
@@ -61,7 +66,7 @@ class Services:
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
         return DeadlineWorker(
-            self.flow_store,
+            self.deadline_queue,
             self.flows,
             self.clock,
             poll_seconds=s.worker_poll_seconds,
@@ -162,6 +167,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
+    codes = await build_code_book(settings, db, apps, clock)
     history = DeliveryHistory(
         DeliveryStore(db),
         clock,
@@ -175,6 +181,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         time_scale=settings.time_scale,
         webhooks=WebhookEvents(time_scale=settings.time_scale),
         history=history,
+        prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
     services = Services(
@@ -182,13 +189,15 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         db=db,
         flows=flows,
         flow_store=flow_store,
+        deadline_queue=DeadlineQueue(db),
+        listings=Listings(db),
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,
         callback_token=callback_token,
         clock=clock,
         webhook_store=WebhookStore(db),
-        security=await build_security(settings, db, apps, flows, clock),
+        security=build_security(settings, db, codes, flows, clock),
         callbacks=CallbackGuard(
             EgressPolicy.from_settings(
                 settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http

@@ -15,10 +15,11 @@ from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
 from failover_otp.services.flows import FlowService
-from failover_otp.services.security import Security, build_security
+from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.web.otp_codes import take_code
@@ -76,6 +77,7 @@ class Stack:
     flow_store: FlowStore
     apps: AppStore
     security: Security
+    deadline_queue: DeadlineQueue
 
     async def send_otp(
         self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
@@ -122,12 +124,21 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     clock = FakeClock()
     provider = RecordingProvider()
     flow_store = FlowStore(db)
-    flows = FlowService(flow_store, provider, clock, time_scale=settings.time_scale)
-    await provider.start(flows.report)
     apps = AppStore(db)
-    security = await build_security(settings, db, apps, flows, clock)
+    codes = await build_code_book(settings, db, apps, clock)
+    flows = FlowService(
+        flow_store,
+        provider,
+        clock,
+        time_scale=settings.time_scale,
+        prepare_send=codes.prepare_send,
+    )
+    await provider.start(flows.report)
+    security = build_security(settings, db, codes, flows, clock)
     try:
-        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security)
+        yield Stack(
+            settings, db, clock, provider, flows, flow_store, apps, security, DeadlineQueue(db)
+        )
     finally:
         await flows.aclose()
         await db.dispose()

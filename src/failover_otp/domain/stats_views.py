@@ -3,67 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from failover_otp.domain.rollups import Rollup, median_ms
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelDelivery:
-    channel: str
-    steps: int
-    delivered: int
-    failed: int
-
-    @property
-    def pending(self) -> int:
-        return self.steps - self.delivered - self.failed
-
-
-@dataclass(frozen=True, slots=True)
-class DayFlows:
-    """Flows created on one UTC day (``YYYY-MM-DD``)."""
-
-    day: str
-    flows: int
-    succeeded: int
-    failed: int
-    in_progress: int
-    failovers: int
-    cost: float
-    # Message parts an SMS-only flow would have paid for: the SMS step's parts, else 1.
-    sms_parts: int
-
-
-@dataclass(frozen=True, slots=True)
-class DayChannelCost:
-    day: str
-    channel: str
-    cost: float
-    messages: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryLatency:
-    """Median send-to-delivery time of delivered steps, in wall-clock seconds (read off the
-    rollups' latency buckets: within 3.5 % of the exact median)."""
-
-    channel: str
-    country: str
-    median_seconds: float
-    samples: int
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    """OTP flows created on one UTC day whose last step went by ``channel`` to ``country``, and
-    how many of them had their code verified."""
-
-    day: str
-    channel: str
-    country: str
-    flows: int
-    verified: int
+from failover_otp.domain.stats import (
+    ChannelDelivery,
+    Conversion,
+    DayChannelCost,
+    DayFlows,
+    DeliveryLatency,
+)
 
 
 def channel_delivery(rollup: Rollup) -> list[ChannelDelivery]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from failover_otp.domain import stats_views as views
-from failover_otp.domain.stats_views import ChannelDelivery, Conversion
+from failover_otp.domain.stats import ChannelDelivery, Conversion
 from failover_otp.store.stats_store import StatsStore
 
 

@@ -10,15 +10,15 @@ SQLite, never on the sends' pool).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from failover_otp.domain import stats_views as views
 from failover_otp.domain.rollups import Rollup
-from failover_otp.domain.stats_views import (
+from failover_otp.domain.stats import (
     ChannelDelivery,
+    CodeChecks,
     Conversion,
     DayChannelCost,
     DayFlows,
@@ -37,20 +37,6 @@ __all__ = [
     "DeliveryLatency",
     "StatsStore",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CodeChecks:
-    """What is stored of a flow's code checks (``POST /otp/verify``): the attempts taken (each
-    a wrong code but the one that approved it; 0 once the code's row is purged) and when the code
-    was approved. The attempts' own times are not stored."""
-
-    attempts: int
-    verified_at: datetime | None
-
-    @property
-    def wrong(self) -> int:
-        return max(0, self.attempts - (1 if self.verified_at is not None else 0))
 
 
 class StatsStore:
