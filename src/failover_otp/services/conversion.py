@@ -1,9 +1,9 @@
 """Conversion: the share of OTP flows whose code was verified (``POST /otp/verify`` approved),
 per channel, country and day, beside the delivery rates ("Succeeded" means delivered, not used).
 
-A pure summary of a period's daily rollups (``domain/stats_views.py``), shared by the dashboard and
-``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its last
-step: the message the user most likely typed the code from.
+A pure summary of a period's daily rollups (``domain/stats_views.py``), shared by the dashboard
+and ``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its
+last step: the message the user most likely typed the code from.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from failover_otp.domain import stats_views as views
 from failover_otp.domain.stats import ChannelDelivery, Conversion
-from failover_otp.store.stats_store import StatsStore
+from failover_otp.services.ports import Statistics
 
 
 def _rate(verified: int, flows: int) -> float | None:
@@ -72,7 +72,7 @@ def whole_days_until(until: datetime, now: datetime | None = None) -> datetime:
 
 
 async def conversion_report(
-    stats: StatsStore,
+    stats: Statistics,
     application_id: str,
     since: datetime,
     until: datetime,
