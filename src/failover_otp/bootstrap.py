@@ -43,6 +43,7 @@ from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.session_store import SessionStore
 from failover_otp.store.spend_store import SpendStore
+from failover_otp.store.stats_store import StatsStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.pending_poller import PendingPoller
@@ -172,6 +173,7 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         operators=OperatorStore(db),
         sessions=SessionStore(db),
         audit=AuditStore(db),
+        stats=StatsStore(db),
     )
 
 
