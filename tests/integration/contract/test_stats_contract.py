@@ -80,10 +80,12 @@ async def test_the_dashboards_aggregates(storage: Storage) -> None:
         ("2026-11-25", "viber", 0.0093, 1),
     ]
     latency = await storage.stats.delivery_latency("app-1", *WEEK)
-    assert [(x.channel, x.country, round(x.median_seconds, 3), x.samples) for x in latency] == [
-        ("sms", "GR", 10.0, 1),
-        ("viber", "GR", 4.0, 1),
+    assert [(x.channel, x.country, x.samples) for x in latency] == [
+        ("sms", "GR", 1),
+        ("viber", "GR", 1),
     ]
+    # Within the SQL rollups' latency buckets (3.5 %, domain/rollups.py).
+    assert [x.median_seconds for x in latency] == pytest.approx([10.0, 4.0], rel=0.035)
     overall = await storage.stats.delivery_latency("app-1", *WEEK, by_country=False)
     assert [(x.channel, x.country) for x in overall] == [("sms", ""), ("viber", "")]
     # Another application, and another week, see none of it.
@@ -159,9 +161,14 @@ async def test_median_time_to_deliver_per_channel_and_country(
     store = storage.stats
     await seed(storage.flows)
     by_country = await store.delivery_latency(APP, SINCE, UNTIL)
-    found = {(r.channel, r.country): (round(r.median_seconds, 3), r.samples) for r in by_country}
-    # Viber: 1 s and 3 s → the median of an even count is the mean of the middle two.
-    assert found == {("sms", "GR"): (2.0, 1), ("viber", "GR"): (2.0, 2)}
+    found = {(r.channel, r.country): (r.median_seconds, r.samples) for r in by_country}
+    # Viber: 1 s and 3 s → the median of an even count is the mean of the middle two. The SQL
+    # store reads medians off its rollups' latency buckets: within 3.5 % (domain/rollups.py).
+    assert {k: samples for k, (_, samples) in found.items()} == {
+        ("sms", "GR"): 1,
+        ("viber", "GR"): 2,
+    }
+    assert [median for median, _ in found.values()] == pytest.approx([2.0, 2.0], rel=0.035)
     overall = await store.delivery_latency(APP, SINCE, UNTIL, by_country=False)
     assert {(r.channel, r.country): r.samples for r in overall} == {
         ("sms", ""): 1,
@@ -179,7 +186,7 @@ async def test_median_of_an_odd_count_is_the_middle_value(storage: Storage) -> N
         )
         await storage.flows.create(flow, meta)
     [row] = await storage.stats.delivery_latency("app-odd", SINCE, UNTIL)
-    assert row.median_seconds == pytest.approx(5.0, abs=0.01)
+    assert row.median_seconds == pytest.approx(5.0, rel=0.035)
     assert row.samples == 3
 
 
