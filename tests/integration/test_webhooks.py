@@ -27,6 +27,7 @@ from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import SystemClock
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
+from failover_otp.services.otp_requests import otp_plans
 from failover_otp.services.webhooks import WebhookEvents, event_id
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
@@ -40,7 +41,7 @@ from failover_otp.store.webhook_store import (
     WebhookEvent,
     WebhookStore,
 )
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from failover_otp.webhook_signing import WebhookVerificationError
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
@@ -600,7 +601,7 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     try:
         # Digit 2: Viber UNDELIVERED after 1 s, then SMS Delivered after 2 s.
         request = SendFailoverRequest.model_validate(viber_sms_flow(2, callback_url=receiver.url))
-        plans, meta = otp_plans(request)
+        plans, meta = otp_plans(otp_ask(request))
         record = await flows.start_flow(
             application_id=env.app_id, kind=FlowKind.OTP, plans=plans, meta=meta
         )
@@ -634,7 +635,7 @@ async def test_every_change_of_a_flow_reaches_its_callback(
 
 def _otp_record(app_id: str, url: str, now: datetime) -> FlowRecord:
     request = SendFailoverRequest.model_validate(viber_sms_flow(1, callback_url=url))
-    plans, meta = otp_plans(request)
+    plans, meta = otp_plans(otp_ask(request))
     flow = Flow(
         id=str(uuid.uuid4()),
         application_id=app_id,

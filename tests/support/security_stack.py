@@ -10,19 +10,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from failover_otp.domain.flow import FlowKind, StepPlan
+from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_security
+from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
-from failover_otp.web.otp_codes import take_code
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.store.ttl_policy_store import TtlPolicyStore
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 
 PRICES = {Channel.VIBER: 0.0093, Channel.SMS: 0.0375, Channel.VOICE: 0.042}
@@ -76,28 +78,17 @@ class Stack:
     flow_store: FlowStore
     apps: AppStore
     security: Security
+    sending: SendService
 
     async def send_otp(
         self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
     ) -> tuple[FlowRecord, str | None]:
         """What POST /otp/send-failover does after validation: (the flow, its code)."""
-        payload = SendFailoverRequest.model_validate(body)
-        plans, meta = otp_plans(payload)
-        meta, code = take_code(payload, meta, length=self.security.code_length)
-        flow_id = flow_id or str(uuid.uuid4())
-        await self.security.abuse.admit(application_id, plans, meta.request, flow_id=flow_id)
-        if code is not None:
-            await self.security.codes.issue(
-                flow_id=flow_id, application_id=application_id, phone=plans[0].to, code=code
-            )
-        record = await self.flows.start_flow(
-            application_id=application_id,
-            kind=FlowKind.OTP,
-            plans=plans,
-            meta=meta,
-            flow_id=flow_id,
+        ask = otp_ask(SendFailoverRequest.model_validate(body))
+        sent = await self.sending.send_otp(
+            application_id, ask, flow_id=flow_id or str(uuid.uuid4())
         )
-        return record, code
+        return sent.record, sent.code
 
     async def admit(self, application_id: str, plans: list[StepPlan]) -> str:
         """The abuse checks alone, for a flow of ``plans`` (never created): its id."""
@@ -126,8 +117,20 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     await provider.start(flows.report)
     apps = AppStore(db)
     security = await build_security(settings, db, apps, flows, clock)
+    callbacks = CallbackGuard(
+        EgressPolicy.from_settings(
+            settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
+        )
+    )
+    sending = SendService(
+        flows,
+        security,
+        callbacks,
+        TtlPolicyStore(db),
+        default_policy=default_ttl_policy(settings),
+    )
     try:
-        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security)
+        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security, sending)
     finally:
         await flows.aclose()
         await db.dispose()

@@ -9,10 +9,15 @@ step: the message the user most likely typed the code from.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from failover_otp.services.clock import Clock
+from failover_otp.services.story import iso
 from failover_otp.store.stats_store import ChannelDelivery, Conversion, StatsStore
+
+# The range ``GET /stats/conversion`` covers when it names no start: the last week.
+DEFAULT_DAYS = 7
 
 
 def _rate(verified: int, flows: int) -> float | None:
@@ -67,3 +72,20 @@ async def conversion_report(
     rows = await stats.conversion(application_id, since, until)
     delivery = await stats.channel_delivery(application_id, since, until)
     return conversion_summary(rows, delivery)
+
+
+class ConversionReports:
+    """``GET /stats/conversion``: one application's conversion over a range of creation times."""
+
+    def __init__(self, stats: StatsStore, clock: Clock) -> None:
+        self.stats = stats
+        self.clock = clock
+
+    async def report(
+        self, application_id: str, start: datetime | None, end: datetime | None
+    ) -> dict[str, Any]:
+        """``[start, end)``; no end: now; no start: ``DEFAULT_DAYS`` before the end."""
+        until = end or self.clock.now()
+        since = start or until - timedelta(days=DEFAULT_DAYS)
+        report = await conversion_report(self.stats, application_id, since, until)
+        return {"dateStart": iso(since), "dateEnd": iso(until), **report}

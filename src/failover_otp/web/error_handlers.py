@@ -8,12 +8,11 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from failover_otp.errors import ApiError
-from failover_otp.store.availability import unavailable_reason
+from failover_otp.services.health import STORAGE_ERRORS, storage_unavailable
 from failover_otp.web.responses import FastJSONResponse, error_body
 
 log = structlog.get_logger(__name__)
@@ -98,12 +97,8 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
         )
 
-    # Handled here rather than by the catch-all below, which Starlette re-raises (and the
-    # server logs as a crash) after answering.
-    @app.exception_handler(SQLAlchemyError)
-    @app.exception_handler(ConnectionError)
     async def database_error(request: Request, exc: Exception) -> Response:
-        reason = unavailable_reason(exc)
+        reason = storage_unavailable(exc)
         if reason is None:
             return await unexpected(request, exc)
         # Overload or a database refusing writes: a condition of the moment, not a bug.
@@ -118,6 +113,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
         )
+
+    # Handled here rather than by the catch-all below, which Starlette re-raises (and the
+    # server logs as a crash) after answering.
+    for storage_error in STORAGE_ERRORS:
+        app.add_exception_handler(storage_error, database_error)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
 from failover_otp.errors import ValidationFailed, shown
+from failover_otp.services.otp_requests import check_unique_orders, destination
 from failover_otp.services.tracking import FAILOVER_STATUSES, ordered_statuses
 from failover_otp.web.failover_schemas import (
     VOICE_CALL_WINDOW_SECONDS,
@@ -16,7 +17,6 @@ from failover_otp.web.failover_schemas import (
     FailoverVoiceStep,
     SendStandardFailoverRequest,
 )
-from failover_otp.web.otp_requests import check_unique_orders, destination
 
 _CHANNEL = {"Sms": Channel.SMS, "Viber": Channel.VIBER, "Voice": Channel.VOICE}
 

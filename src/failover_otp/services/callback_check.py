@@ -1,4 +1,4 @@
-"""The send-time check of ``callback.url`` (both send endpoints): a URL webhooks may not reach
+"""The send-time check of ``callback.url`` (both send use cases): a URL webhooks may not reach
 is refused with a clear 422 before anything is counted or stored (docs/security.md)."""
 
 from __future__ import annotations
