@@ -27,7 +27,7 @@ from failover_otp.services.flows import FlowService
 from failover_otp.services.health import HealthService
 from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.services.operators import OperatorService
-from failover_otp.services.security import Security, build_security
+from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.services.timing_view import TimingView
 from failover_otp.services.webhooks import WebhookEvents
@@ -265,6 +265,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
+    codes = await build_code_book(settings, db, apps, clock)
     history = DeliveryHistory(
         DeliveryStore(db),
         clock,
@@ -278,6 +279,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         time_scale=settings.time_scale,
         webhooks=WebhookEvents(time_scale=settings.time_scale),
         history=history,
+        prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
     services = Services(
@@ -291,7 +293,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         callback_token=callback_token,
         clock=clock,
         webhook_store=WebhookStore(db),
-        security=await build_security(settings, db, apps, flows, clock),
+        security=build_security(settings, db, codes, flows, clock),
         callbacks=CallbackGuard(
             EgressPolicy.from_settings(
                 settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http

@@ -75,7 +75,7 @@ class CountingProvider(RecordingProvider):
         return None
 
 
-async def test_reads_ask_the_provider_at_most_once_a_second_per_message(
+async def test_reads_ask_the_provider_at_most_once_a_second_per_message_then_less_often(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with security_stack(database_url) as stack:
@@ -90,6 +90,19 @@ async def test_reads_ask_the_provider_at_most_once_a_second_per_message(
         moment[0] += 1.0
         await stack.flows.read("app-1", record.flow.id)
         assert len(provider.lookups) == 2
+        # Then the wait doubles with each look-up (2 s, 4 s, ...), up to 30 s.
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 2
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 3
+        moment[0] += 3.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 3
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 4
 
 
 async def test_due_deadlines_are_claimed_once_until_their_lease_runs_out(

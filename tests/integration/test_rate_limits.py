@@ -11,6 +11,7 @@ import structlog
 from tests.support.security_stack import Stack, otp_body, security_stack
 
 from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.limits import Window
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
 from failover_otp.errors import TooManyRequests
 from failover_otp.services.abuse import (
@@ -20,7 +21,7 @@ from failover_otp.services.abuse import (
     prefix_of,
 )
 from failover_otp.settings import Settings
-from failover_otp.store.counter_store import CounterStore, Window
+from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 
 PNT = phonenumbers.PhoneNumberType

@@ -13,10 +13,10 @@ from tests.support.security_stack import PRICES, Stack, otp_body, security_stack
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowRecord
+from failover_otp.domain.spend import MICROS, SpendDay
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
 from failover_otp.errors import TooManyRequests
 from failover_otp.services.codes import VerifyStatus
-from failover_otp.store.spend_store import MICROS, SpendDay
 from failover_otp.store.tables import flows
 
 # A Viber step and its SMS failover: the worst case of one flow.

@@ -20,6 +20,7 @@ from tests.support.waiting import wait_until_async
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.outbox import DEAD, DELIVERED, PENDING, NewWebhookEvent, WebhookEvent
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
@@ -33,14 +34,7 @@ from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
-from failover_otp.store.webhook_store import (
-    DEAD,
-    DELIVERED,
-    PENDING,
-    NewWebhookEvent,
-    WebhookEvent,
-    WebhookStore,
-)
+from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from failover_otp.webhook_signing import WebhookVerificationError

@@ -16,7 +16,7 @@ from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
-from failover_otp.services.security import Security, build_security
+from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
@@ -113,10 +113,17 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     clock = FakeClock()
     provider = RecordingProvider()
     flow_store = FlowStore(db)
-    flows = FlowService(flow_store, provider, clock, time_scale=settings.time_scale)
-    await provider.start(flows.report)
     apps = AppStore(db)
-    security = await build_security(settings, db, apps, flows, clock)
+    codes = await build_code_book(settings, db, apps, clock)
+    flows = FlowService(
+        flow_store,
+        provider,
+        clock,
+        time_scale=settings.time_scale,
+        prepare_send=codes.prepare_send,
+    )
+    await provider.start(flows.report)
+    security = build_security(settings, db, codes, flows, clock)
     callbacks = CallbackGuard(
         EgressPolicy.from_settings(
             settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http

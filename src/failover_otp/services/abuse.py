@@ -30,24 +30,18 @@ import structlog
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.limits import Exceeded, Window
+from failover_otp.domain.spend import MICROS, Reservation, SpendDay, day_of, micros
 from failover_otp.domain.statuses import Channel
 from failover_otp.errors import ApiError, TooManyRequests
 from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.store.code_store import CodeStore
-from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
+from failover_otp.services.ports import CodeRecords
+from failover_otp.store.counter_store import CounterStore, take_windows
 from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.spend_store import (
-    MICROS,
-    Reservation,
-    SpendDay,
-    SpendStore,
-    day_of,
-    micros,
-    reserve,
-)
+from failover_otp.store.spend_store import SpendStore, reserve
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +101,7 @@ class AbuseGuard:
         spend: SpendStore,
         clock: Clock,
         *,
-        codes: CodeStore | None = None,
+        codes: CodeRecords | None = None,
         refusals: RefusalStore | None = None,
     ) -> None:
         self.settings = settings

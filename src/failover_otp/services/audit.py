@@ -8,8 +8,9 @@ import getpass
 import json
 from typing import Any
 
+from failover_otp.domain.audit import AuditEntry
 from failover_otp.services.clock import Clock
-from failover_otp.store.audit_store import AuditEntry, AuditStore
+from failover_otp.store.audit_store import AuditStore
 
 
 def cli_actor() -> str:

@@ -12,8 +12,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from failover_otp.domain.accounts import Application, WebhookSecrets
 from failover_otp.services.clock import Clock
-from failover_otp.store.app_store import Application, AppStore, WebhookSecrets
+from failover_otp.store.app_store import AppStore
 from failover_otp.webhook_signing import generate_secret
 
 # The longest a rotated-out webhook secret keeps signing beside the new one.

@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from failover_otp.domain.code_records import CodeRow, failure_key
 from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
@@ -33,7 +34,7 @@ from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.code_store import CodeRow, CodeStore, failure_key
+from failover_otp.services.ports import CodeRecords
 
 log = structlog.get_logger(__name__)
 
@@ -117,26 +118,26 @@ def needs_code(content: Mapping[str, Any], channel: Channel) -> bool:
     return holds_placeholder(content)
 
 
-class CodeService:
+class CodeBook:
+    """The codes at rest: kept when a flow starts, put into a step's content right before its
+    send. The flow service calls ``prepare_send``; nothing here needs the flow service, so it is
+    built first (bootstrap) and verification (``CodeService``) is built on both."""
+
     def __init__(
         self,
-        store: CodeStore,
-        flows: FlowService,
+        store: CodeRecords,
         clock: Clock,
         keys: CodeKeys,
         *,
         ttl_seconds: float,
         max_attempts: int,
-        failures_per_number_per_day: int,
     ) -> None:
         self.store = store
-        self.flows = flows
         self.clock = clock
         self.keys = keys
         # Wall-clock time, never scaled by --time-scale: a security limit, not a delivery wait.
         self.ttl = timedelta(seconds=ttl_seconds)
         self.max_attempts = max_attempts
-        self.failures_per_number_per_day = failures_per_number_per_day
         # Codes issued by this process whose flow's first send has not happened yet: that send
         # needs no database read (nobody can have verified a code not yet delivered).
         self._fresh: dict[str, str] = {}
@@ -190,6 +191,27 @@ class CodeService:
             )
         code = self.keys.decrypt(record.flow.id, row.code_cipher)
         return replace(request, content=with_code(request.content, request.channel, code))
+
+
+class CodeService:
+    """Verification: takes an attempt, compares, spends the code and cancels what is left of
+    the flow (a failover still pending would be paid for nothing)."""
+
+    def __init__(
+        self, book: CodeBook, flows: FlowService, *, failures_per_number_per_day: int
+    ) -> None:
+        self.book = book
+        self.store = book.store
+        self.keys = book.keys
+        self.clock = book.clock
+        self.flows = flows
+        self.failures_per_number_per_day = failures_per_number_per_day
+
+    async def issue(self, *, flow_id: str, application_id: str, phone: str, code: str) -> None:
+        """Remember ``code`` for the flow about to start (before its first send)."""
+        await self.book.issue(
+            flow_id=flow_id, application_id=application_id, phone=phone, code=code
+        )
 
     async def verify(self, application_id: str, flow_id: str, code: str) -> VerifyResult:
         now = self.clock.now()

@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from failover_otp.domain.stats import ChannelDelivery, Conversion
 from failover_otp.services.clock import Clock
 from failover_otp.services.story import iso
-from failover_otp.store.stats_store import ChannelDelivery, Conversion, StatsStore
+from failover_otp.store.stats_store import StatsStore
 
 # The range ``GET /stats/conversion`` covers when it names no start: the last week.
 DEFAULT_DAYS = 7

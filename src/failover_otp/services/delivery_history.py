@@ -14,11 +14,17 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from failover_otp.domain.delivery_model import NEVER_BIN, DeliveryModel, ModelKey, bin_of
+from failover_otp.domain.delivery_model import (
+    NEVER_BIN,
+    DeliveryModel,
+    ModelKey,
+    Observation,
+    bin_of,
+)
 from failover_otp.domain.flow import Flow, Step
 from failover_otp.domain.statuses import Outcome, StepStatus
 from failover_otp.services.clock import Clock
-from failover_otp.store.delivery_store import DeliveryStore, Observation
+from failover_otp.store.delivery_store import DeliveryStore
 
 log = structlog.get_logger(__name__)
 

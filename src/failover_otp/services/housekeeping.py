@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import structlog
 
+from failover_otp.domain.delivery_model import hour_of
+from failover_otp.domain.refusals import day_of as refusal_day
 from failover_otp.services.clock import Clock
-from failover_otp.store.delivery_store import hour_of
 from failover_otp.store.purge_store import PurgeStore
-from failover_otp.store.refusal_store import day_of as refusal_day
 from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.tables import (
     access_tokens,

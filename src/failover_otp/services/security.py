@@ -9,7 +9,7 @@ from failover_otp.key_file import key_from_file
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.abuse import AbuseGuard
 from failover_otp.services.clock import Clock
-from failover_otp.services.codes import CodeKeys, CodeService
+from failover_otp.services.codes import CodeBook, CodeKeys, CodeService
 from failover_otp.services.flows import FlowService
 from failover_otp.services.idempotency import IdempotencyService
 from failover_otp.store.app_store import AppStore
@@ -44,25 +44,26 @@ async def code_keys(settings: SecuritySettings, apps: AppStore) -> CodeKeys:
     return CodeKeys((await apps.state_value(CODE_KEY_STATE, secrets.token_hex(32))).encode())
 
 
-async def build_security(
-    settings: SecuritySettings,
-    db: Database,
-    apps: AppStore,
-    flows: FlowService,
-    clock: Clock,
-) -> Security:
-    counters = CounterStore(db)
-    code_store = CodeStore(db)
-    codes = CodeService(
-        code_store,
-        flows,
+async def build_code_book(
+    settings: SecuritySettings, db: Database, apps: AppStore, clock: Clock
+) -> CodeBook:
+    """The codes at rest, built before the flow service (which puts them into its sends)."""
+    return CodeBook(
+        CodeStore(db),
         clock,
         await code_keys(settings, apps),
         ttl_seconds=settings.code_ttl_seconds,
         max_attempts=settings.code_max_attempts,
-        failures_per_number_per_day=settings.code_failures_per_number_per_day,
     )
-    flows.prepare_send = codes.prepare_send
+
+
+def build_security(
+    settings: SecuritySettings, db: Database, book: CodeBook, flows: FlowService, clock: Clock
+) -> Security:
+    counters = CounterStore(db)
+    codes = CodeService(
+        book, flows, failures_per_number_per_day=settings.code_failures_per_number_per_day
+    )
     return Security(
         codes=codes,
         idempotency=IdempotencyService(
@@ -76,7 +77,7 @@ async def build_security(
             counters,
             SpendStore(db),
             clock,
-            codes=code_store,
+            codes=book.store,
             refusals=RefusalStore(db),
         ),
         code_length=settings.code_length,

@@ -6,7 +6,6 @@ happened, so concurrent verifications can neither reuse a code nor exceed the at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
+from failover_otp.domain.code_records import CodeRow, failure_key
 from failover_otp.domain.code_text import redact_request
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
@@ -22,26 +22,6 @@ from failover_otp.store.tables import flows, otp_codes
 from failover_otp.store.upsert import insert_for
 
 _DAY = 86_400
-
-
-def failure_key(application_id: str, phone: str) -> str:
-    """The counter of an application's wrong codes for a number (per UTC day): the
-    application's own, so another tenant's guesses never lock its users out."""
-    return f"vf:{application_id}:{phone}"
-
-
-@dataclass(frozen=True, slots=True)
-class CodeRow:
-    flow_id: str
-    application_id: str
-    phone: str
-    code_hmac: str
-    code_cipher: str | None
-    created_at: datetime
-    expires_at: datetime
-    attempts: int
-    max_attempts: int
-    used_at: datetime | None = None
 
 
 # One upsert per dialect, built once: building it per call (values bound as literals) cost more
@@ -178,3 +158,6 @@ async def scrub_ended(
     redacted = redact_request(request)
     if redacted != request:
         await conn.execute(update(flows).where(flows.c.id == new.id).values(request=redacted))
+
+
+__all__ = ["CodeRow", "CodeStore", "failure_key", "scrub_ended"]

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow, FlowKind
-from failover_otp.domain.records import FlowMeta, FlowRecord
+from failover_otp.domain.outbox import NewWebhookEvent
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
 from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
@@ -34,15 +35,7 @@ from failover_otp.store.rows import (
 )
 from failover_otp.store.spend_store import settle as settle_spend
 from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
-from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDeadline:
-    flow_id: str
-    kind: str
-    step_index: int
-    due_at: datetime
+from failover_otp.store.webhook_store import insert_events
 
 
 @dataclass(frozen=True, slots=True)

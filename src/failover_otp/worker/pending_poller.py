@@ -24,11 +24,12 @@ from datetime import datetime
 
 import structlog
 
+from failover_otp.domain.records import WaitingStep
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import Provider, ProviderError
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.pending_store import PendingStore, WaitingStep
+from failover_otp.store.pending_store import PendingStore
 
 log = structlog.get_logger(__name__)
 
