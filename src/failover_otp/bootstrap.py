@@ -27,6 +27,8 @@ from failover_otp.services.flows import FlowService
 from failover_otp.services.health import HealthService
 from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.services.operators import OperatorService
+from failover_otp.services.provider_callbacks import ProviderCallbacks
+from failover_otp.services.sandbox_inbox import SandboxInbox
 from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.services.timing_view import TimingView
@@ -158,6 +160,15 @@ class Services:
             auto_ttl_max_seconds=s.auto_ttl_max_seconds,
             time_scale=s.time_scale,
         )
+
+    @cached_property
+    def provider_callbacks(self) -> ProviderCallbacks:
+        """Routee's delivery reports, at the path that carries ``callback_token``."""
+        return ProviderCallbacks(self.flows, self.callback_token)
+
+    @cached_property
+    def sandbox_inbox(self) -> SandboxInbox:
+        return SandboxInbox(self.flows, self.provider)
 
     # -- what a worker runs ----------------------------------------------------------------------
 

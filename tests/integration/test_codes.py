@@ -17,7 +17,6 @@ from tests.support.security_stack import Stack, otp_body, security_stack
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
-from failover_otp.errors import NotFound
 from failover_otp.services.codes import (
     CodeKeys,
     VerifyStatus,
@@ -25,6 +24,7 @@ from failover_otp.services.codes import (
     needs_code,
     with_code,
 )
+from failover_otp.services.errors import NotFound
 from failover_otp.services.security import CODE_KEY_STATE
 from failover_otp.store.tables import otp_codes
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import FlowKind
-from failover_otp.errors import NotFound, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
+from failover_otp.services.errors import NotFound, shown
 from failover_otp.services.flows import FlowService
 from failover_otp.services.story import flow_story, step_story
 from failover_otp.services.tracking import tracking

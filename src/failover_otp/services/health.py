@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from failover_otp.metrics import set_deadline_gauges
 from failover_otp.services.clock import Clock
+from failover_otp.services.errors import Unavailable
 from failover_otp.store import readiness
 from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.database import Database
@@ -20,11 +22,25 @@ from failover_otp.store.flow_store import FlowStore
 STORAGE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, ConnectionError)
 # How long the gauges' queries may take before /metrics answers with their last values.
 GAUGES_WITHIN_SECONDS = 2
+# What a refusal for overload asks the client to wait: short, the condition is usually a burst.
+OVERLOAD_RETRY_AFTER_SECONDS = 1
+
+log = structlog.get_logger(__name__)
 
 
-def storage_unavailable(error: BaseException) -> str | None:
-    """Why the database could not serve (``busy``, ``unavailable``), or None for a bug."""
-    return unavailable_reason(error)
+def storage_unavailable(error: BaseException) -> Unavailable | None:
+    """The refusal to answer when storage could not serve (overload, a database refusing
+    writes: a condition of the moment), or None when ``error`` is a bug."""
+    reason = unavailable_reason(error)
+    if reason is None:
+        return None
+    log.warning("database unavailable", reason=reason, error=str(error).splitlines()[0])
+    message = (
+        "the service is busy: no database connection was free in time; retry shortly"
+        if reason == "busy"
+        else "the database cannot take requests right now; retry shortly"
+    )
+    return Unavailable(message, retry_after=OVERLOAD_RETRY_AFTER_SECONDS)
 
 
 class HealthService:

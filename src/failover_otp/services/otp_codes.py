@@ -16,8 +16,8 @@ from dataclasses import replace
 from failover_otp.domain.code_text import PIN_PLACEHOLDER, scrub_code, without_pin
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import Channel
-from failover_otp.errors import ValidationFailed
 from failover_otp.services.codes import generate_code
+from failover_otp.services.errors import Invalid
 from failover_otp.services.otp_requests import OtpAsk
 
 
@@ -27,7 +27,7 @@ def take_code(ask: OtpAsk, meta: FlowMeta, *, length: int) -> tuple[FlowMeta, st
     viber = [s for s in ask.steps if s.channel is Channel.VIBER]
     given = {s.pin for s in viber if s.pin is not None}
     if len(given) > 1 or (given and any(s.pin is None for s in viber)):
-        raise ValidationFailed(
+        raise Invalid(
             "flow: every ViberOtp step carries the same pin, or none does (then the service "
             "generates the code)",
             details=[{"loc": ["body", "flow"], "msg": "inconsistent pin", "type": "value_error"}],

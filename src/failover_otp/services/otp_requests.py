@@ -11,8 +11,8 @@ from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
-from failover_otp.errors import ValidationFailed
 from failover_otp.phones import InvalidPhoneNumber, normalize
+from failover_otp.services.errors import Invalid
 from failover_otp.store.ttl_policy_store import BUILT_IN_POLICY, TtlPolicy
 
 # The longest ttl an OTP step may ask for (a day), and so the cap of its auto ttl.
@@ -50,14 +50,14 @@ class OtpAsk:
 def destination(to: str | list[str], where: list[str | int]) -> str:
     numbers = [to] if isinstance(to, str) else to
     if len(numbers) != 1:
-        raise ValidationFailed(
+        raise Invalid(
             f"{'.'.join(map(str, where))}: exactly one destination number per step",
             details=[{"loc": where, "msg": "exactly one destination", "type": "value_error"}],
         )
     try:
         return normalize(numbers[0])
     except InvalidPhoneNumber as exc:
-        raise ValidationFailed(
+        raise Invalid(
             f"{'.'.join(map(str, where))}: {exc}",
             details=[{"loc": where, "msg": str(exc), "type": "phone_number"}],
         ) from None
@@ -65,7 +65,7 @@ def destination(to: str | list[str], where: list[str | int]) -> str:
 
 def check_unique_orders(orders: list[int]) -> None:
     if len(set(orders)) != len(orders):
-        raise ValidationFailed(
+        raise Invalid(
             "flow: every step needs a unique order",
             details=[{"loc": ["body", "flow"], "msg": "duplicate order", "type": "value_error"}],
         )
@@ -78,7 +78,7 @@ def _ttl(step: OtpStepAsk, position: int, policy: TtlPolicy) -> tuple[float, Aut
     if step.ttl == "auto" or policy.is_default:
         return policy.bounds.max_seconds, policy.bounds
     where: list[str | int] = ["body", "flow", position, "ttl"]
-    raise ValidationFailed(
+    raise Invalid(
         f"flow.{position}.ttl: Field required",
         details=[{"loc": where, "msg": "Field required", "type": "missing"}],
     )

@@ -1,7 +1,7 @@
 """Reading a tracking search request: dates, filters, and the Spring-style page it answers with.
 
 Every mistake (unknown field or operator, an operator the field does not take, an unknown
-status or channel, an unreadable date) is a :class:`ValidationFailed` (HTTP 422) that names the
+status or channel, an unreadable date) is a :class:`Invalid` (HTTP 422) that names the
 offending item, never a 500.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from failover_otp.domain.statuses import Channel, FlowStatus
-from failover_otp.errors import ValidationFailed, shown
+from failover_otp.services.errors import Invalid, shown
 from failover_otp.services.flow_reads import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.failover_schemas import SearchFilter
 
@@ -39,11 +39,9 @@ _SPACED_OFFSET = re.compile(r"^(.+T[0-9:.]+) ([0-9]{2}(?::?[0-9]{2})?)$")
 _NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
 
 
-def _fail(where: list[str | int], message: str, kind: str = "value_error") -> ValidationFailed:
+def _fail(where: list[str | int], message: str, kind: str = "value_error") -> Invalid:
     label = ".".join(str(p) for p in where if p not in ("body", "query"))
-    return ValidationFailed(
-        f"{label}: {message}", details=[{"loc": where, "msg": message, "type": kind}]
-    )
+    return Invalid(f"{label}: {message}", details=[{"loc": where, "msg": message, "type": kind}])
 
 
 def parse_instant(text: str | None, name: str) -> datetime | None:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.errors import ValidationFailed, shown
+from failover_otp.services.errors import Invalid, shown
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.web.deps import ApplicationId, ServicesDep
@@ -110,7 +110,7 @@ def status_filter(status: str | None) -> tuple[str | None, str | None]:
     for flow_status in FlowStatus:
         if flow_status.value.lower() == status.strip().lower():
             return None, flow_status.value
-    raise ValidationFailed(
+    raise Invalid(
         f"status: unknown status {shown(status)}",
         details=[{"loc": ["query", "status"], "msg": "unknown status", "type": "enum"}],
     )
