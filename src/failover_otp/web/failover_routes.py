@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
-from failover_otp.domain.records import FlowRecord
 from failover_otp.services.idempotency import Reply
-from failover_otp.services.story import iso
+from failover_otp.services.send_answers import standard_send_answer
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_requests import standard_plans
@@ -36,21 +35,6 @@ router = APIRouter(prefix="/failover", tags=["Failover"])
 MAX_PAGE = 1_000_000
 
 
-def send_response(record: FlowRecord) -> dict[str, Any]:
-    meta = record.meta
-    callback = (
-        {"url": meta.callback_url, "strategy": meta.callback_strategy}
-        if meta.callback_url
-        else None
-    )
-    return {
-        "trackingId": record.flow.id,
-        "flow": meta.request,
-        "callback": callback,
-        "createdAt": iso(record.flow.created_at),
-    }
-
-
 @router.post(
     "",
     response_model=SendStandardFailoverResponse,
@@ -69,11 +53,11 @@ async def send_failover(
     async def execute(flow_id: str) -> Reply:
         plans, meta = standard_plans(payload)
         record = await sending.send_standard(app_id, plans, meta, flow_id=flow_id)
-        return Reply.json(send_response(record))
+        return Reply.json(standard_send_answer(record))
 
     async def resume(flow_id: str) -> Reply | None:
         record = await sending.resume(flow_id)
-        return Reply.json(send_response(record)) if record is not None else None
+        return Reply.json(standard_send_answer(record)) if record is not None else None
 
     # Idempotency-Key, abuse and cost control: docs/security.md.
     return await answer(

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
-from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.services.errors import Invalid, shown
 from failover_otp.services.idempotency import Reply
-from failover_otp.services.story import iso
+from failover_otp.services.send_answers import otp_send_answer
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.idempotency import IdempotencyKey, answer
@@ -25,28 +24,6 @@ from failover_otp.web.otp_schemas import (
 from failover_otp.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/otp", tags=["Failover OTP"])
-
-
-def send_response(record: FlowRecord) -> dict[str, Any]:
-    flow = record.flow
-    accepted = [s for s in flow.steps if s.sent_at is not None]
-    echo = []
-    for index, step in enumerate(record.meta.request):
-        sent = flow.step_for(index)
-        tracking = sent.tracking_id if sent is not None and sent.sent_at is not None else None
-        echo.append({**step, "trackingId": tracking})
-    failed = flow.status is FlowStatus.FAILED
-    body: dict[str, Any] = {
-        "flowId": None if failed else flow.id,
-        "status": flow.status.value,
-        "type": accepted[-1].channel.type_name if accepted else None,
-        "flow": echo,
-        "createdAt": iso(flow.created_at),
-        "statusCode": int(flow.status_code) if flow.status_code is not None else None,
-    }
-    if failed:
-        body["error"] = flow.error
-    return body
 
 
 @router.post(
@@ -66,11 +43,11 @@ async def send_failover(
 
     async def execute(flow_id: str) -> Reply:
         sent = await sending.send_otp(app_id, otp_ask(payload), flow_id=flow_id)
-        return Reply.json(send_response(sent.record))
+        return Reply.json(otp_send_answer(sent.record))
 
     async def resume(flow_id: str) -> Reply | None:
         record = await sending.resume(flow_id)
-        return Reply.json(send_response(record)) if record is not None else None
+        return Reply.json(otp_send_answer(record)) if record is not None else None
 
     return await answer(
         request,
