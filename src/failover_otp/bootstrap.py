@@ -37,9 +37,11 @@ from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.audit_store import AuditStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.flow_table import FlowTable
+from failover_otp.store.listing import Listings
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.pending_store import PendingStore
@@ -68,6 +70,9 @@ class Services:
     db: Database
     flows: FlowService
     flow_store: FlowStore
+    deadline_queue: DeadlineQueue
+    # The listings (the API's deliveries).
+    listings: Listings
     apps: AppStore
     auth: AuthService
     provider: Provider
@@ -97,7 +102,7 @@ class Services:
         """One flow's story or tracking, the tracking search, the OTP deliveries list."""
         return FlowReads(
             self.flows,
-            self.flow_store,
+            self.listings,
             SearchStore(self.db),
             time_scale=self.settings.time_scale,
             count_limit=self.settings.list_count_limit,
@@ -108,7 +113,7 @@ class Services:
         s = self.settings
         return HealthService(
             self.db,
-            self.flow_store,
+            self.deadline_queue,
             self.clock,
             min_free_bytes=s.health_min_free_disk_mb * 2**20,
             within_seconds=s.db_pool_timeout_seconds,
@@ -175,7 +180,7 @@ class Services:
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
         return DeadlineWorker(
-            self.flow_store,
+            self.deadline_queue,
             self.flows,
             self.clock,
             poll_seconds=s.worker_poll_seconds,
@@ -298,6 +303,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         db=db,
         flows=flows,
         flow_store=flow_store,
+        deadline_queue=DeadlineQueue(db),
+        listings=Listings(db),
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,

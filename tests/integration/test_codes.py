@@ -232,7 +232,7 @@ async def test_failover_due_after_the_code_was_used_is_not_sent(database_url: st
             record.flow.id, stack.clock.now(), give_back=None
         )
         stack.clock.advance(121)  # the Viber ttl passes: the SMS falls due
-        claimed = await stack.flow_store.claim_due(
+        claimed = await stack.deadline_queue.claim_due(
             now=stack.clock.now(),
             worker_id="t",
             lease_until=stack.clock.now(),

@@ -109,7 +109,7 @@ async def test_due_deadlines_are_claimed_once_until_their_lease_runs_out(
     database_url: str,
 ) -> None:
     async with security_stack(database_url) as stack:
-        store = stack.flow_store
+        store = stack.deadline_queue
         ids = set()
         for n in range(3):
             record, _ = await stack.send_otp(otp_body(f"+30691234567{n}", viber_ttl=60))

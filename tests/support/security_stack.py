@@ -21,6 +21,7 @@ from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.ttl_policy_store import TtlPolicyStore
@@ -78,6 +79,7 @@ class Stack:
     flow_store: FlowStore
     apps: AppStore
     security: Security
+    deadline_queue: DeadlineQueue
     sending: SendService
 
     async def send_otp(
@@ -137,7 +139,18 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
         default_policy=default_ttl_policy(settings),
     )
     try:
-        yield Stack(settings, db, clock, provider, flows, flow_store, apps, security, sending)
+        yield Stack(
+            settings,
+            db,
+            clock,
+            provider,
+            flows,
+            flow_store,
+            apps,
+            security,
+            DeadlineQueue(db),
+            sending,
+        )
     finally:
         await flows.aclose()
         await db.dispose()

@@ -15,7 +15,7 @@ from failover_otp.services.errors import NotFound, shown
 from failover_otp.services.flows import FlowService
 from failover_otp.services.story import flow_story, step_story
 from failover_otp.services.tracking import tracking
-from failover_otp.store.flow_store import DeliveryFilter, FlowStore
+from failover_otp.store.listing import DeliveryFilter, Listings
 from failover_otp.store.rows import step_from_row
 from failover_otp.store.search_store import (
     SearchField,
@@ -85,7 +85,7 @@ class FlowReads:
     def __init__(
         self,
         flows: FlowService,
-        deliveries: FlowStore,
+        deliveries: Listings,
         search: SearchStore,
         *,
         time_scale: float = 1.0,

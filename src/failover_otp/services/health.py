@@ -15,7 +15,7 @@ from failover_otp.services.errors import Unavailable
 from failover_otp.store import readiness
 from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.deadline_queue import DeadlineQueue
 
 # What storage raises when it cannot serve (overload, a database refusing writes) and also, for
 # a bug, what it raises otherwise: ``storage_unavailable`` tells them apart.
@@ -47,14 +47,14 @@ class HealthService:
     def __init__(
         self,
         db: Database,
-        flows: FlowStore,
+        deadlines: DeadlineQueue,
         clock: Clock,
         *,
         min_free_bytes: int,
         within_seconds: float,
     ) -> None:
         self.db = db
-        self.flows = flows
+        self.deadlines = deadlines
         self.clock = clock
         self.min_free_bytes = min_free_bytes
         self.within_seconds = within_seconds
@@ -74,6 +74,6 @@ class HealthService:
     async def refresh_gauges(self) -> None:
         """The deadline gauges from the database (raises if it cannot answer in time)."""
         async with asyncio.timeout(GAUGES_WITHIN_SECONDS):
-            pending = await self.flows.pending_count()
-            earliest = await self.flows.next_due_at()
+            pending = await self.deadlines.pending_count()
+            earliest = await self.deadlines.next_due_at()
         set_deadline_gauges(pending, earliest, self.clock.now())

@@ -1,6 +1,6 @@
 """The loop that turns due deadline rows into DeadlineReached events.
 
-Claims are batched and leased (see FlowStore.claim_due), so any number of these loops, in any
+Claims are batched and leased (see DeadlineQueue.claim_due), so any number of these loops, in any
 number of processes, share the work without firing a deadline twice, and a loop that dies mid-fire
 has its claims taken over once their lease runs out.
 """
