@@ -1,7 +1,7 @@
 """Conversion: the share of OTP flows whose code was verified (``POST /otp/verify`` approved),
 per channel, country and day, beside the delivery rates ("Succeeded" means delivered, not used).
 
-A pure summary of ``StatsStore.conversion`` rows, shared by the dashboard and
+A pure summary of ``Statistics.conversion`` rows, shared by the dashboard and
 ``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its last
 step: the message the user most likely typed the code from.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from failover_otp.domain.stats import ChannelDelivery, Conversion
 from failover_otp.services.clock import Clock
+from failover_otp.services.ports import Statistics
 from failover_otp.services.story import iso
-from failover_otp.store.stats_store import StatsStore
 
 # The range ``GET /stats/conversion`` covers when it names no start: the last week.
 DEFAULT_DAYS = 7
@@ -67,7 +67,7 @@ def conversion_summary(
 
 
 async def conversion_report(
-    stats: StatsStore, application_id: str, since: datetime, until: datetime
+    stats: Statistics, application_id: str, since: datetime, until: datetime
 ) -> dict[str, Any]:
     """:func:`conversion_summary` of the application's flows created in ``[since, until)``."""
     rows = await stats.conversion(application_id, since, until)
@@ -78,7 +78,7 @@ async def conversion_report(
 class ConversionReports:
     """``GET /stats/conversion``: one application's conversion over a range of creation times."""
 
-    def __init__(self, stats: StatsStore, clock: Clock) -> None:
+    def __init__(self, stats: Statistics, clock: Clock) -> None:
         self.stats = stats
         self.clock = clock
 
