@@ -18,7 +18,8 @@ from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt,
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_code_book, build_security
-from failover_otp.services.sending import SendService, default_ttl_policy
+from failover_otp.services.sending import SendService, TtlPolicies, default_ttl_policy
+from failover_otp.services.storage import Storage
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
@@ -28,6 +29,7 @@ from failover_otp.store.migrate import upgrade
 from failover_otp.store.ttl_policy_store import TtlPolicyStore
 from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
+from tests.support.memory_storage import memory_storage
 
 PRICES = {Channel.VIBER: 0.0093, Channel.SMS: 0.0375, Channel.VOICE: 0.042}
 
@@ -71,16 +73,16 @@ class RecordingProvider:
 
 
 @dataclass
-class Stack:
+class ServiceStack:
+    """The services on a storage bundle: the in-memory twins (``memory_stack``) or a database
+    (``security_stack``'s ``Stack``)."""
+
     settings: Settings
-    db: Database
     clock: FakeClock
     provider: RecordingProvider
     flows: FlowService
-    flow_store: FlowStore
-    apps: AppStore
+    storage: Storage
     security: Security
-    deadline_queue: DeadlineQueue
     sending: SendService
 
     async def send_otp(
@@ -108,16 +110,21 @@ class Stack:
         return [r for r in self.provider.sent if r.flow_id == flow_id]
 
 
-@asynccontextmanager
-async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
-    settings = Settings(database_url=database_url, **overrides)
-    await upgrade(database_url)
-    db = Database(database_url)
+@dataclass
+class Stack(ServiceStack):
+    """On a real database, with its concrete stores for tests that read it directly."""
+
+    db: Database
+    flow_store: FlowStore
+    apps: AppStore
+    deadline_queue: DeadlineQueue
+
+
+async def _services(
+    settings: Settings, storage: Storage, policies: TtlPolicies | None
+) -> tuple[FakeClock, RecordingProvider, FlowService, Security, SendService]:
     clock = FakeClock()
     provider = RecordingProvider()
-    storage = sql_storage(db)
-    flow_store = FlowStore(db)
-    apps = AppStore(db)
     codes = await build_code_book(settings, storage, clock)
     flows = FlowService(
         storage.flows,
@@ -133,25 +140,45 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
             settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
         )
     )
-    sending = SendService(
-        flows,
-        security,
-        callbacks,
-        TtlPolicyStore(db),
-        default_policy=default_ttl_policy(settings),
-    )
+    default = default_ttl_policy(settings)
+    sending = SendService(flows, security, callbacks, policies, default_policy=default)
+    return clock, provider, flows, security, sending
+
+
+@asynccontextmanager
+async def memory_stack(**overrides: Any) -> AsyncIterator[ServiceStack]:
+    """The services on the in-memory twins (store/memory.py): no database, no I/O."""
+    settings = Settings(**overrides)
+    storage = memory_storage()
+    # No application's own auto ttl settings: those live in the database only.
+    clock, provider, flows, security, sending = await _services(settings, storage, None)
+    try:
+        yield ServiceStack(settings, clock, provider, flows, storage, security, sending)
+    finally:
+        await flows.aclose()
+
+
+@asynccontextmanager
+async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    settings = Settings(database_url=database_url, **overrides)
+    await upgrade(database_url)
+    db = Database(database_url)
+    storage = sql_storage(db)
+    policies = TtlPolicyStore(db)
+    clock, provider, flows, security, sending = await _services(settings, storage, policies)
     try:
         yield Stack(
             settings,
-            db,
             clock,
             provider,
             flows,
-            flow_store,
-            apps,
+            storage,
             security,
-            DeadlineQueue(db),
             sending,
+            db,
+            FlowStore(db),
+            AppStore(db),
+            DeadlineQueue(db),
         )
     finally:
         await flows.aclose()

@@ -10,6 +10,7 @@ The web layer answers through the ``Idempotency-Key`` around these (``web/idempo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.events import Start
@@ -22,7 +23,13 @@ from failover_otp.services.otp_codes import take_code
 from failover_otp.services.otp_requests import OTP_TTL_MAX_SECONDS, OtpAsk, otp_plans
 from failover_otp.services.security import Security
 from failover_otp.settings import Settings
-from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
+from failover_otp.store.ttl_policy_store import TtlPolicy
+
+
+class TtlPolicies(Protocol):
+    """Applications' own auto ttl settings (``failover-otp auto-ttl``)."""
+
+    async def get(self, application_id: str) -> TtlPolicy | None: ...
 
 
 def default_ttl_policy(settings: Settings) -> TtlPolicy:
@@ -50,19 +57,20 @@ class SendService:
         flows: FlowService,
         security: Security,
         callbacks: CallbackGuard,
-        policies: TtlPolicyStore,
+        policies: TtlPolicies | None,
         *,
         default_policy: TtlPolicy,
     ) -> None:
         self.flows = flows
         self.security = security
         self.callbacks = callbacks
+        # None: no application has settings of its own (the service's defaults serve all).
         self.policies = policies
         self.default_policy = default_policy
 
     async def ttl_policy(self, application_id: str, ask: OtpAsk) -> TtlPolicy:
         """The application's auto ttl settings, read only when a step may need them."""
-        if not ask.asks_for_auto:
+        if not ask.asks_for_auto or self.policies is None:
             return self.default_policy
         return await self.policies.get(application_id) or self.default_policy
 

@@ -58,7 +58,10 @@ async def conversion(
     date_start: Annotated[
         str | None,
         Query(
-            alias="dateStart", max_length=64, description="ISO-8601, inclusive; default 7 days ago"
+            alias="dateStart",
+            max_length=64,
+            description="ISO-8601, inclusive; default the start (00:00 UTC) of the 7th UTC day "
+            "back, today being the first",
         ),
     ] = None,
     date_end: Annotated[
