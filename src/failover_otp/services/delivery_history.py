@@ -14,11 +14,17 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from failover_otp.domain.delivery_model import NEVER_BIN, DeliveryModel, ModelKey, bin_of
+from failover_otp.domain.delivery_model import (
+    NEVER_BIN,
+    DeliveryModel,
+    ModelKey,
+    Observation,
+    bin_of,
+)
 from failover_otp.domain.flow import Flow, Step
 from failover_otp.domain.statuses import Outcome, StepStatus
 from failover_otp.services.clock import Clock
-from failover_otp.store.delivery_store import DeliveryStore, Observation
+from failover_otp.services.ports import DeliveryObservations
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +68,7 @@ def _observation(before: Step | None, step: Step, time_scale: float) -> Observat
 class DeliveryHistory:
     def __init__(
         self,
-        store: DeliveryStore,
+        store: DeliveryObservations,
         clock: Clock,
         *,
         window_hours: int = 168,

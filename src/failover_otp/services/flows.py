@@ -26,7 +26,8 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
-from failover_otp.domain.records import FlowMeta, FlowRecord
+from failover_otp.domain.outbox import NewWebhookEvent
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
 from failover_otp.domain.statuses import RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
@@ -34,6 +35,7 @@ from failover_otp.metrics import (
     FLOWS_STARTED,
     PROVIDER_LATENCY,
     PROVIDER_SENDS,
+    register_cache,
 )
 from failover_otp.providers.base import (
     DeliveryReport,
@@ -45,24 +47,34 @@ from failover_otp.providers.base import (
     SendRefused,
     SendRequest,
 )
+from failover_otp.retrying import Backoff, retry
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
+from failover_otp.services.ports import FlowRecords
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
-from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
 
-# A report can outrun the save of the send it reports on; it is retried this often before it is
-# dropped (the step's deadline still looks the message up, so nothing is lost for good).
-_UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
+# A report can outrun the save of the send it reports on: it is tried 4 more times over ~3 s
+# (0.2, 0.4, 0.8, 1.6 s apart, + jitter) before it is dropped (the step's deadline still looks
+# the message up, so nothing is lost for good).
+_UNMATCHED_REPORT_BACKOFF = Backoff(attempts=5, wait_initial=0.2, wait_max=2.0, wait_jitter=0.1)
 _MAX_SAVE_CONFLICTS = 20
 _LOOKUP_INTERVAL_SECONDS = 1.0
-_LOOKUP_MEMORY = 100_000
+_LOOKUP_MAX_INTERVAL = 30.0
+# The messages a read asked about lately (~150 bytes each): when the memory is full it starts
+# afresh, which at worst lets one more look-up through per message.
+LOOKUP_MEMORY = 10_000
 # The look-up throttle's clock (a name of its own, so a test can move it without moving asyncio's).
 monotonic = time.monotonic
 
 ChangeListener = Callable[[FlowRecord], Awaitable[None]]
+
+
+class _ReportUnmatched(Exception):
+    """A delivery report names a message no saved flow holds (yet)."""
+
+
 SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
 
 
@@ -90,7 +102,7 @@ class _FlowLocks:
 class FlowService:
     def __init__(
         self,
-        store: FlowStore,
+        store: FlowRecords,
         provider: Provider,
         clock: Clock,
         *,
@@ -111,8 +123,10 @@ class FlowService:
         self.history = history
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
-        # tracking id -> when a read last asked the provider about it (monotonic seconds)
-        self._looked_up: dict[str, float] = {}
+        # tracking id -> when a read last asked the provider about it (monotonic seconds), and
+        # how many times reads asked
+        self._looked_up: dict[str, tuple[float, int]] = {}
+        register_cache("read_lookups", self._looked_up.__len__, LOOKUP_MEMORY)
         # Fills in what the stored content leaves out (a managed code) right before a send; it
         # may refuse the send (SendRefused): the code book's (services/codes.py), built first.
         self.prepare_send = prepare_send
@@ -316,17 +330,32 @@ class FlowService:
             label=record.meta.step_label(index),
         )
 
-    async def report(self, report: DeliveryReport, *, attempt: int = 0) -> None:
+    async def report(self, report: DeliveryReport) -> None:
         """A delivery report pushed by the provider."""
         record = await self.store.load_by_tracking(report.message_id)
         if record is None:
-            if attempt < len(_UNMATCHED_REPORT_RETRIES):
-                self._later(
-                    _UNMATCHED_REPORT_RETRIES[attempt],
-                    functools.partial(self.report, report, attempt=attempt + 1),
-                )
-            else:
-                log.info("report for unknown message dropped", message_id=report.message_id)
+            self._later(0.0, functools.partial(self._report_once_saved, report))
+            return
+        await self.apply(record.flow.id, _reported(report), current=record)
+
+    async def _report_once_saved(self, report: DeliveryReport) -> None:
+        """A report that matched no message yet, tried again (in the background) with backoff."""
+
+        async def saved() -> FlowRecord:
+            record = await self.store.load_by_tracking(report.message_id)
+            if record is None:
+                raise _ReportUnmatched(report.message_id)
+            return record
+
+        try:
+            record = await retry(
+                saved,
+                on=_ReportUnmatched,
+                backoff=_UNMATCHED_REPORT_BACKOFF,
+                failed=_ReportUnmatched(report.message_id),
+            )
+        except _ReportUnmatched:
+            log.info("report for unknown message dropped", message_id=report.message_id)
             return
         await self.apply(record.flow.id, _reported(report), current=record)
 
@@ -363,16 +392,22 @@ class FlowService:
         return record
 
     def _lookup_due(self, tracking_id: str) -> bool:
-        """Whether a read may ask the provider about this message again: at most once a
-        (scaled) second per message, so clients polling a flow do not turn every read into a
-        provider call (reports are pushed anyway; the look-up only covers a lost one)."""
+        """Whether a read may ask the provider about this message again. Reports are pushed;
+        the look-up only covers a lost one, so clients polling a flow must not turn every read
+        into a provider call: the first read asks, then at most once a (scaled) second, and
+        the wait doubles with each look-up up to 30 s (the pending poller asks about every
+        waiting message every 15 s anyway)."""
         now = monotonic()
         last = self._looked_up.get(tracking_id)
-        if last is not None and now - last < _LOOKUP_INTERVAL_SECONDS / self.time_scale:
-            return False
-        if len(self._looked_up) >= _LOOKUP_MEMORY:
+        asked = 0
+        if last is not None:
+            at, asked = last
+            wait = min(_LOOKUP_INTERVAL_SECONDS * 2 ** max(0, asked - 1), _LOOKUP_MAX_INTERVAL)
+            if now - at < wait / self.time_scale:
+                return False
+        if len(self._looked_up) >= LOOKUP_MEMORY:
             self._looked_up.clear()
-        self._looked_up[tracking_id] = now
+        self._looked_up[tracking_id] = (now, asked + 1)
         return True
 
     async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:

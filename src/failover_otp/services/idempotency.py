@@ -26,9 +26,10 @@ from typing import Any
 import orjson
 import structlog
 
+from failover_otp.domain.idempotency_keys import DONE, IN_PROGRESS, KeyRecord
 from failover_otp.errors import ApiError
 from failover_otp.services.clock import Clock
-from failover_otp.store.idempotency_store import DONE, IN_PROGRESS, IdempotencyStore, KeyRecord
+from failover_otp.services.ports import IdempotencyKeys
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +80,7 @@ def fingerprint(endpoint: str, body: bytes) -> str:
 class IdempotencyService:
     def __init__(
         self,
-        store: IdempotencyStore,
+        store: IdempotencyKeys,
         clock: Clock,
         *,
         ttl_seconds: float = 86_400,

@@ -7,14 +7,13 @@ of the sliding window, grouped by key and bin (migration 0015, domain/delivery_m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.delivery_model import ModelKey, Observation, hour_of
 from failover_otp.domain.statuses import Channel
 from failover_otp.store.database import Database
 from failover_otp.store.tables import delivery_histograms
@@ -22,20 +21,6 @@ from failover_otp.store.upsert import insert_for
 
 _HOUR = 3600
 _BUMP: dict[str, Any] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One sent step's end: its key, its bin, and whether it was delivered in it."""
-
-    key: ModelKey
-    bin: int
-    delivered: bool
-    at: datetime
-
-
-def hour_of(moment: datetime) -> int:
-    return int(moment.timestamp()) // _HOUR * _HOUR
 
 
 def _bump(conn: AsyncConnection) -> Any:

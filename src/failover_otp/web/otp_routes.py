@@ -17,7 +17,7 @@ from failover_otp.errors import NotFound, ValidationFailed, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
-from failover_otp.store.flow_store import DeliveryFilter
+from failover_otp.store.listing import DeliveryFilter
 from failover_otp.store.rows import step_from_row
 from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 from failover_otp.web.callback_url import refuse_unsafe_callback
@@ -195,7 +195,7 @@ async def list_failovers(
         kind=FlowKind.OTP,
     )
     count_limit = services.settings.list_count_limit
-    total, rows = await services.flow_store.list_deliveries(
+    total, rows = await services.listings.list_deliveries(
         where, limit=limit, offset=offset, count_limit=count_limit
     )
     exact = not count_limit or total <= count_limit

@@ -83,6 +83,6 @@ async def metrics(services: ServicesDep) -> Response:
 
 async def _refresh_database_gauges(services: Services) -> None:
     async with asyncio.timeout(2):
-        pending = await services.flow_store.pending_count()
-        earliest = await services.flow_store.next_due_at()
+        pending = await services.deadline_queue.pending_count()
+        earliest = await services.deadline_queue.next_due_at()
     set_deadline_gauges(pending, earliest, services.clock.now())
