@@ -197,6 +197,11 @@ class Services:
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             batch=s.worker_batch,
+            # Each fire holds one pooled connection at a time, for one statement or transaction:
+            # as many fires as the pool has connections keep it busy, and the rest wait for a
+            # slot here rather than on the pool, whose timeout would fail them (a failed fire
+            # waits for its lease to run out: late).
+            concurrency=max(4, s.db_pool_size),
         )
 
     def worker_loops(self) -> list[WorkerLoop]:

@@ -167,10 +167,12 @@ class CodeBook:
         fresh = self._fresh.pop(record.flow.id, None)
         if fresh is not None and request.step_index == 0:
             return replace(request, content=with_code(request.content, request.channel, fresh))
+        if not needs_code(request.content, request.channel):
+            # A step whose content carries no code of ours (the caller's own code, or no code):
+            # nothing to read. A verified code cancels its flow, so no later step is due.
+            return request
         row = await self.store.get(record.flow.id)
         if row is None:
-            if not needs_code(request.content, request.channel):
-                return request  # a flow whose content carries no code of ours
             # The code's row was purged (a flow that outlived its code by a day).
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
