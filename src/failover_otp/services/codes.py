@@ -31,10 +31,10 @@ from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, RejectReason
-from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.code_cipher import CodeCipher, CodeUnreadable
+from failover_otp.services.errors import NotFound
 from failover_otp.services.flows import FlowService
 from failover_otp.services.ports import CodeRecords
 
