@@ -10,11 +10,14 @@ such thing with the real provider: the route exists only when the provider is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.services.flows import FlowService
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,38 @@ def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[Receive
             )
         )
     return received
+
+
+@dataclass(frozen=True, slots=True)
+class FlowInbox:
+    """One flow's messages as its phone has them."""
+
+    flow_id: str
+    phone: str
+    created_at: datetime
+    messages: list[ReceivedMessage]
+
+
+class SandboxInbox:
+    """The inbox use case, shared by ``GET /sandbox/inbox/{flowId}`` and the dashboard's
+    Sandbox inbox page: an application's flow (by flow id or tracking id), or flows already
+    read, with what the sandbox's phone received of each."""
+
+    def __init__(self, flows: FlowService, provider: EmbeddedSandboxProvider) -> None:
+        self.flows = flows
+        self.provider = provider
+
+    async def flow(self, application_id: str, any_id: str) -> FlowInbox | None:
+        record = await self.flows.read(application_id, any_id)
+        return None if record is None else self.of(record)
+
+    def of(self, record: FlowRecord) -> FlowInbox:
+        flow = record.flow
+        return FlowInbox(flow.id, record.meta.phone, flow.created_at, inbox(record, self.provider))
+
+
+def sandbox_inbox(flows: FlowService, provider: Provider) -> SandboxInbox | None:
+    """The inbox, or None when the provider is not the embedded sandbox (no such thing)."""
+    if not isinstance(provider, EmbeddedSandboxProvider):
+        return None
+    return SandboxInbox(flows, provider)

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from failover_otp.errors import NotFound
-from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
-from failover_otp.services.sandbox_inbox import inbox
+from failover_otp.services import sandbox_inbox as inboxes
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.responses import FastJSONResponse
@@ -45,11 +44,11 @@ async def sandbox_inbox(
     app_id: ApplicationId,
     services: ServicesDep,
 ) -> FastJSONResponse:
-    provider = services.provider
-    if not isinstance(provider, EmbeddedSandboxProvider):  # mounted for the sandbox only
+    sandbox = inboxes.sandbox_inbox(services.flows, services.provider)
+    if sandbox is None:  # mounted for the sandbox only
         raise NotFound("there is no inbox: the service does not run the sandbox")
-    record = await services.flows.read(app_id, flow_id)
-    if record is None:
+    found = await sandbox.flow(app_id, flow_id)
+    if found is None:
         raise NotFound(f"no flow or message {flow_id!r}")
-    messages = [m.body() for m in inbox(record, provider)]
-    return FastJSONResponse({"flowId": record.flow.id, "messages": messages})
+    messages = [m.body() for m in found.messages]
+    return FastJSONResponse({"flowId": found.flow_id, "messages": messages})
