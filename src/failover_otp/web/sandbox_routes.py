@@ -9,8 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from failover_otp.errors import NotFound
-from failover_otp.services import sandbox_inbox as inboxes
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.responses import FastJSONResponse
@@ -44,11 +42,4 @@ async def sandbox_inbox(
     app_id: ApplicationId,
     services: ServicesDep,
 ) -> FastJSONResponse:
-    sandbox = inboxes.sandbox_inbox(services.flows, services.provider)
-    if sandbox is None:  # mounted for the sandbox only
-        raise NotFound("there is no inbox: the service does not run the sandbox")
-    found = await sandbox.flow(app_id, flow_id)
-    if found is None:
-        raise NotFound(f"no flow or message {flow_id!r}")
-    messages = [m.body() for m in found.messages]
-    return FastJSONResponse({"flowId": found.flow_id, "messages": messages})
+    return FastJSONResponse(await services.sandbox_inbox.messages(app_id, flow_id))

@@ -11,9 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from failover_otp.services.sandbox_inbox import FlowInbox, sandbox_inbox
+from failover_otp.services.sandbox_inbox import FlowInbox
 from failover_otp.store.flow_table import TableFilter
-from failover_otp.web.dashboard.routes import _login_redirect, _page, dashboard_service
+from failover_otp.web.dashboard.pages import _login_redirect, _page
+from failover_otp.web.dashboard.routes import dashboard_service
 from failover_otp.web.dashboard.sessions import current_session
 from failover_otp.web.deps import get_services
 
@@ -28,9 +29,8 @@ async def inbox_page(
     session = await current_session(request)
     if session is None:
         return _login_redirect(request)
-    services = get_services(request)
-    inbox = sandbox_inbox(services.flows, services.provider)
-    if inbox is None:  # never mounted then; a guard all the same
+    inbox = get_services(request).sandbox_inbox
+    if not inbox.available:  # never mounted then; a guard all the same
         return _page(request, "not_found.html", {"flow_id": ""}, status_code=404)
     app_id = session.application_id
     asked = (flow or "").strip()
