@@ -19,6 +19,7 @@ from tests.support.wire_sandbox import StartSandbox
 
 from failover_otp.domain.statuses import Channel, FlowStatus, StatusCode, StepStatus
 from failover_otp.providers.base import DeliveryReport
+from failover_otp.services.flows import FlowService
 from failover_otp.settings import Settings
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.worker.pending_poller import PendingPoller
@@ -118,8 +119,8 @@ async def test_look_ups_are_bounded_and_spread_over_every_waiting_step(
         monotonic = ManualClock()
         poller = PendingPoller(
             PendingStore(stack.db),
-            stack.flows,
-            provider,
+            # The poller asks through the flow service: one whose provider counts the look-ups.
+            FlowService(stack.flow_store, provider, stack.clock),
             stack.clock,
             interval_seconds=10,
             max_per_second=20,
@@ -163,8 +164,8 @@ async def test_a_small_budget_walks_every_step_a_page_at_a_time(database_url: st
         monotonic = ManualClock()
         poller = PendingPoller(
             PendingStore(stack.db),
-            stack.flows,
-            provider,
+            # The poller asks through the flow service: one whose provider counts the look-ups.
+            FlowService(stack.flow_store, provider, stack.clock),
             stack.clock,
             interval_seconds=100,
             max_per_second=2,
