@@ -296,6 +296,7 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         operators=OperatorStore(db),
         sessions=SessionStore(db),
         audit=AuditStore(db),
+        stats=StatsStore(db),
     )
 
 

@@ -27,4 +27,5 @@ def memory_storage(stores: MemoryStores | None = None) -> Storage:
         operators=s.operators,
         sessions=s.sessions,
         audit=s.audit,
+        stats=s.stats,
     )

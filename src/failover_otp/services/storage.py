@@ -23,6 +23,7 @@ from failover_otp.services.ports import (
     PendingSteps,
     RefusalCounts,
     SpendLedger,
+    Statistics,
     WebhookOutbox,
 )
 
@@ -45,3 +46,4 @@ class Storage:
     operators: OperatorAccounts
     sessions: DashboardSessionRecords
     audit: AuditEntries
+    stats: Statistics

@@ -33,6 +33,7 @@ from failover_otp.store.memory_limits import (
 )
 from failover_otp.store.memory_outbox import MemoryOutbox
 from failover_otp.store.memory_state import MemoryState
+from failover_otp.store.memory_stats import MemoryStatistics
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -130,3 +131,4 @@ class MemoryStores:
         self.operators = MemoryOperators(state)
         self.sessions = MemorySessions(state)
         self.audit = MemoryAudit(state)
+        self.stats = MemoryStatistics(state)
