@@ -80,7 +80,7 @@ class Services:
     flows: FlowService
     # Every storage port, on this database (services/storage.py).
     storage: Storage
-    # The flows store itself, for what web/ still reads through it (listings, the queue's size).
+    # The concrete stores behind the web-facing services (web/ itself imports no store).
     flow_store: FlowStore
     deadline_queue: DeadlineQueue
     # The listings (the API's deliveries).
