@@ -26,7 +26,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks.harness import BENCH_ENV, one_database
+from benchmarks.harness import BENCH_ENV, one_database, routee_env, sandbox_process
 from benchmarks.workload import SEND_PATH, Bodies
 
 Message = MutableMapping[str, Any]
@@ -173,11 +173,25 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--top", type=int, default=0)
+    parser.add_argument(
+        "--routee",
+        action="store_true",
+        help="the production shape: the Routee client against a standalone sandbox",
+    )
     args = parser.parse_args()
     os.environ.update({**BENCH_ENV, "FOTP_RUN_WORKER": "false"})
     with one_database(args.db, "inprocess") as (scratch, db):
         os.environ["FOTP_DATA_DIR"] = str(scratch / "data")
-        print(uvloop.run(measure(args.load, db.url, args.calls, args.profile)))
+        sandbox = sandbox_process(scratch).start() if args.routee else None
+        try:
+            if sandbox is not None:
+                # Delivery reports go to the discard port: nothing in this process listens.
+                os.environ.update(routee_env(sandbox.url))
+                os.environ["FOTP_PUBLIC_URL"] = "http://127.0.0.1:9"
+            print(uvloop.run(measure(args.load, db.url, args.calls, args.profile)))
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
     if args.profile and args.top:
         print(top(args.profile, args.top))
     return 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 FLOWS_STARTED = Counter("fotp_flows_started_total", "Flows accepted by the API", ["kind"])
 FLOWS_ENDED = Counter("fotp_flows_ended_total", "Flows that reached a final status", ["status"])
@@ -40,3 +43,32 @@ def set_deadline_gauges(pending: int, earliest_due: datetime | None, now: dateti
     DEADLINES_PENDING.set(pending)
     lag = (now - earliest_due).total_seconds() if earliest_due is not None else 0.0
     DEADLINE_LAG.set(max(0.0, lag))
+
+
+# -- in-memory caches ---------------------------------------------------------------------------
+# Every cache the service keeps in memory is bounded by a small count of entries and registers
+# here, so /metrics shows how full each one is (fotp_cache_entries / fotp_cache_max_entries).
+_CACHES: dict[str, tuple[Callable[[], int], int]] = {}
+
+
+def register_cache(name: str, size: Callable[[], int], max_entries: int) -> None:
+    """Show the cache ``name`` in /metrics: its ``size()`` at each scrape, and its bound."""
+    _CACHES[name] = (size, max_entries)
+
+
+class _CacheCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        entries = GaugeMetricFamily(
+            "fotp_cache_entries", "Entries held by an in-memory cache", labels=["cache"]
+        )
+        bounds = GaugeMetricFamily(
+            "fotp_cache_max_entries", "The most entries an in-memory cache holds", labels=["cache"]
+        )
+        for name, (size, max_entries) in sorted(_CACHES.items()):
+            entries.add_metric([name], size())
+            bounds.add_metric([name], max_entries)
+        yield entries
+        yield bounds
+
+
+REGISTRY.register(_CacheCollector())

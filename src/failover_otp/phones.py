@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import carrier
+
+from failover_otp.metrics import register_cache
+
+# A send looks at its numbers several times (validation, the abuse checks, the country and
+# operator), so the answers are kept, but only for the numbers in use at the moment: a parsed
+# number and its answers take ~0.5 KB, and a million distinct numbers must not mean 500 MB.
+_PARSED_KEPT = 1024
+_ANSWERS_KEPT = 4096
 
 
 class InvalidPhoneNumber(ValueError):
     pass
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_PARSED_KEPT)
 def _parse(text: str) -> phonenumbers.PhoneNumber:
     """``text`` ("+" and digits) parsed, once for the checks a send makes of its number (the
     parsed object is not changed by any of them)."""
@@ -21,7 +31,7 @@ def _parse(text: str) -> phonenumbers.PhoneNumber:
 
 # Parsing a number costs ~0.1 ms and a send parses each of its steps' numbers (and the abuse
 # checks again): the same numbers recur, so results are kept (a refused one raises: not kept).
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=_ANSWERS_KEPT)
 def normalize(raw: str) -> str:
     """``raw`` as E.164 digits without the plus (``306912345671``), the form tracking reports.
 
@@ -40,7 +50,7 @@ def normalize(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=_ANSWERS_KEPT)
 def describe(digits: str) -> tuple[str | None, str | None]:
     """(ISO country code, operator name) of an E.164 number, where known."""
     try:
@@ -52,14 +62,14 @@ def describe(digits: str) -> tuple[str | None, str | None]:
     return (region if region and region != "ZZ" else None), operator
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=_ANSWERS_KEPT)
 def number_type(digits: str) -> int:
     """The number's ``phonenumbers.PhoneNumberType`` (mobile, fixed line, premium rate...)."""
     kind: int = phonenumbers.number_type(_parse("+" + digits))
     return kind
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=_ANSWERS_KEPT)
 def is_global_network(digits: str) -> bool:
     """Whether the number belongs to no country: the non-geographic calling codes of
     ``phonenumbers`` (region ``001``): satellite systems (+870 Inmarsat, +881 Iridium,
@@ -67,3 +77,17 @@ def is_global_network(digits: str) -> bool:
     +888, +979). Their termination rates are the highest there are (toll-fraud targets)."""
     code = _parse("+" + digits).country_code
     return code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+
+
+def _size_of(cached: Any) -> Callable[[], int]:
+    return lambda: int(cached.cache_info().currsize)
+
+
+for _name, _cached, _kept in (
+    ("phone_parsed", _parse, _PARSED_KEPT),
+    ("phone_normalized", normalize, _ANSWERS_KEPT),
+    ("phone_described", describe, _ANSWERS_KEPT),
+    ("phone_number_type", number_type, _ANSWERS_KEPT),
+    ("phone_global_network", is_global_network, _ANSWERS_KEPT),
+):
+    register_cache(_name, _size_of(_cached), _kept)

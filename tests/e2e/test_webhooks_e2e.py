@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from failover_otp.domain.outbox import DELIVERED, PENDING, WebhookEvent
 from failover_otp.store.database import Database
-from failover_otp.store.webhook_store import DELIVERED, PENDING, WebhookEvent, WebhookStore
+from failover_otp.store.webhook_store import WebhookStore
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import number, viber_sms_flow
 from tests.support.server import ApiSession, ServerProcess, cli, create_application, serve_args

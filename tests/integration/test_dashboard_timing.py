@@ -6,9 +6,9 @@ from __future__ import annotations
 from tests.support.asgi_app import in_process_api
 from tests.support.dashboard_app import page, sign_in
 
-from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.delivery_model import ModelKey, Observation
 from failover_otp.domain.statuses import Channel
-from failover_otp.store.delivery_store import DeliveryStore, Observation
+from failover_otp.store.delivery_store import DeliveryStore
 
 
 async def test_the_timing_page_and_its_numbers(database_url: str) -> None:

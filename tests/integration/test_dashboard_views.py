@@ -19,7 +19,10 @@ from failover_otp.services.dashboard import DashboardService
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
+from failover_otp.store.flow_table import FlowTable
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.rollup_store import count_verified
 from failover_otp.store.stats_store import StatsStore
 from failover_otp.store.tables import flows, otp_codes
 from failover_otp.web.app import create_app
@@ -42,7 +45,14 @@ async def test_a_wrong_code_then_the_right_one_on_the_timeline_and_in_conversion
         stack.clock.advance(5)
         assert (await stack.security.codes.verify("app-1", flow_id, code)).valid
 
-        dashboard = DashboardService(StatsStore(stack.db), stack.apps, stack.flows, stack.clock)
+        dashboard = DashboardService(
+            StatsStore(stack.db),
+            stack.apps,
+            stack.flows,
+            stack.clock,
+            table=FlowTable(stack.db),
+            refusals=RefusalStore(stack.db),
+        )
         view = await dashboard.flow("app-1", flow_id)
         assert view is not None
         titles = [e.title for e in view.events]
@@ -88,6 +98,8 @@ async def test_the_conversion_endpoint_per_channel_country_and_day(database_url:
             await conn.execute(
                 update(flows).where(flows.c.id.in_(ids[::3])).values(verified_at=day)
             )
+            for flow_id in ids[::3]:
+                await count_verified(conn, flow_id)
     finally:
         await db.dispose()
     app = create_app(Settings(database_url=database_url, run_worker=False))

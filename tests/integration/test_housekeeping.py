@@ -13,12 +13,12 @@ from sqlalchemy import event, func, insert, select
 from tests.support.security_stack import Stack, otp_body, security_stack
 from tests.support.waiting import wait_until_async
 
-from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.accounts import Application
+from failover_otp.domain.delivery_model import ModelKey, Observation
 from failover_otp.domain.statuses import Channel
 from failover_otp.services.housekeeping import Housekeeping
-from failover_otp.store.app_store import Application
 from failover_otp.store.database import Database
-from failover_otp.store.delivery_store import DeliveryStore, Observation
+from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.tables import (
@@ -137,6 +137,7 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
             "delivery_histograms": 1,
             "audit_entries": 1,
             "flows": 0,
+            "daily_rollups": 0,
         }
         for table in (
             delivery_histograms,

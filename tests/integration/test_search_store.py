@@ -22,7 +22,8 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import DeliveryFilter, FlowStore
+from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.listing import DeliveryFilter, Listings
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.search_store import (
     SearchField,
@@ -378,24 +379,25 @@ async def test_deliveries_are_counted_up_to_the_limit(database_url: str) -> None
                 FlowStatus.SUCCEEDED,
             )
             await store.create(flow, meta)
+        listings = Listings(db)
         where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
-        total, rows = await store.list_deliveries(where, limit=2, offset=0, count_limit=3)
+        total, rows = await listings.list_deliveries(where, limit=2, offset=0, count_limit=3)
         assert total == 4  # more than 3
         assert [r["phone"] for r in rows] == ["306912345674", "306912345673"]
-        total, rows = await store.list_deliveries(where, limit=2, offset=2, count_limit=3)
+        total, rows = await listings.list_deliveries(where, limit=2, offset=2, count_limit=3)
         assert [r["phone"] for r in rows] == ["306912345672"]
-        total, rows = await store.list_deliveries(where, limit=2, offset=3, count_limit=3)
+        total, rows = await listings.list_deliveries(where, limit=2, offset=3, count_limit=3)
         assert rows == []
-        total, rows = await store.list_deliveries(where, limit=2, offset=4, count_limit=0)
+        total, rows = await listings.list_deliveries(where, limit=2, offset=4, count_limit=0)
         assert (total, [r["phone"] for r in rows]) == (5, ["306912345670"])
         # A whole number is matched as such; digits of one as a part of any.
         whole = DeliveryFilter(
             application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
         )
-        total, rows = await store.list_deliveries(whole, limit=10, offset=0, count_limit=3)
+        total, rows = await listings.list_deliveries(whole, limit=10, offset=0, count_limit=3)
         assert (total, [r["phone"] for r in rows]) == (1, ["306912345672"])
         part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
-        total, rows = await store.list_deliveries(part, limit=10, offset=0, count_limit=10)
+        total, rows = await listings.list_deliveries(part, limit=10, offset=0, count_limit=10)
         assert total == 5
     finally:
         await db.dispose()

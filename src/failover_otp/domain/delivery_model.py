@@ -22,6 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from failover_otp.domain.statuses import Channel
 
@@ -173,3 +174,20 @@ class DeliveryModel:
 
 
 EMPTY_MODEL = DeliveryModel()
+
+
+_HOUR = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One sent step's end: its key, its bin, and whether it was delivered in it."""
+
+    key: ModelKey
+    bin: int
+    delivered: bool
+    at: datetime
+
+
+def hour_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // _HOUR * _HOUR

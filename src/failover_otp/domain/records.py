@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import Flow
@@ -28,3 +29,27 @@ class FlowMeta:
 class FlowRecord:
     flow: Flow
     meta: FlowMeta
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDeadline:
+    """A due deadline a worker holds the lease on (the deadline queue's claim)."""
+
+    flow_id: str
+    kind: str
+    step_index: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingStep:
+    flow_id: str
+    step_index: int
+    tracking_id: str
+    channel: str
+    status: str  # as stored
+    due_at: datetime
+
+    @property
+    def cursor(self) -> tuple[datetime, str]:
+        return self.due_at, self.flow_id

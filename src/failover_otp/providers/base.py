@@ -67,7 +67,14 @@ class SendRefused(ProviderError):
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider could not take the message now (5xx, connection refused, 429)."""
+    """The provider could not take the message now (5xx, connection refused, 429).
+
+    ``retry_after``: how long the provider asked us to wait before the next try (its
+    ``Retry-After``), or None to leave the wait to the backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class SendOutcomeUnknown(ProviderError):

@@ -30,23 +30,20 @@ import structlog
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.flow import StepPlan
+from failover_otp.domain.limits import Exceeded, Window
+from failover_otp.domain.spend import MICROS, Reservation, day_of, micros
 from failover_otp.domain.statuses import Channel
-from failover_otp.errors import ApiError, TooManyRequests
 from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.store.code_store import CodeStore
-from failover_otp.store.counter_store import CounterStore, Exceeded, Window, take_windows
-from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.spend_store import (
-    MICROS,
-    Reservation,
-    SpendDay,
-    SpendStore,
-    day_of,
-    micros,
-    reserve,
+from failover_otp.services.errors import RateLimited, Refused, ServiceError
+from failover_otp.services.ports import (
+    Admissions,
+    CodeRecords,
+    Counters,
+    RefusalCounts,
+    SpendLedger,
 )
 
 log = structlog.get_logger(__name__)
@@ -75,13 +72,11 @@ _PURGE_CHANCE = 0.002
 _SPEND_WARNING = 0.8
 
 
-class NumberTypeNotAllowed(ApiError):
-    status_code = 422
+class NumberTypeNotAllowed(Refused):
     code = "number_type_not_allowed"
 
 
-class CountryNotAllowed(ApiError):
-    status_code = 422
+class CountryNotAllowed(Refused):
     code = "country_not_allowed"
 
 
@@ -103,14 +98,16 @@ class AbuseGuard:
     def __init__(
         self,
         settings: SecuritySettings,
-        counters: CounterStore,
-        spend: SpendStore,
+        counters: Counters,
+        spend: SpendLedger,
         clock: Clock,
         *,
-        codes: CodeStore | None = None,
-        refusals: RefusalStore | None = None,
+        admissions: Admissions,
+        codes: CodeRecords | None = None,
+        refusals: RefusalCounts | None = None,
     ) -> None:
         self.settings = settings
+        self.admissions = admissions
         self.counters = counters
         self.spend = spend
         self.clock = clock
@@ -136,7 +133,7 @@ class AbuseGuard:
         """
         try:
             await self._admit(application_id, plans, contents, flow_id)
-        except ApiError as refusal:
+        except ServiceError as refusal:
             await self._record_refusal(application_id, refusal)
             raise
 
@@ -155,7 +152,7 @@ class AbuseGuard:
         if cap:
             cost = micros(self.estimated_cost(plans, contents))
             reservation = Reservation(flow_id, application_id, day_of(now), cost)
-        exceeded, day = await self._take(windows, reservation, cap, now)
+        exceeded, day = await self.admissions.take(windows, reservation, cap, now)
         if exceeded is not None:
             raise self._rate_limited(exceeded, application_id)
         if reservation is not None:
@@ -172,25 +169,10 @@ class AbuseGuard:
         if random.random() < _PURGE_CHANCE:
             await self.purge(now)
 
-    async def _take(
-        self, windows: Sequence[Window], reservation: Reservation | None, cap: int, now: datetime
-    ) -> tuple[Exceeded | None, SpendDay | None]:
-        if not windows and reservation is None:
-            return None, None
-        async with self.counters.db.write() as conn:
-            # The windows first, then the day row: one lock order for every admission.
-            exceeded = await take_windows(conn, windows, now)
-            day = None
-            if exceeded is None and reservation is not None:
-                day = await reserve(conn, reservation, cap, now)
-            if exceeded is not None or (reservation is not None and day is None):
-                await conn.rollback()
-        return exceeded, day
-
-    def _rate_limited(self, exceeded: Exceeded, application_id: str) -> TooManyRequests:
+    def _rate_limited(self, exceeded: Exceeded, application_id: str) -> RateLimited:
         window = exceeded.window
         log.warning("send limit reached", limit=window.name, application=application_id)
-        return TooManyRequests(
+        return RateLimited(
             f"too many sends ({window.name}): at most {window.limit} per "
             f"{window.seconds} s; retry in {exceeded.retry_after} s",
             retry_after=exceeded.retry_after,
@@ -204,14 +186,14 @@ class AbuseGuard:
             ],
         )
 
-    async def _spend_refused(self, reservation: Reservation, now: datetime) -> TooManyRequests:
+    async def _spend_refused(self, reservation: Reservation, now: datetime) -> RateLimited:
         cap = self.settings.spend_cap_per_day
         day = await self.spend.today(reservation.application_id, now)
         spent, reserved = day.spent / MICROS, day.reserved / MICROS
         cost = reservation.amount / MICROS
         retry = max(1, math.ceil((_next_utc_midnight(now) - now).total_seconds()))
         log.warning("daily spend cap reached", application=reservation.application_id, cap=cap)
-        return TooManyRequests(
+        return RateLimited(
             f"daily spend cap reached: {spent:.4f} spent today and {reserved:.4f} held by "
             f"flows still running; this flow may cost {cost:.4f}; the cap is {cap:.4f}",
             retry_after=retry,
@@ -310,7 +292,7 @@ class AbuseGuard:
         )
         return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
 
-    async def _record_refusal(self, application_id: str, refusal: ApiError) -> None:
+    async def _record_refusal(self, application_id: str, refusal: ServiceError) -> None:
         if self.refusals is None:
             return
         reason = refusal.code

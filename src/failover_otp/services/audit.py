@@ -8,8 +8,9 @@ import getpass
 import json
 from typing import Any
 
+from failover_otp.domain.audit import AuditEntry
+from failover_otp.services.account_ports import AuditEntries
 from failover_otp.services.clock import Clock
-from failover_otp.store.audit_store import AuditEntry, AuditStore
 
 
 def cli_actor() -> str:
@@ -21,7 +22,7 @@ def cli_actor() -> str:
 
 
 class AuditTrail:
-    def __init__(self, store: AuditStore, clock: Clock) -> None:
+    def __init__(self, store: AuditEntries, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -38,3 +39,7 @@ class AuditTrail:
                 detail=text,
             )
         )
+
+    async def recent(self, *, application_id: str, limit: int) -> list[AuditEntry]:
+        """The application's latest entries, newest first."""
+        return await self.store.recent(application_id=application_id, limit=limit)

@@ -3,8 +3,9 @@
 - A code is ``secrets.randbelow(10**n)`` zero-padded to ``n`` digits: uniform over all ``10**n``
   values, leading zeros included.
 - The database holds ``HMAC-SHA256(server key, flow_id || code)`` for verification, and, while a
-  step may still be sent, the code XOR a keystream ``HMAC-SHA256(K_enc, flow_id)`` (a one-time
-  pad: one flow id, one code). Both go when the flow ends or the code is used.
+  step may still be sent, the code encrypted with AES-GCM under a key derived from the server key,
+  the flow id as associated data (``services/code_cipher.py``). The encrypted copy goes when the
+  flow ends or the code is used.
 - The plaintext exists only in memory, in the provider request (Routee needs it) and in the
   message on the user's phone: never in logs, responses, webhooks or stored rows.
 - Verification takes an attempt with one conditional ``UPDATE`` before it compares, and spends the
@@ -25,15 +26,17 @@ from typing import Any
 
 import structlog
 
+from failover_otp.domain.code_records import CodeRow, failure_key
 from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, RejectReason
-from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
+from failover_otp.services.code_cipher import CodeCipher, CodeUnreadable
+from failover_otp.services.errors import NotFound
 from failover_otp.services.flows import FlowService
-from failover_otp.store.code_store import CodeRow, CodeStore, failure_key
+from failover_otp.services.ports import CodeRecords
 
 log = structlog.get_logger(__name__)
 
@@ -75,26 +78,18 @@ class CodeKeys:
         if len(server_key) < 16:
             raise ValueError("the code HMAC key needs at least 16 bytes")
         self._key = server_key
-        self._enc_key = hmac.new(
-            server_key, b"failover-otp code cipher v1", hashlib.sha256
-        ).digest()
+        self._cipher = CodeCipher(server_key)
 
     def digest(self, flow_id: str, code: str) -> str:
         """``HMAC-SHA256(server key, flow_id || code)`` in hex (flow ids have a fixed length)."""
         return hmac.new(self._key, (flow_id + code).encode(), hashlib.sha256).hexdigest()
 
-    def _pad(self, flow_id: str) -> bytes:
-        return hmac.new(self._enc_key, flow_id.encode(), hashlib.sha256).digest()
-
     def encrypt(self, flow_id: str, code: str) -> str:
-        data = code.encode()
-        if len(data) > 32:
-            raise ValueError("code too long")
-        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).hex()
+        return self._cipher.encrypt(flow_id, code)
 
     def decrypt(self, flow_id: str, cipher: str) -> str:
-        data = bytes.fromhex(cipher)
-        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).decode()
+        """Raises :class:`CodeUnreadable` for a row that does not decrypt under this key."""
+        return self._cipher.decrypt(flow_id, cipher)
 
 
 def with_code(content: Mapping[str, Any], channel: Channel, code: str) -> dict[str, Any]:
@@ -117,26 +112,26 @@ def needs_code(content: Mapping[str, Any], channel: Channel) -> bool:
     return holds_placeholder(content)
 
 
-class CodeService:
+class CodeBook:
+    """The codes at rest: kept when a flow starts, put into a step's content right before its
+    send. The flow service calls ``prepare_send``; nothing here needs the flow service, so it is
+    built first (bootstrap) and verification (``CodeService``) is built on both."""
+
     def __init__(
         self,
-        store: CodeStore,
-        flows: FlowService,
+        store: CodeRecords,
         clock: Clock,
         keys: CodeKeys,
         *,
         ttl_seconds: float,
         max_attempts: int,
-        failures_per_number_per_day: int,
     ) -> None:
         self.store = store
-        self.flows = flows
         self.clock = clock
         self.keys = keys
         # Wall-clock time, never scaled by --time-scale: a security limit, not a delivery wait.
         self.ttl = timedelta(seconds=ttl_seconds)
         self.max_attempts = max_attempts
-        self.failures_per_number_per_day = failures_per_number_per_day
         # Codes issued by this process whose flow's first send has not happened yet: that send
         # needs no database read (nobody can have verified a code not yet delivered).
         self._fresh: dict[str, str] = {}
@@ -172,10 +167,12 @@ class CodeService:
         fresh = self._fresh.pop(record.flow.id, None)
         if fresh is not None and request.step_index == 0:
             return replace(request, content=with_code(request.content, request.channel, fresh))
+        if not needs_code(request.content, request.channel):
+            # A step whose content carries no code of ours (the caller's own code, or no code):
+            # nothing to read. A verified code cancels its flow, so no later step is due.
+            return request
         row = await self.store.get(record.flow.id)
         if row is None:
-            if not needs_code(request.content, request.channel):
-                return request  # a flow whose content carries no code of ours
             # The code's row was purged (a flow that outlived its code by a day).
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
@@ -188,8 +185,36 @@ class CodeService:
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
             )
-        code = self.keys.decrypt(record.flow.id, row.code_cipher)
+        try:
+            code = self.keys.decrypt(record.flow.id, row.code_cipher)
+        except CodeUnreadable as exc:
+            # Never send a code the user cannot verify: the row was changed, or the server key.
+            log.error("stored code unreadable", flow_id=record.flow.id, error=str(exc))
+            raise SendRefused(
+                RejectReason.SERVER_ERROR, "not sent: the stored code could not be decrypted"
+            ) from None
         return replace(request, content=with_code(request.content, request.channel, code))
+
+
+class CodeService:
+    """Verification: takes an attempt, compares, spends the code and cancels what is left of
+    the flow (a failover still pending would be paid for nothing)."""
+
+    def __init__(
+        self, book: CodeBook, flows: FlowService, *, failures_per_number_per_day: int
+    ) -> None:
+        self.book = book
+        self.store = book.store
+        self.keys = book.keys
+        self.clock = book.clock
+        self.flows = flows
+        self.failures_per_number_per_day = failures_per_number_per_day
+
+    async def issue(self, *, flow_id: str, application_id: str, phone: str, code: str) -> None:
+        """Remember ``code`` for the flow about to start (before its first send)."""
+        await self.book.issue(
+            flow_id=flow_id, application_id=application_id, phone=phone, code=code
+        )
 
     async def verify(self, application_id: str, flow_id: str, code: str) -> VerifyResult:
         now = self.clock.now()

@@ -11,17 +11,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from failover_otp.domain import stats_views as views
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
+from failover_otp.services.account_ports import Applications
 from failover_otp.services.clock import Clock
-from failover_otp.services.conversion import conversion_summary, delivery_rate
+from failover_otp.services.conversion import (
+    conversion_summary,
+    whole_days_until,
+)
+from failover_otp.services.dashboard_stats import stats_view
 from failover_otp.services.flows import FlowService
+from failover_otp.services.ports import RefusalCounts, Statistics
 from failover_otp.services.story import flow_story, iso
 from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
-from failover_otp.store.app_store import AppStore
 from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TablePage
-from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.stats_store import StatsStore
 
 # Periods the charts can cover, in days.
 PERIODS = (1, 7, 30, 90)
@@ -30,7 +34,17 @@ DEFAULT_CURRENCY = "EUR"
 # How long the charts' and tiles' numbers are reused (the page refreshes them every 10 s).
 STATS_TTL_SECONDS = 5.0
 
-__all__ = ["PERIODS", "DashboardService", "FlowRow", "FlowView", "channel_name", "format_ms"]
+# The table's filter and position types, for the web layer that reads them from a query string.
+__all__ = [
+    "PERIODS",
+    "Cursor",
+    "DashboardService",
+    "FlowRow",
+    "FlowView",
+    "TableFilter",
+    "channel_name",
+    "format_ms",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,20 +83,20 @@ class FlowView:
 class DashboardService:
     def __init__(
         self,
-        stats: StatsStore,
-        apps: AppStore,
+        stats: Statistics,
+        apps: Applications,
         flows: FlowService,
         clock: Clock,
         *,
-        table: FlowTable | None = None,
-        refusals: RefusalStore | None = None,
+        table: FlowTable,
+        refusals: RefusalCounts,
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
         currency: str = DEFAULT_CURRENCY,
     ) -> None:
         self.store = stats
-        self.table_store = table or FlowTable(stats.db)
-        self.refusals = refusals or RefusalStore(stats.db)
+        self.table_store = table
+        self.refusals = refusals
         self.currency = currency
         self.apps = apps
         self.flows = flows
@@ -90,6 +104,16 @@ class DashboardService:
         self.time_scale = time_scale
         self.sms_price = sms_price
         self._stats_cache: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+
+    @property
+    def count_limit(self) -> int:
+        """Matches the table counts at most (FOTP_LIST_COUNT_LIMIT; 0: all)."""
+        return self.table_store.count_limit
+
+    async def app_name(self, app_id: str) -> str:
+        """The application's name as the pages show it (its id if it has none)."""
+        app = await self.apps.get(app_id)
+        return app.name if app else app_id
 
     # -- flows ---------------------------------------------------------------------------------
 
@@ -175,92 +199,33 @@ class DashboardService:
         return stats
 
     async def _stats(self, app_id: str, days: int) -> dict[str, Any]:
-        until = self.clock.now()
+        # Whole UTC days, today's included: the stored daily rollups answer them (a period
+        # starting mid-day would count its first day flow by flow). Nothing is created after
+        # now, so counting to the end of today counts to now.
+        now = self.clock.now()
+        until = whole_days_until(now)
         since = until - timedelta(days=days)
-        channels = await self.store.channel_delivery(app_id, since, until)
-        per_day = await self.store.flows_per_day(app_id, since, until)
-        costs = await self.store.cost_per_day(app_id, since, until)
-        latency = await self.store.delivery_latency(app_id, since, until)
-        overall = await self.store.delivery_latency(app_id, since, until, by_country=False)
-        conversion = conversion_summary(await self.store.conversion(app_id, since, until), channels)
-        refusals = await self.refusals.counts(app_id, since, until)
+        rollup = await self.store.rollup(app_id, since, until)
+        channels = views.channel_delivery(rollup)
+        per_day = views.flows_per_day(rollup)
+        costs = views.cost_per_day(rollup)
+        latency = views.delivery_latency(rollup)
+        overall = views.delivery_latency(rollup, by_country=False)
+        conversion = conversion_summary(views.conversion(rollup), channels)
+        refusals = await self.refusals.counts(app_id, since, now)
 
-        flows = sum(d.flows for d in per_day)
-        failovers = sum(d.failovers for d in per_day)
-        actual = sum(d.cost for d in per_day)
-        sms_only = sum(d.sms_parts for d in per_day) * self.sms_price
-        day_names = sorted({d.day for d in per_day} | {c.day for c in costs})
-        channel_names = sorted({c.channel for c in costs}, key=_channel_order)
-        cost_by = {(c.day, c.channel): c.cost for c in costs}
-        flows_by = {d.day: d for d in per_day}
-        return {
-            "period_days": days,
-            "since": iso(since),
-            "until": iso(until),
-            "sms_price": self.sms_price,
-            "currency": self.currency,
-            "conversion": conversion,
-            "refusals": {
-                "total": sum(r.count for r in refusals),
-                "reasons": [
-                    {"reason": r.reason, "count": r.count, "last_at": iso(r.last_at)}
-                    for r in refusals
-                ],
-            },
-            "totals": {
-                "flows": flows,
-                "succeeded": sum(d.succeeded for d in per_day),
-                "failed": sum(d.failed for d in per_day),
-                "in_progress": sum(d.in_progress for d in per_day),
-                "failovers": failovers,
-                "failover_rate": failovers / flows if flows else None,
-                "cost": round(actual, 6),
-                "sms_only_cost": round(sms_only, 6),
-                "saved": round(sms_only - actual, 6),
-                "saved_ratio": (sms_only - actual) / sms_only if sms_only else None,
-            },
-            "channels": [
-                {
-                    "channel": c.channel,
-                    "steps": c.steps,
-                    "delivered": c.delivered,
-                    "failed": c.failed,
-                    "pending": c.pending,
-                    "delivery_rate": delivery_rate(c),
-                }
-                for c in sorted(channels, key=lambda c: _channel_order(c.channel))
-            ],
-            "days": [
-                {
-                    "day": day,
-                    "flows": flows_by[day].flows if day in flows_by else 0,
-                    "failovers": flows_by[day].failovers if day in flows_by else 0,
-                    "failover_rate": flows_by[day].failovers / flows_by[day].flows
-                    if day in flows_by and flows_by[day].flows
-                    else None,
-                    "cost": {ch: round(cost_by.get((day, ch), 0.0), 6) for ch in channel_names},
-                    "actual_cost": round(flows_by[day].cost, 6) if day in flows_by else 0.0,
-                    "sms_only_cost": round(flows_by[day].sms_parts * self.sms_price, 6)
-                    if day in flows_by
-                    else 0.0,
-                }
-                for day in day_names
-            ],
-            "latency": [
-                {
-                    "channel": item.channel,
-                    "country": item.country or "unknown",
-                    "median_ms": round(item.median_seconds * 1000 * self.time_scale),
-                    "samples": item.samples,
-                }
-                for item in latency
-            ],
-            "median_ms_by_channel": {
-                item.channel: round(item.median_seconds * 1000 * self.time_scale)
-                for item in sorted(overall, key=lambda i: _channel_order(i.channel))
-            },
-        }
-
-
-def _channel_order(channel: str) -> tuple[int, str]:
-    return ({"viber": 0, "sms": 1, "voice": 2}.get(channel, 9), channel)
+        return stats_view(
+            days=days,
+            since=since,
+            now=now,
+            channels=channels,
+            per_day=per_day,
+            costs=costs,
+            latency=latency,
+            overall=overall,
+            conversion=conversion,
+            refusals=refusals,
+            sms_price=self.sms_price,
+            currency=self.currency,
+            time_scale=self.time_scale,
+        )

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -25,14 +26,16 @@ from failover_otp.domain.events import (
 )
 from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
-from failover_otp.domain.records import FlowMeta, FlowRecord
-from failover_otp.domain.statuses import RejectReason, StepStatus
+from failover_otp.domain.outbox import NewWebhookEvent
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
+from failover_otp.domain.statuses import Channel, RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
     FLOWS_ENDED,
     FLOWS_STARTED,
     PROVIDER_LATENCY,
     PROVIDER_SENDS,
+    register_cache,
 )
 from failover_otp.providers.base import (
     DeliveryReport,
@@ -44,24 +47,35 @@ from failover_otp.providers.base import (
     SendRefused,
     SendRequest,
 )
+from failover_otp.retrying import Backoff, retry
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
+from failover_otp.services.errors import Unavailable
+from failover_otp.services.ports import FlowRecords
 from failover_otp.services.webhooks import WebhookEvents
-from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
-from failover_otp.store.webhook_store import NewWebhookEvent
 
 log = structlog.get_logger(__name__)
 
-# A report can outrun the save of the send it reports on; it is retried this often before it is
-# dropped (the step's deadline still looks the message up, so nothing is lost for good).
-_UNMATCHED_REPORT_RETRIES = (0.2, 0.5, 1.0, 2.0)
+# A report can outrun the save of the send it reports on: it is tried 4 more times over ~3 s
+# (0.2, 0.4, 0.8, 1.6 s apart, + jitter) before it is dropped (the step's deadline still looks
+# the message up, so nothing is lost for good).
+_UNMATCHED_REPORT_BACKOFF = Backoff(attempts=5, wait_initial=0.2, wait_max=2.0, wait_jitter=0.1)
 _MAX_SAVE_CONFLICTS = 20
 _LOOKUP_INTERVAL_SECONDS = 1.0
-_LOOKUP_MEMORY = 100_000
+_LOOKUP_MAX_INTERVAL = 30.0
+# The messages a read asked about lately (~150 bytes each): when the memory is full it starts
+# afresh, which at worst lets one more look-up through per message.
+LOOKUP_MEMORY = 10_000
 # The look-up throttle's clock (a name of its own, so a test can move it without moving asyncio's).
 monotonic = time.monotonic
 
 ChangeListener = Callable[[FlowRecord], Awaitable[None]]
+
+
+class _ReportUnmatched(Exception):
+    """A delivery report names a message no saved flow holds (yet)."""
+
+
 SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
 
 
@@ -89,7 +103,7 @@ class _FlowLocks:
 class FlowService:
     def __init__(
         self,
-        store: FlowStore,
+        store: FlowRecords,
         provider: Provider,
         clock: Clock,
         *,
@@ -97,6 +111,7 @@ class FlowService:
         on_change: ChangeListener | None = None,
         webhooks: WebhookEvents | None = None,
         history: DeliveryHistory | None = None,
+        prepare_send: SendPreparer | None = None,
     ) -> None:
         self.store = store
         self.provider = provider
@@ -109,11 +124,13 @@ class FlowService:
         self.history = history
         self._locks = _FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
-        # tracking id -> when a read last asked the provider about it (monotonic seconds)
-        self._looked_up: dict[str, float] = {}
+        # tracking id -> when a read last asked the provider about it (monotonic seconds), and
+        # how many times reads asked
+        self._looked_up: dict[str, tuple[float, int]] = {}
+        register_cache("read_lookups", self._looked_up.__len__, LOOKUP_MEMORY)
         # Fills in what the stored content leaves out (a managed code) right before a send; it
-        # may refuse the send (SendRefused). Set by the security services (services/codes.py).
-        self.prepare_send: SendPreparer | None = None
+        # may refuse the send (SendRefused): the code book's (services/codes.py), built first.
+        self.prepare_send = prepare_send
 
     async def start_flow(
         self,
@@ -161,6 +178,17 @@ class FlowService:
         reading the flow back. If anyone saved the flow since, the save finds a newer version
         and the event is decided again on what the database holds.
         """
+        outcome = await self._decide_and_save(flow_id, event, current)
+        if outcome is None:
+            return None
+        record, decision = outcome
+        return record if decision is None else await self._run(record, decision)
+
+    async def _decide_and_save(
+        self, flow_id: str, event: Event, current: FlowRecord | None
+    ) -> tuple[FlowRecord, Decision | None] | None:
+        """The flow as saved after ``event`` and the decision that moved it (None: the event
+        changed nothing, the flow is returned as loaded); None when there is no such flow."""
         async with self._locks.hold(flow_id):
             for _ in range(_MAX_SAVE_CONFLICTS):
                 record = current or await self.store.load(flow_id)
@@ -175,7 +203,7 @@ class FlowService:
                     model=await self._model_for(event),
                 )
                 if decision.flow is record.flow:
-                    return record
+                    return record, None
                 outbox = self._webhook_events(record, decision)
                 if await self.store.save(record.flow, decision.flow, record.meta, webhooks=outbox):
                     _count_transition(record.flow, decision.flow)
@@ -188,7 +216,7 @@ class FlowService:
             else:
                 raise RuntimeError(f"flow {flow_id}: too many concurrent updates")
         saved = replace(decision.flow, version=record.flow.version + 1)
-        return await self._run(FlowRecord(saved, record.meta), decision)
+        return FlowRecord(saved, record.meta), decision
 
     async def _model_for(self, event: Event) -> DeliveryModel:
         # Only an accepted send chooses a ttl; other events need no snapshot.
@@ -197,12 +225,27 @@ class FlowService:
         return await self.history.snapshot()
 
     async def _run(self, record: FlowRecord, decision: Decision) -> FlowRecord:
-        """Carry out the commands of a saved decision (``record`` is the saved flow)."""
-        for command in decision.commands:
-            if isinstance(command, SendStep):
-                record = await self._send(record, command) or record
-            elif isinstance(command, NotifyChange) and self.on_change is not None:
-                await self.on_change(record)
+        """Carry out the commands of a saved decision (``record`` is the saved flow).
+
+        A work queue, not recursion: a send's answer is decided and saved here, and the commands
+        it brings (the next channel's send, a notification) join the queue.
+        """
+        commands = deque(decision.commands)
+        while commands:
+            command = commands.popleft()
+            if isinstance(command, NotifyChange):
+                if self.on_change is not None:
+                    await self.on_change(record)
+                continue
+            answer = await self._send(record, command)
+            if answer is None:
+                continue
+            outcome = await self._decide_and_save(record.flow.id, answer, record)
+            if outcome is None:
+                continue
+            record, next_decision = outcome
+            if next_decision is not None:
+                commands.extend(next_decision.commands)
         return record
 
     def _webhook_events(self, loaded: FlowRecord, decision: Decision) -> list[NewWebhookEvent]:
@@ -214,7 +257,9 @@ class FlowService:
             now=decision.flow.updated_at,
         )
 
-    async def _send(self, record: FlowRecord, command: SendStep) -> FlowRecord | None:
+    async def _send(self, record: FlowRecord, command: SendStep) -> Event | None:
+        """Call the provider for one step: its answer as the event to decide next (None: the
+        outcome is unknown, left for the step's SEND_RETRY deadline)."""
         request = self._send_request(record, command.index)
         channel = request.channel.value
         started = time.perf_counter()
@@ -260,7 +305,7 @@ class FlowService:
             event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
         finally:
             PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
-        return await self.apply(record.flow.id, event, current=record)
+        return event
 
     async def _find_earlier_send(self, request: SendRequest) -> SendReceipt | None:
         """The message an unanswered earlier attempt may have created: never send twice.
@@ -286,17 +331,32 @@ class FlowService:
             label=record.meta.step_label(index),
         )
 
-    async def report(self, report: DeliveryReport, *, attempt: int = 0) -> None:
+    async def report(self, report: DeliveryReport) -> None:
         """A delivery report pushed by the provider."""
         record = await self.store.load_by_tracking(report.message_id)
         if record is None:
-            if attempt < len(_UNMATCHED_REPORT_RETRIES):
-                self._later(
-                    _UNMATCHED_REPORT_RETRIES[attempt],
-                    functools.partial(self.report, report, attempt=attempt + 1),
-                )
-            else:
-                log.info("report for unknown message dropped", message_id=report.message_id)
+            self._later(0.0, functools.partial(self._report_once_saved, report))
+            return
+        await self.apply(record.flow.id, _reported(report), current=record)
+
+    async def _report_once_saved(self, report: DeliveryReport) -> None:
+        """A report that matched no message yet, tried again (in the background) with backoff."""
+
+        async def saved() -> FlowRecord:
+            record = await self.store.load_by_tracking(report.message_id)
+            if record is None:
+                raise _ReportUnmatched(report.message_id)
+            return record
+
+        try:
+            record = await retry(
+                saved,
+                on=_ReportUnmatched,
+                backoff=_UNMATCHED_REPORT_BACKOFF,
+                failed=_ReportUnmatched(report.message_id),
+            )
+        except _ReportUnmatched:
+            log.info("report for unknown message dropped", message_id=report.message_id)
             return
         await self.apply(record.flow.id, _reported(report), current=record)
 
@@ -333,17 +393,31 @@ class FlowService:
         return record
 
     def _lookup_due(self, tracking_id: str) -> bool:
-        """Whether a read may ask the provider about this message again: at most once a
-        (scaled) second per message, so clients polling a flow do not turn every read into a
-        provider call (reports are pushed anyway; the look-up only covers a lost one)."""
+        """Whether a read may ask the provider about this message again. Reports are pushed;
+        the look-up only covers a lost one, so clients polling a flow must not turn every read
+        into a provider call: the first read asks, then at most once a (scaled) second, and
+        the wait doubles with each look-up up to 30 s (the pending poller asks about every
+        waiting message every 15 s anyway)."""
         now = monotonic()
         last = self._looked_up.get(tracking_id)
-        if last is not None and now - last < _LOOKUP_INTERVAL_SECONDS / self.time_scale:
-            return False
-        if len(self._looked_up) >= _LOOKUP_MEMORY:
+        asked = 0
+        if last is not None:
+            at, asked = last
+            wait = min(_LOOKUP_INTERVAL_SECONDS * 2 ** max(0, asked - 1), _LOOKUP_MAX_INTERVAL)
+            if now - at < wait / self.time_scale:
+                return False
+        if len(self._looked_up) >= LOOKUP_MEMORY:
             self._looked_up.clear()
-        self._looked_up[tracking_id] = now
+        self._looked_up[tracking_id] = (now, asked + 1)
         return True
+
+    async def look_up(self, channel: Channel, tracking_id: str) -> DeliveryReport | None:
+        """What the provider says about a message now (None: it knows nothing of it); raises
+        ``Unavailable`` when it could not be asked. The pending-message poller's question."""
+        try:
+            return await self.provider.lookup(channel, tracking_id)
+        except ProviderError as exc:
+            raise Unavailable(str(exc), retry_after=1) from exc
 
     async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:
         return await self.apply(flow_id, Cancel(reason))
@@ -379,6 +453,8 @@ class FlowService:
         for task in list(self._background):
             task.cancel()
         self._background.clear()
+        if self.history is not None:
+            await self.history.flush()
 
 
 def _count_transition(old: Flow, new: Flow) -> None:

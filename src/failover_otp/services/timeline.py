@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from failover_otp.domain.flow import Flow
+from failover_otp.domain.stats import CodeChecks
 from failover_otp.domain.statuses import Outcome
 from failover_otp.services.story import latency_ms
-from failover_otp.store.stats_store import CodeChecks
 
 
 @dataclass(frozen=True, slots=True)

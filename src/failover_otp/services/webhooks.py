@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import FlowRecord
 from failover_otp.services.story import flow_story
 from failover_otp.services.tracking import webhook_payload
-from failover_otp.store.webhook_store import NewWebhookEvent
 
 # Event ids are derived from (flow id, saved version): one per saved change, stable on retries.
 _EVENT_NAMESPACE = uuid.UUID("5b0f4d9e-2f61-4d43-9a55-2f3c1a7e6b10")

@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
+from failover_otp.domain.accounts import Application, WebhookSecrets
 from failover_otp.store.database import Database
 from failover_otp.store.tables import access_tokens, applications, service_state
-
-
-@dataclass(frozen=True, slots=True)
-class Application:
-    id: str
-    name: str
-    secret_hash: str
-    created_at: datetime
-    disabled: bool = False
-    # Customer webhooks' signing secret (whsec_...); None until first needed (migration 0003).
-    webhook_secret: str | None = None
-    # The secret before the last rotation and when it stops signing (migration 0011).
-    webhook_secret_previous: str | None = None
-    webhook_secret_previous_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookSecrets:
-    current: str
-    # The secret before the last rotation, and until when it signs too.
-    previous: str | None = None
-    previous_until: datetime | None = None
-
-    def signing(self, now: datetime) -> list[str]:
-        """The secrets webhooks are signed with at ``now``: the current one first."""
-        if self.previous and self.previous_until and self.previous_until > now:
-            return [self.current, self.previous]
-        return [self.current]
-
 
 # access_tokens x applications by primary keys (store/tables.py); the same SQL on both backends.
 _OWNER_QUERY = (

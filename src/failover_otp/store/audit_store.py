@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
 
+from failover_otp.domain.audit import AuditEntry
 from failover_otp.store.database import Database
 from failover_otp.store.tables import audit_log
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    at: datetime
-    actor: str
-    action: str
-    application_id: str | None = None
-    detail: str | None = None
-    id: int | None = None
 
 
 class AuditStore:

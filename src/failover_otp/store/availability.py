@@ -39,23 +39,27 @@ def unavailable_reason(error: BaseException) -> str | None:
     if isinstance(error, ConnectionError | socket.gaierror):
         # asyncpg's own connect errors reach us unwrapped (server down, unknown host).
         return "unavailable"
+    if isinstance(error, sqlite3.Error):
+        # Unwrapped: the writer's BEGIN IMMEDIATE runs in an event handler (store/database.py),
+        # and a lock held past its wait reaches us as sqlite3's own error.
+        return _sqlite_reason(error)
     if not isinstance(error, sqlalchemy_exc.DBAPIError):
         return None
     if error.connection_invalidated:
         return "unavailable"
     original = error.orig
     if isinstance(original, sqlite3.Error):
-        code = getattr(original, "sqlite_errorcode", None)
-        if code is not None and code & 0xFF in _SQLITE_UNAVAILABLE:
-            return (
-                "busy"
-                if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-                else ("unavailable")
-            )
-        return None
+        return _sqlite_reason(original)
     state = getattr(original, "sqlstate", None)
     if isinstance(state, str) and (
         state in _PG_UNAVAILABLE or state.startswith(_PG_UNAVAILABLE_CLASSES)
     ):
         return "unavailable"
     return None
+
+
+def _sqlite_reason(error: sqlite3.Error) -> str | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None or code & 0xFF not in _SQLITE_UNAVAILABLE:
+        return None
+    return "busy" if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else "unavailable"

@@ -6,56 +6,38 @@ happened, so concurrent verifications can neither reuse a code nor exceed the at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
+from failover_otp.domain.code_records import CodeRow, failure_key
 from failover_otp.domain.code_text import redact_request
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
+from failover_otp.store.rollup_store import count_verified
 from failover_otp.store.tables import flows, otp_codes
-from failover_otp.store.upsert import insert_for
 
 _DAY = 86_400
 
 
-def failure_key(application_id: str, phone: str) -> str:
-    """The counter of an application's wrong codes for a number (per UTC day): the
-    application's own, so another tenant's guesses never lock its users out."""
-    return f"vf:{application_id}:{phone}"
-
-
-@dataclass(frozen=True, slots=True)
-class CodeRow:
-    flow_id: str
-    application_id: str
-    phone: str
-    code_hmac: str
-    code_cipher: str | None
-    created_at: datetime
-    expires_at: datetime
-    attempts: int
-    max_attempts: int
-    used_at: datetime | None = None
-
-
-# One upsert per dialect, built once: building it per call (values bound as literals) cost more
-# than running it (docs/benchmarks.md).
+# One upsert per dialect, built once and run through the driver (store/driver_sql.py): a send
+# stores its code before anything else (docs/benchmarks.md).
 _PUT_STATEMENTS: dict[str, Any] = {}
 
 
-def _put_statement(conn: AsyncConnection) -> Any:
-    statement = _PUT_STATEMENTS.get(conn.dialect.name)
+def _put_statement(dialect_name: str) -> Any:
+    statement = _PUT_STATEMENTS.get(dialect_name)
     if statement is None:
-        stmt = insert_for(conn, otp_codes)
+        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+        stmt = insert(otp_codes)
         replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
         statement = stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
-        _PUT_STATEMENTS[conn.dialect.name] = statement
+        _PUT_STATEMENTS[dialect_name] = statement
     return statement
 
 
@@ -78,8 +60,9 @@ class CodeStore:
             "max_attempts": row.max_attempts,
             "used_at": row.used_at,
         }
-        async with self.db.write_one() as conn:
-            await conn.execute(_put_statement(conn), values)
+        async with self.db.driver_write(one_statement=True) as driver:
+            statement = _put_statement(driver.dialect.name)
+            await driver.execute(statement, values, columns=tuple(values))
 
     async def get(self, flow_id: str) -> CodeRow | None:
         async with self.db.read() as conn:
@@ -148,6 +131,7 @@ class CodeStore:
                 await conn.execute(
                     update(flows).where(flows.c.id == flow_id).values(verified_at=now)
                 )
+                await count_verified(conn, flow_id)
             if give_back is not None:
                 await give_back_slot(conn, give_back, _DAY, now)
         return bool(result.rowcount == 1)
@@ -178,3 +162,6 @@ async def scrub_ended(
     redacted = redact_request(request)
     if redacted != request:
         await conn.execute(update(flows).where(flows.c.id == new.id).values(request=redacted))
+
+
+__all__ = ["CodeRow", "CodeStore", "failure_key", "scrub_ended"]

@@ -6,49 +6,22 @@ atomic on SQLite (one writer) and PostgreSQL (row lock) alike, with no read-then
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from failover_otp.domain.limits import Exceeded, Window, exceeded_by, window_start
 from failover_otp.store.database import Database
 from failover_otp.store.tables import rate_counters
 from failover_otp.store.upsert import insert_for
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """At most ``limit`` events per ``seconds`` (fixed windows aligned on the epoch) for ``key``."""
-
-    name: str  # what the limit is called in errors and docs, e.g. "number_per_10min"
-    key: str  # what is counted, e.g. "n:<application>:306912345670"
-    seconds: int
-    limit: int
-
-
-@dataclass(frozen=True, slots=True)
-class Exceeded:
-    window: Window
-    count: int
-    retry_after: int  # whole seconds until the window ends
-
-
-def _epoch(now: datetime) -> int:
-    return math.floor(now.timestamp())
-
-
 def stored_key(key: str, seconds: int) -> str:
     """A window's row key: what is counted, and over how long."""
     return f"{key}/{seconds}"
-
-
-def window_start(now: datetime, seconds: int) -> int:
-    epoch = _epoch(now)
-    return epoch - epoch % seconds
 
 
 def _count_one(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> Any:
@@ -116,10 +89,9 @@ async def take_windows(
     # One lock order for every transaction (sorted keys), so concurrent ones never deadlock.
     for window in sorted(windows, key=lambda w: (w.key, w.seconds)):
         count = await _increment(conn, window.key, window.seconds, now)
-        if count > window.limit:
-            end = window_start(now, window.seconds) + window.seconds
-            retry = max(1, math.ceil(end - now.timestamp()))
-            exceeded.append(Exceeded(window, count, retry))
+        over = exceeded_by(window, count, now)
+        if over is not None:
+            exceeded.append(over)
     return max(exceeded, key=lambda e: e.retry_after) if exceeded else None
 
 
@@ -159,3 +131,15 @@ class CounterStore:
                 delete(rate_counters).where(rate_counters.c.expires_at < now - grace)
             )
         return int(result.rowcount)
+
+
+__all__ = [
+    "CounterStore",
+    "Exceeded",
+    "Window",
+    "give_back_slot",
+    "stored_key",
+    "take_slot",
+    "take_windows",
+    "window_start",
+]

@@ -7,14 +7,13 @@ of the sliding window, grouped by key and bin (migration 0015, domain/delivery_m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from failover_otp.domain.delivery_model import ModelKey
+from failover_otp.domain.delivery_model import ModelKey, Observation, hour_of
 from failover_otp.domain.statuses import Channel
 from failover_otp.store.database import Database
 from failover_otp.store.tables import delivery_histograms
@@ -22,20 +21,6 @@ from failover_otp.store.upsert import insert_for
 
 _HOUR = 3600
 _BUMP: dict[str, Any] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One sent step's end: its key, its bin, and whether it was delivered in it."""
-
-    key: ModelKey
-    bin: int
-    delivered: bool
-    at: datetime
-
-
-def hour_of(moment: datetime) -> int:
-    return int(moment.timestamp()) // _HOUR * _HOUR
 
 
 def _bump(conn: AsyncConnection) -> Any:
@@ -61,18 +46,31 @@ class DeliveryStore:
     async def record(self, observations: list[Observation]) -> None:
         if not observations:
             return
+        # One row per histogram cell, its counts summed: a batch of many changes bumps each
+        # cell once.
+        cells: dict[tuple[str, str, str, int, int], list[int]] = {}
+        for o in observations:
+            # Primary key columns: "unknown" is stored as "" and read back as None.
+            key = (
+                o.key.channel.value,
+                o.key.country or "",
+                o.key.operator or "",
+                hour_of(o.at),
+                o.bin,
+            )
+            counts = cells.setdefault(key, [0, 0])
+            counts[0 if o.delivered else 1] += 1
         rows = [
             {
-                "channel": o.key.channel.value,
-                # Primary key columns: "unknown" is stored as "" and read back as None.
-                "country": o.key.country or "",
-                "operator": o.key.operator or "",
-                "hour": hour_of(o.at),
-                "bin": o.bin,
-                "delivered": 1 if o.delivered else 0,
-                "censored": 0 if o.delivered else 1,
+                "channel": channel,
+                "country": country,
+                "operator": operator,
+                "hour": hour,
+                "bin": bin_,
+                "delivered": delivered,
+                "censored": censored,
             }
-            for o in observations
+            for (channel, country, operator, hour, bin_), (delivered, censored) in cells.items()
         ]
         async with self.db.write_one() as conn:
             for row in rows:

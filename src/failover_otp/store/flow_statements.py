@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from failover_otp.domain.flow import Flow
+from failover_otp.domain.records import FlowMeta
+from failover_otp.store.driver_sql import DriverConnection
+from failover_otp.store.rows import step_values
 from failover_otp.store.tables import deadlines, flows, steps
-from failover_otp.store.upsert import insert_for
 
 # The hot statements, built once: values travel as parameters, so SQLAlchemy neither rebuilds
 # nor re-keys a statement per call (building one cost more than running it on SQLite).
@@ -44,12 +47,49 @@ def _replacing_deadline(stmt: Any) -> Any:
     )
 
 
-def upsert_deadline(conn: AsyncConnection) -> Any:
-    statement = _UPSERT_DEADLINES.get(conn.dialect.name)
+def upsert_deadline(conn: AsyncConnection | DriverConnection) -> Any:
+    name = conn.dialect.name
+    statement = _UPSERT_DEADLINES.get(name)
     if statement is None:
-        statement = _replacing_deadline(insert_for(conn, deadlines))
-        _UPSERT_DEADLINES[conn.dialect.name] = statement
+        insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        statement = _replacing_deadline(insert(deadlines))
+        _UPSERT_DEADLINES[name] = statement
     return statement
+
+
+async def write_steps(
+    driver: DriverConnection, old: Flow | None, new: Flow, meta: FlowMeta
+) -> None:
+    """The steps of ``new`` that ``old`` did not have, or had otherwise, through the driver."""
+    before = {s.index: s for s in old.steps} if old else {}
+    for step in new.steps:
+        previous = before.get(step.index)
+        if previous == step:
+            continue
+        values = step_values(new, step, meta.step_label(step.index))
+        if previous is None:
+            await driver.execute(INSERT_STEP, values, columns=tuple(values))
+        else:
+            keyed = {"b_flow_id": new.id, "b_idx": step.index, **values}
+            await driver.execute(UPDATE_STEP, keyed, columns=tuple(keyed))
+
+
+async def write_deadline(driver: DriverConnection, old: Flow | None, new: Flow) -> None:
+    """``new``'s deadline in place of ``old``'s, through the driver."""
+    if old is not None and old.deadline == new.deadline:
+        return
+    if new.deadline is None:
+        if old is not None and old.deadline is not None:
+            await driver.execute(DELETE_DEADLINE, {"b_flow_id": new.id})
+        return
+    values = {
+        "flow_id": new.id,
+        "due_at": new.deadline.due_at,
+        "kind": new.deadline.kind.value,
+        "step_index": new.deadline.step_index,
+    }
+    statement = INSERT_DEADLINE if old is None else upsert_deadline(driver)
+    await driver.execute(statement, values, columns=tuple(values))
 
 
 # PostgreSQL: a save as one statement (see FlowStore._save_in_one), by shape.

@@ -1,31 +1,23 @@
-"""Flows, their steps and their deadlines: the queries the service layer needs."""
+"""The flows store: a flow, its steps and its deadline created, loaded, found and saved (one
+transaction each). The deadlines are handed out by ``store/deadline_queue.py``, listings are
+``store/listing.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    LABEL_STYLE_TABLENAME_PLUS_COL,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, select
 
 from failover_otp.domain.aggregate import is_settled
-from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.flow import Flow
+from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import FlowMeta, FlowRecord
-from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
-from failover_otp.store.paging import bounded_count, page_window
+from failover_otp.store.driver_sql import DriverConnection
+from failover_otp.store.rollup_store import roll_up, rollup_change
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
@@ -33,51 +25,10 @@ from failover_otp.store.rows import (
     step_values,
 )
 from failover_otp.store.spend_store import settle as settle_spend
-from failover_otp.store.tables import UTCDateTime, deadlines, flows, steps
-from failover_otp.store.webhook_store import NewWebhookEvent, insert_events
+from failover_otp.store.tables import deadlines, flows, steps
+from failover_otp.store.webhook_store import insert_events
 
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDeadline:
-    flow_id: str
-    kind: str
-    step_index: int
-    due_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryFilter:
-    application_id: str
-    step_status: str | None = None
-    flow_status: str | None = None
-    tag: str | None = None
-    phone: str | None = None
-    # The phone is a whole number: matched as such (through an index), not as a part.
-    phone_whole: bool = False
-    flow_id: str | None = None
-    kind: FlowKind | None = None
-
-
-# The worker's statements, built once (the parameters are bound per call).
-_UNCLAIMED = or_(
-    deadlines.c.lease_until.is_(None), deadlines.c.lease_until < bindparam("now", type_=UTCDateTime)
-)
-_CLAIM_DUE = (
-    update(deadlines)
-    .where(
-        deadlines.c.flow_id.in_(
-            select(deadlines.c.flow_id)
-            .where(deadlines.c.due_at <= bindparam("now", type_=UTCDateTime), _UNCLAIMED)
-            .order_by(deadlines.c.due_at)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-    )
-    .values(claimed_by=bindparam("worker_id"), lease_until=bindparam("lease_until"))
-    .returning(deadlines.c.flow_id, deadlines.c.kind, deadlines.c.step_index, deadlines.c.due_at)
-)
-_NEXT_CLAIMABLE = select(deadlines.c.due_at).where(_UNCLAIMED).order_by(deadlines.c.due_at).limit(1)
+# The statements of a read, built once (the parameters are bound per call).
 _STEP_FLOW_ID = select(steps.c.flow_id).where(steps.c.tracking_id == bindparam("tracking_id"))
 # A flow, its steps and its deadline in one query (one row per step).
 _LOAD = (
@@ -118,14 +69,27 @@ class FlowStore:
             "version": flow.version,
             **flow_state_values(flow),
         }
-        if not self.db.is_sqlite and not webhooks:
+        # A flow stored already final (a first send refused for good) is counted in the
+        # dashboard's rollups in the same transaction.
+        change = rollup_change(None, flow)
+        if not self.db.is_sqlite and not webhooks and change.empty:
             await self._create_in_one(flow, meta, values)
+            return
+        if not webhooks and change.empty:
+            # SQLite: the hot path through the driver (store/driver_sql.py).
+            async with self.db.driver_write() as driver:
+                await driver.execute(sql.INSERT_FLOW, values, columns=tuple(values))
+                await sql.write_steps(driver, None, flow, meta)
+                await sql.write_deadline(driver, None, flow)
             return
         async with self.db.write() as conn:
             await conn.execute(sql.INSERT_FLOW, values)
-            await self._write_steps(conn, None, flow, meta)
-            await self._write_deadline(conn, None, flow)
+            driver = await self.db.driver_of(conn)
+            await sql.write_steps(driver, None, flow, meta)
+            await sql.write_deadline(driver, None, flow)
             await insert_events(conn, webhooks)
+            if not change.empty:
+                await roll_up(conn, None, flow, change)
 
     async def _create_in_one(self, flow: Flow, meta: FlowMeta, values: dict[str, Any]) -> None:
         """PostgreSQL: the flow, its steps and its deadline in one statement."""
@@ -140,8 +104,8 @@ class FlowStore:
             params["d_kind"] = flow.deadline.kind.value
             params["d_step_index"] = flow.deadline.step_index
         shape = (tuple(values), step_columns, len(flow.steps), flow.deadline is not None)
-        async with self.db.write_one() as conn:
-            await conn.execute(sql.pg_create_statement(shape), params)
+        async with self.db.driver_write(one_statement=True) as driver:
+            await driver.fetch(sql.pg_create_statement(shape), params)
 
     async def save(
         self,
@@ -162,8 +126,26 @@ class FlowStore:
             not old.status.is_terminal or new.total_cost != old.total_cost
         )
         settles = is_settled(new) and not is_settled(old)
-        if not self.db.is_sqlite and not webhooks and not ends and not settles:
-            return await self._save_in_one(old, new, meta)
+        # What the save changes in the dashboard's daily rollups (store/rollup_store.py): only
+        # a finished flow is counted there, so most saves change nothing.
+        change = rollup_change(old, new)
+        if not webhooks and not ends and not settles and change.empty:
+            if not self.db.is_sqlite:
+                return await self._save_in_one(old, new, meta)
+            # SQLite: the hot path through the driver (store/driver_sql.py).
+            async with self.db.driver_write() as driver:
+                state = {
+                    "b_id": new.id,
+                    "b_version": old.version,
+                    "version": old.version + 1,
+                    **flow_state_values(new),
+                }
+                if await driver.execute(sql.UPDATE_FLOW, state, columns=tuple(state)) != 1:
+                    driver.abort()
+                    return False
+                await sql.write_steps(driver, old, new, meta)
+                await sql.write_deadline(driver, old, new)
+            return True
         async with self.db.write() as conn:
             result = await conn.execute(
                 sql.UPDATE_FLOW,
@@ -177,11 +159,14 @@ class FlowStore:
             if result.rowcount != 1:
                 await conn.rollback()
                 return False
-            await self._write_steps(conn, old, new, meta)
-            await self._write_deadline(conn, old, new)
+            driver = await self.db.driver_of(conn)
+            await sql.write_steps(driver, old, new, meta)
+            await sql.write_deadline(driver, old, new)
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
             await settle_spend(conn, old, new)
+            if not change.empty:
+                await roll_up(conn, old, new, change)
         return True
 
     async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:
@@ -217,68 +202,35 @@ class FlowStore:
                 deadline = "delete"
         shape = (tuple(state), step_columns, new_steps, changed_steps, deadline)
         statement = sql.pg_save_statement(shape)
-        async with self.db.write_one() as conn:
-            saved = (await conn.execute(statement, params)).scalar_one()
+        async with self.db.driver_write(one_statement=True) as driver:
+            saved = (await driver.fetch(statement, params))[0][0]
         return int(saved) == 1
 
-    async def _write_steps(
-        self, conn: AsyncConnection, old: Flow | None, new: Flow, meta: FlowMeta
-    ) -> None:
-        before = {s.index: s for s in old.steps} if old else {}
-        for step in new.steps:
-            previous = before.get(step.index)
-            if previous == step:
-                continue
-            values = step_values(new, step, meta.step_label(step.index))
-            if previous is None:
-                await conn.execute(sql.INSERT_STEP, values)
-            else:
-                await conn.execute(
-                    sql.UPDATE_STEP, {"b_flow_id": new.id, "b_idx": step.index, **values}
-                )
-
-    async def _write_deadline(self, conn: AsyncConnection, old: Flow | None, new: Flow) -> None:
-        if old is not None and old.deadline == new.deadline:
-            return
-        if new.deadline is None:
-            if old is not None and old.deadline is not None:
-                await conn.execute(sql.DELETE_DEADLINE, {"b_flow_id": new.id})
-            return
-        # An upsert (a new deadline is unclaimed): one statement where a delete and an insert
-        # took two.
-        await conn.execute(
-            sql.INSERT_DEADLINE if old is None else sql.upsert_deadline(conn),
-            {
-                "flow_id": new.id,
-                "due_at": new.deadline.due_at,
-                "kind": new.deadline.kind.value,
-                "step_index": new.deadline.step_index,
-            },
-        )
-
+    # The reads of a send, a report, a fire and a story run through the driver
+    # (store/driver_sql.py).
     async def load(self, flow_id: str) -> FlowRecord | None:
-        async with self.db.read() as conn:
-            return await self._load(conn, flow_id)
+        async with self.db.driver_read() as driver:
+            return await self._load(driver, flow_id)
 
     async def find(self, application_id: str, any_id: str) -> FlowRecord | None:
         """The flow with this id, or the flow one of whose steps has this tracking id."""
-        async with self.db.read() as conn:
-            record = await self._load(conn, any_id)
+        async with self.db.driver_read() as driver:
+            record = await self._load(driver, any_id)
             if record is None:
-                flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": any_id})).scalar()
-                record = await self._load(conn, flow_id) if flow_id else None
+                found = await driver.fetch(_STEP_FLOW_ID, {"tracking_id": any_id})
+                record = await self._load(driver, found[0][0]) if found else None
         if record is None or record.flow.application_id != application_id:
             return None
         return record
 
     async def load_by_tracking(self, tracking_id: str) -> FlowRecord | None:
         """The flow one of whose steps has this tracking id (one connection, two lookups)."""
-        async with self.db.read() as conn:
-            flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": tracking_id})).scalar()
-            return await self._load(conn, flow_id) if flow_id else None
+        async with self.db.driver_read() as driver:
+            found = await driver.fetch(_STEP_FLOW_ID, {"tracking_id": tracking_id})
+            return await self._load(driver, found[0][0]) if found else None
 
-    async def _load(self, conn: AsyncConnection, flow_id: str) -> FlowRecord | None:
-        rows = (await conn.execute(_LOAD, {"flow_id": flow_id})).all()
+    async def _load(self, driver: DriverConnection, flow_id: str) -> FlowRecord | None:
+        rows = await driver.fetch(_LOAD, {"flow_id": flow_id})
         if not rows:
             return None
         n_flow, n_step = len(_FLOW_COLUMNS), len(_STEP_COLUMNS)
@@ -303,168 +255,3 @@ class FlowStore:
             callback_strategy=row["callback_strategy"],
         )
         return FlowRecord(flow_from_rows(row, step_rows, deadline), meta)
-
-    async def claim_due(
-        self, *, now: datetime, worker_id: str, lease_until: datetime, limit: int
-    ) -> list[ClaimedDeadline]:
-        """Claim up to ``limit`` due deadlines that no live worker holds.
-
-        ``FOR UPDATE SKIP LOCKED`` keeps concurrent PostgreSQL workers off each other's rows
-        (SQLite has one writer, so its claims are exclusive anyway); the lease hands the work of
-        a worker that died mid-fire to another once it runs out.
-        """
-        params = {"now": now, "worker_id": worker_id, "lease_until": lease_until, "limit": limit}
-        # One statement: on PostgreSQL it needs no BEGIN and COMMIT round trips around it.
-        async with self.db.write_one() as conn:
-            rows = (await conn.execute(_CLAIM_DUE, params)).all()
-        return [ClaimedDeadline(r.flow_id, r.kind, r.step_index, r.due_at) for r in rows]
-
-    async def next_claimable_at(self, now: datetime) -> datetime | None:
-        """When the earliest deadline that no live worker holds falls due (None: none waits)."""
-        async with self.db.read() as conn:
-            value: datetime | None = (await conn.execute(_NEXT_CLAIMABLE, {"now": now})).scalar()
-            return value
-
-    async def next_due_at(self) -> datetime | None:
-        async with self.db.read() as conn:
-            result = await conn.execute(select(func.min(deadlines.c.due_at)))
-            value: datetime | None = result.scalar()
-            return value
-
-    async def pending_count(self) -> int:
-        async with self.db.read() as conn:
-            return int(
-                (await conn.execute(select(func.count()).select_from(deadlines))).scalar_one()
-            )
-
-    async def list_deliveries(
-        self, where: DeliveryFilter, *, limit: int, offset: int, count_limit: int = 0
-    ) -> tuple[int, Sequence[Any]]:
-        """Steps (deliveries) newest first, with their flow's status, and the total count.
-
-        With ``count_limit`` the count stops after ``count_limit + 1`` matches (a total above
-        the limit means "more than that") and only the first ``count_limit`` can be paged
-        through, as in ``SearchStore.search``.
-        """
-        step_conditions: list[Any] = [steps.c.application_id == where.application_id]
-        if where.flow_id:
-            # One flow's steps: through the primary key. As a bare column the application would
-            # lead SQLite to its (application_id, ...) indexes, i.e. to every step it has.
-            step_conditions = [
-                steps.c.flow_id == where.flow_id,
-                func.coalesce(steps.c.application_id, "") == where.application_id,
-            ]
-        if where.step_status is not None:
-            # As shown: a queued filter also finds sends in flight (shown as queued).
-            shown = stored_as(StepStatus(where.step_status))
-            step_conditions.append(steps.c.status.in_(sorted(s.value for s in shown)))
-        if where.tag:
-            step_conditions.append(steps.c.label.ilike(f"%{_escape_like(where.tag)}%", escape="\\"))
-        if where.phone and where.phone_whole:
-            step_conditions.append(steps.c.phone == where.phone)
-        elif where.phone:
-            step_conditions.append(
-                steps.c.phone.like(f"%{_escape_like(where.phone)}%", escape="\\")
-            )
-        flow_conditions: list[Any] = []
-        if where.flow_status is not None:
-            flow_conditions.append(flows.c.status == where.flow_status)
-        if where.kind is not None:
-            flow_conditions.append(flows.c.kind == where.kind.value)
-        joined = steps.join(flows, flows.c.id == steps.c.flow_id)
-        condition = and_(*step_conditions, *flow_conditions)
-        newest: Any = steps.c.created_at
-        if self.db.is_sqlite and where.phone and where.phone_whole:
-            # Without statistics SQLite walks all of the application's steps in date order (to
-            # skip a sort) testing each number. Ordering by an expression of the date instead
-            # leaves it the number's index: its few steps found at once, then sorted.
-            newest = func.coalesce(steps.c.created_at, steps.c.created_at)
-        async with self.db.scan() as conn:
-            if count_limit:
-                matching = select(steps.c.flow_id).select_from(joined).where(condition)
-                total = int((await conn.execute(bounded_count(matching, count_limit))).scalar_one())
-            else:
-                total = await self._count_deliveries(conn, where, step_conditions, flow_conditions)
-            window = page_window(total, offset, limit, count_limit)
-            if window is None:
-                return total, []
-            page = (
-                select(steps, flows.c.status.label("flow_status"), flows.c.status_code)
-                .select_from(joined)
-                .where(condition)
-                .order_by(*window.order(newest, steps.c.flow_id, steps.c.idx))
-                .limit(window.size)
-                .offset(window.skip)
-            )
-            rows = list((await conn.execute(page)).mappings().all())
-        if window.from_end:
-            rows.reverse()
-        return total, rows
-
-    async def _count_deliveries(
-        self,
-        conn: AsyncConnection,
-        where: DeliveryFilter,
-        step_conditions: list[Any],
-        flow_conditions: list[Any],
-    ) -> int:
-        # A flow's steps share its application: counted per flow, they are found through the
-        # primary key alone (given the application too, SQLite would take an (application_id,
-        # ...) index and visit all of the application's steps for every flow).
-        per_flow = step_conditions[1:] if not where.flow_id else step_conditions
-        if where.flow_status is not None:
-            # Start from the flows in that status (their own index), not from every step.
-            query = self._count_from_flows(
-                where.application_id, step_conditions, per_flow, flow_conditions
-            )
-            return int((await conn.execute(query)).scalar_one())
-        everything = select(func.count()).select_from(steps).where(*step_conditions)
-        total = int((await conn.execute(everything)).scalar_one())
-        if where.kind is None or not total:
-            return total
-        # Only the kind needs the flow: count the application's matching steps without the
-        # join, then take away those of its flows of the other kinds (found through the
-        # flows (application_id, kind) index, usually few or none). Same number, without a flow
-        # lookup per step.
-        others = [k.value for k in FlowKind if k is not where.kind]
-        if others:
-            other_kinds = self._count_from_flows(
-                where.application_id, step_conditions, per_flow, [flows.c.kind.in_(others)]
-            )
-            total -= int((await conn.execute(other_kinds)).scalar_one())
-        return total
-
-    def _count_from_flows(
-        self,
-        application_id: str,
-        step_conditions: list[Any],
-        per_flow_conditions: list[Any],
-        flow_conditions: list[Any],
-    ) -> Any:
-        """The matching steps of the application's flows that meet ``flow_conditions``, the
-        flows found first. PostgreSQL's planner picks the join itself; SQLite's would start
-        from every step of the application, so there each flow counts its own steps (those
-        meeting ``per_flow_conditions``: ``step_conditions`` less the application)."""
-        if not self.db.is_sqlite:
-            joined = steps.join(flows, flows.c.id == steps.c.flow_id)
-            return (
-                select(func.count())
-                .select_from(joined)
-                .where(flows.c.application_id == application_id, *flow_conditions)
-                .where(*step_conditions)
-            )
-        per_flow = (
-            select(func.count())
-            .select_from(steps)
-            .where(steps.c.flow_id == flows.c.id, *per_flow_conditions)
-            .scalar_subquery()
-        )
-        return (
-            select(func.coalesce(func.sum(per_flow), 0))
-            .select_from(flows)
-            .where(flows.c.application_id == application_id, *flow_conditions)
-        )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, select, update
 
+from failover_otp.domain.idempotency_keys import DONE, IN_PROGRESS, KeyRecord
 from failover_otp.store.database import Database
 from failover_otp.store.tables import idempotency_keys
 from failover_otp.store.upsert import insert_for
-
-IN_PROGRESS = "in_progress"
-DONE = "done"
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    application_id: str
-    key: str
-    endpoint: str
-    fingerprint: str
-    state: str
-    flow_id: str | None
-    response_status: int | None
-    response_body: str | None
-    created_at: datetime
-    lease_until: datetime
-    expires_at: datetime
 
 
 class IdempotencyStore:
@@ -118,3 +100,6 @@ class IdempotencyStore:
                 delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now)
             )
         return int(result.rowcount)
+
+
+__all__ = ["DONE", "IN_PROGRESS", "IdempotencyStore", "KeyRecord"]

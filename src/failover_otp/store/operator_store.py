@@ -3,37 +3,14 @@ removal when they lose access."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Delete, Select, delete, insert, select, update
 
+from failover_otp.domain.accounts import Grant, Operator
 from failover_otp.store.database import Database
 from failover_otp.store.tables import applications, dashboard_sessions, operator_roles, operators
 from failover_otp.store.upsert import insert_for
-
-VIEWER = "viewer"
-ADMIN = "admin"
-ROLES = (VIEWER, ADMIN)
-
-
-@dataclass(frozen=True, slots=True)
-class Operator:
-    id: str
-    username: str
-    password_hash: str
-    created_at: datetime
-    disabled: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """An operator's role on one application."""
-
-    application_id: str
-    application_name: str
-    role: str
 
 
 class OperatorStore:

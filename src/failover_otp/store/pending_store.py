@@ -9,31 +9,17 @@ read in (due_at, flow_id) order from a cursor, so a poller walks all of them a p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
 from failover_otp.domain.flow import DeadlineKind
+from failover_otp.domain.records import WaitingStep
 from failover_otp.store.database import Database
 from failover_otp.store.tables import deadlines, steps
 
 # Deadlines that wait on a message the provider already took (not a send still to be retried).
 _WAITING_KINDS = (DeadlineKind.STEP_TTL.value, DeadlineKind.DELIVERED_WAIT.value)
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingStep:
-    flow_id: str
-    step_index: int
-    tracking_id: str
-    channel: str
-    status: str  # as stored
-    due_at: datetime
-
-    @property
-    def cursor(self) -> tuple[datetime, str]:
-        return self.due_at, self.flow_id
 
 
 class PendingStore:

@@ -8,13 +8,13 @@ write each, and the table at a few rows per application and day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from failover_otp.domain.refusals import RefusalCount, day_of
 from failover_otp.store.database import Database
 from failover_otp.store.tables import refusal_counts
 from failover_otp.store.upsert import insert_for
@@ -37,17 +37,6 @@ def _bump(conn: AsyncConnection) -> Any:
         )
         _BUMP[conn.dialect.name] = statement
     return statement
-
-
-def day_of(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-@dataclass(frozen=True, slots=True)
-class RefusalCount:
-    reason: str
-    count: int
-    last_at: datetime
 
 
 class RefusalStore:

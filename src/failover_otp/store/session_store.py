@@ -9,29 +9,17 @@ role away ends a session in every process at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 
+from failover_otp.domain.accounts import ADMIN, SessionRow
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
-from failover_otp.store.operator_store import ADMIN
 from failover_otp.store.tables import applications, dashboard_sessions, operator_roles, operators
 
 # Failed operator sign-ins are counted per username in windows of this many seconds.
 SIGN_IN_WINDOW = 900
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRow:
-    application_id: str
-    application_name: str
-    # None: signed in with the application's secret (which makes one its admin).
-    operator_id: str | None
-    username: str | None
-    role: str
-    expires_at: datetime
 
 
 class SessionStore:

@@ -16,51 +16,22 @@ Amounts are integers in micro-units of the account currency (no float drift in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.flow import Flow
-from failover_otp.store.counter_store import window_start
+from failover_otp.domain.spend import Reservation, SpendDay, day_of, micros
 from failover_otp.store.database import Database
 from failover_otp.store.tables import flows, spend_days, spend_reservations
 from failover_otp.store.upsert import insert_for
 
-MICROS = 1_000_000
 _DAY = 86_400
 # A reservation without a flow this old belongs to a request that died before creating it.
 ORPHAN_AFTER = timedelta(hours=1)
 # Settled reservations and day rows are kept this long (a late price still finds its day).
 KEEP = timedelta(days=3)
-
-
-def micros(amount: float) -> int:
-    return round(amount * MICROS)
-
-
-def day_of(now: datetime) -> int:
-    """The UTC day ``now`` falls in: its midnight, in seconds since the epoch."""
-    return window_start(now, _DAY)
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    flow_id: str
-    application_id: str
-    day: int
-    amount: int  # micro-units
-
-
-@dataclass(frozen=True, slots=True)
-class SpendDay:
-    reserved: int = 0  # micro-units
-    spent: int = 0
-
-    @property
-    def committed(self) -> int:
-        return self.reserved + self.spent
 
 
 async def reserve(

@@ -9,79 +9,37 @@ events of a worker that died mid-attempt are retried once the lease runs out.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from failover_otp.domain.outbox import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    NewWebhookEvent,
+    WebhookEvent,
+    target_host,
+)
 from failover_otp.store.database import Database
 from failover_otp.store.tables import webhook_outbox
 
-PENDING = "pending"
-DELIVERED = "delivered"
-DEAD = "dead"
 
-
-def target_host(url: str) -> str:
-    """The receiving ``host:port`` of a webhook URL, the key of the per-host bound."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (80 if parts.scheme.lower() == "http" else 443)
-    except ValueError:
-        return url[:255]
-    return f"{(parts.hostname or '').rstrip('.')}:{port}"[:255]
-
-
-@dataclass(frozen=True, slots=True)
-class NewWebhookEvent:
-    """A webhook to send: one visible change of one flow."""
-
-    event_id: str
-    flow_id: str
-    application_id: str
-    url: str
-    body: str
-    created_at: datetime
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "flow_id": self.flow_id,
-            "application_id": self.application_id,
-            "url": self.url,
-            "target_host": target_host(self.url),
-            "body": self.body,
-            "status": PENDING,
-            "attempts": 0,
-            "next_attempt_at": self.created_at,
-            "created_at": self.created_at,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEvent:
-    """A stored outbox row."""
-
-    seq: int
-    event_id: str
-    flow_id: str
-    application_id: str
-    url: str
-    body: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    created_at: datetime
-    delivered_at: datetime | None = None
-    last_error: str | None = None
-    target_host: str | None = None
-
-    @property
-    def host(self) -> str:
-        return self.target_host or target_host(self.url)
+def _values(event: NewWebhookEvent) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "flow_id": event.flow_id,
+        "application_id": event.application_id,
+        "url": event.url,
+        "target_host": target_host(event.url),
+        "body": event.body,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": event.created_at,
+        "created_at": event.created_at,
+    }
 
 
 _COLUMNS = (
@@ -108,7 +66,7 @@ def _event(row: Any) -> WebhookEvent:
 async def insert_events(conn: AsyncConnection, events: Sequence[NewWebhookEvent]) -> None:
     """Add ``events`` to the outbox inside the caller's transaction (see ``FlowStore.save``)."""
     if events:
-        await conn.execute(insert(webhook_outbox), [e.values() for e in events])
+        await conn.execute(insert(webhook_outbox), [_values(e) for e in events])
 
 
 class WebhookStore:
@@ -279,3 +237,15 @@ class WebhookStore:
             rows = (await conn.execute(query)).all()
         found = {str(status): int(count) for status, count in rows}
         return {s: found.get(s, 0) for s in (PENDING, DELIVERED, DEAD)}
+
+
+__all__ = [
+    "DEAD",
+    "DELIVERED",
+    "PENDING",
+    "NewWebhookEvent",
+    "WebhookEvent",
+    "WebhookStore",
+    "insert_events",
+    "target_host",
+]

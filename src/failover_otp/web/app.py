@@ -32,6 +32,11 @@ from failover_otp.web.request_guard import RequestGuard
 from failover_otp.web.responses import FastJSONResponse
 
 
+def _database_queue_delay(app: FastAPI) -> float:
+    services = getattr(app.state, "services", None)
+    return float(services.db.queue_delay) if services is not None else 0.0
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,9 +69,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Oversized bodies (413) and text no field may hold (422) stop here, before any route.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes)
-    if settings.limit_concurrency:
+    if settings.limit_concurrency or settings.limit_loop_lag_ms:
         # Outermost, so a request past the limit is shed before its body is read.
-        app.add_middleware(AdmissionLimit, max_in_flight=settings.limit_concurrency)
+        app.add_middleware(
+            AdmissionLimit,
+            max_in_flight=settings.limit_concurrency,
+            max_loop_lag=settings.limit_loop_lag_ms / 1000,
+            queue_delay=lambda: _database_queue_delay(app),
+        )
     install_openapi(app)
     install_docs(app)
     app.include_router(system_routes.router)
@@ -80,5 +90,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(delivery_model_routes.router)
     if settings.provider is ProviderName.SANDBOX:
         app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
-    dashboard.install(app)  # /dashboard: pages, and its static files mounted
+    # /dashboard: pages, and its static files mounted (the sandbox's inbox: sandbox only)
+    dashboard.install(app, sandbox=settings.provider is ProviderName.SANDBOX)
     return app

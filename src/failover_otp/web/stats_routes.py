@@ -4,22 +4,17 @@ from the seeds' ``/otp/failover`` and ``/failover`` paths."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from failover_otp.services.conversion import conversion_report
-from failover_otp.services.story import iso
-from failover_otp.store.stats_store import StatsStore
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_search import parse_range
 from failover_otp.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/stats", tags=["Statistics"])
-DEFAULT_DAYS = 7
 
 
 class ConversionGroup(BaseModel):
@@ -63,7 +58,10 @@ async def conversion(
     date_start: Annotated[
         str | None,
         Query(
-            alias="dateStart", max_length=64, description="ISO-8601, inclusive; default 7 days ago"
+            alias="dateStart",
+            max_length=64,
+            description="ISO-8601, inclusive; default the start (00:00 UTC) of the 7th UTC day "
+            "back, today being the first",
         ),
     ] = None,
     date_end: Annotated[
@@ -72,7 +70,4 @@ async def conversion(
     ] = None,
 ) -> FastJSONResponse:
     start, end = parse_range(date_start, date_end)
-    until = end or services.clock.now()
-    since = start or until - timedelta(days=DEFAULT_DAYS)
-    report = await conversion_report(StatsStore(services.db), app_id, since, until)
-    return FastJSONResponse({"dateStart": iso(since), "dateEnd": iso(until), **report})
+    return FastJSONResponse(await services.conversion.report(app_id, start, end))

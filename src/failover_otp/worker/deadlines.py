@@ -1,6 +1,6 @@
 """The loop that turns due deadline rows into DeadlineReached events.
 
-Claims are batched and leased (see FlowStore.claim_due), so any number of these loops, in any
+Claims are batched and leased (see DeadlineQueue.claim_due), so any number of these loops, in any
 number of processes, share the work without firing a deadline twice, and a loop that dies mid-fire
 has its claims taken over once their lease runs out.
 """
@@ -16,9 +16,10 @@ from typing import Any
 
 import structlog
 
+from failover_otp.domain.records import ClaimedDeadline
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.flow_store import ClaimedDeadline, FlowStore
+from failover_otp.services.ports import DeadlineQueue
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,7 @@ def default_worker_id() -> str:
 class DeadlineWorker:
     def __init__(
         self,
-        store: FlowStore,
+        store: DeadlineQueue,
         service: FlowService,
         clock: Clock,
         *,

@@ -30,10 +30,11 @@ import aiohttp
 import structlog
 
 from failover_otp import __version__
+from failover_otp.domain.outbox import WebhookEvent
 from failover_otp.metrics import WEBHOOK_ATTEMPTS
 from failover_otp.services.clock import Clock
 from failover_otp.services.egress import CallbackGuard, RefusedDestination
-from failover_otp.store.webhook_store import WebhookEvent, WebhookStore
+from failover_otp.services.ports import WebhookOutbox
 from failover_otp.webhook_signing import sign_headers
 from failover_otp.worker.deadlines import default_worker_id
 
@@ -83,7 +84,7 @@ class _Answer:
 class WebhookWorker:
     def __init__(
         self,
-        store: WebhookStore,
+        store: WebhookOutbox,
         secrets: SecretSource,
         clock: Clock,
         *,

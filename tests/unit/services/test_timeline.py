@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.stats import CodeChecks
 from failover_otp.domain.statuses import (
     DEFAULT_FAILOVER_ON,
     Channel,
@@ -14,7 +15,6 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.services.timeline import flow_timeline
-from failover_otp.store.stats_store import CodeChecks
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 V, M = Channel.VIBER, Channel.SMS

@@ -14,7 +14,6 @@ provider looks the message up (:meth:`RouteeProvider.find_sent`) and raises
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections import OrderedDict
@@ -27,6 +26,7 @@ from urllib.parse import quote
 import aiohttp
 
 from failover_otp.domain.statuses import Channel, RejectReason
+from failover_otp.metrics import register_cache
 from failover_otp.phones import describe
 from failover_otp.providers.base import (
     DeliveryReport,
@@ -38,7 +38,7 @@ from failover_otp.providers.base import (
     SendRefused,
     SendRequest,
 )
-from failover_otp.providers.retry import retry_unavailable
+from failover_otp.providers.retry import SEND_BACKOFF, retry_unavailable
 from failover_otp.providers.routee import bodies, errors, wire
 from failover_otp.providers.routee.auth import TokenCache, TokenGrant, parse_grant
 from failover_otp.providers.routee.wire_choices import (
@@ -46,20 +46,27 @@ from failover_otp.providers.routee.wire_choices import (
     ViberOtpRecipient,
     WireChoices,
 )
-from failover_otp.settings import Settings
+from failover_otp.retrying import Backoff, retry
+from failover_otp.setting_groups import RouteeSettings
 
 log = logging.getLogger(__name__)
 
-SEND_ATTEMPTS = 4
 RETRY_AFTER_CAP_SECONDS = 2.0
-# Pauses before each search for a send whose answer was lost: Routee's search may lag a little.
-RECONCILE_DELAYS = (0.0, 0.5, 1.5)
+# Searches for a send whose answer was lost, ~0.5 s and ~1 s apart: Routee's search may lag.
+RECONCILE_BACKOFF = Backoff(attempts=3, wait_initial=0.5, wait_max=1.5, wait_jitter=0.25)
 # Without a record of when a send was tried (after a restart), search this far back.
 SEARCH_WINDOW = timedelta(hours=24)
 SEARCH_SLACK = timedelta(minutes=1)
 SEARCH_PAGE_SIZE = 100
 SEARCH_MAX_PAGES = 5
-_MAX_REMEMBERED = 100_000
+# Sends remembered (when each was tried, and its answer) for find_sent: a retry comes within
+# seconds to minutes of its attempt, so the latest sends are enough (~0.5 KB each). One that
+# was forgotten is searched for (SMS) or given up as unknown (Viber), as after a restart.
+ATTEMPTS_KEPT = 10_000
+
+
+class _NotFoundYet(Exception):
+    """A search for a send whose answer was lost found nothing (yet)."""
 
 
 @dataclass(slots=True)
@@ -114,7 +121,7 @@ class RouteeProvider:
     one in ``settings`` (the service generates and stores one when the setting is empty).
     """
 
-    def __init__(self, settings: Settings, *, callback_token: str | None = None) -> None:
+    def __init__(self, settings: RouteeSettings, *, callback_token: str | None = None) -> None:
         self._base = settings.routee_base_url.rstrip("/")
         self._auth_url = settings.routee_auth_url
         self._basic_auth = aiohttp.encode_basic_auth(
@@ -134,6 +141,7 @@ class RouteeProvider:
         self._session: aiohttp.ClientSession | None = None
         self._sink: ReportSink | None = None
         self._attempts: OrderedDict[str, _Attempt] = OrderedDict()
+        register_cache("routee_send_attempts", self._attempts.__len__, ATTEMPTS_KEPT)
 
     # -- Provider protocol -------------------------------------------------------------------
 
@@ -149,12 +157,10 @@ class RouteeProvider:
         key = attempt_key(request)
         attempt = self._attempts.get(key) or self._remember(key, _Attempt(datetime.now(UTC)))
         try:
-            receipt = await retry_unavailable(
-                lambda: self._send_once(request, path, body), attempts=SEND_ATTEMPTS
-            )
+            receipt = await retry_unavailable(lambda: self._send_once(request, path, body))
         except ProviderUnavailable as exc:
             raise SendRefused(
-                RejectReason.SERVER_ERROR, f"{exc} (gave up after {SEND_ATTEMPTS} attempts)"
+                RejectReason.SERVER_ERROR, f"{exc} (gave up after {SEND_BACKOFF.attempts} attempts)"
             ) from exc
         except SendOutcomeUnknown as exc:
             found = await self._reconcile(request)
@@ -250,26 +256,33 @@ class RouteeProvider:
             return self._with_origin(receipt, request.to)
         failure = errors.send_failure(answer.error())
         if isinstance(failure, ProviderUnavailable) and answer.retry_after:
-            await asyncio.sleep(min(answer.retry_after, RETRY_AFTER_CAP_SECONDS))
+            # The backoff waits this long before the next try (capped: the request that sends
+            # is waiting too).
+            failure.retry_after = min(answer.retry_after, RETRY_AFTER_CAP_SECONDS)
         raise failure
 
     async def _reconcile(self, request: SendRequest) -> SendReceipt | None:
         if request.channel is not Channel.SMS:
             return None  # nothing to search: the send stays ambiguous
-        for delay in RECONCILE_DELAYS:
-            await asyncio.sleep(delay)
+
+        async def search() -> SendReceipt:
             try:
                 found = await self.find_sent(request)
             except ProviderError as exc:
                 log.warning("routee search failed while reconciling a send: %s", exc)
-                found = None
-            if found is not None:
-                return found
-        return None
+                raise _NotFoundYet from exc
+            if found is None:
+                raise _NotFoundYet
+            return found
+
+        try:
+            return await retry(search, on=_NotFoundYet, backoff=RECONCILE_BACKOFF)
+        except _NotFoundYet:
+            return None
 
     def _remember(self, key: str, attempt: _Attempt) -> _Attempt:
         self._attempts[key] = attempt
-        while len(self._attempts) > _MAX_REMEMBERED:
+        while len(self._attempts) > ATTEMPTS_KEPT:
             self._attempts.popitem(last=False)
         return attempt
 

@@ -7,6 +7,7 @@ implementation, so they behave identically.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 import uuid
 from collections import Counter, OrderedDict
@@ -32,6 +33,12 @@ from failover_otp.providers.sandbox.profiles import DigitTable, Profile
 from failover_otp.providers.sms_parts import sms_parts
 
 _MAX_REMEMBERED = 200_000
+# A message is forgotten this long (real seconds) after its last report, or after its ttl when
+# nothing more is reported about it: a long run stays flat (docs/routee.md). Tracking look-ups
+# and the control API's counts then no longer know it.
+FINISHED_RETENTION_SECONDS = 600.0
+# The send keys of refused-first outcomes are remembered up to this many (then forgotten anew).
+_ATTEMPT_KEYS_KEPT = 10_000
 
 
 class SimRefused(Exception):
@@ -61,6 +68,7 @@ class SimMessage:
     label: str | None
     extra: dict[str, Any] = field(default_factory=dict)
     reported: StepStatus = StepStatus.QUEUED
+    attempt_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +101,16 @@ class RouteeSim:
         self.messages: OrderedDict[str, SimMessage] = OrderedDict()
         # Accepted sends per idempotence key: tests prove no message is ever sent twice.
         self.accepted: Counter[str] = Counter()
+        self.accepted_total = 0  # every accepted send, forgotten messages too
         self._attempts: Counter[str] = Counter()
         self._sink: SimSink | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # Pending report timers by a key of their own, dropped once fired (a long run stays flat).
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._next_timer = 0
+        # (when to forget it, monotonic seconds; message id): the earliest first
+        self._forget: list[tuple[float, str]] = []
+        self.retention_seconds = FINISHED_RETENTION_SECONDS
 
     def set_sink(self, sink: SimSink | None) -> None:
         self._sink = sink
@@ -125,6 +137,8 @@ class RouteeSim:
             at=accepted_at,
         )
         if outcome.refusal is Refusal.UNAVAILABLE_FIRST:
+            if len(self._attempts) >= _ATTEMPT_KEYS_KEPT:
+                self._attempts.clear()
             self._attempts[attempt_key] += 1
             if self._attempts[attempt_key] % 2 == 1:
                 raise SimRefused(503, "503000000", "Service temporarily unavailable")
@@ -151,9 +165,11 @@ class RouteeSim:
             operator=operator,
             label=label,
             extra=dict(extra or {}),
+            attempt_key=attempt_key,
         )
         self._remember(message)
         self.accepted[attempt_key] += 1
+        self.accepted_total += 1
         self._schedule(message)
         return message
 
@@ -191,14 +207,28 @@ class RouteeSim:
             task.cancel()
         self._tasks.clear()
         self.messages.clear()
+        self._forget.clear()
         self.accepted.clear()
+        self.accepted_total = 0
         self._attempts.clear()
         self.account.reset()
 
     def _remember(self, message: SimMessage) -> None:
+        now = time.monotonic()
+        while self._forget and self._forget[0][0] <= now:
+            self._drop(heapq.heappop(self._forget)[1])
         self.messages[message.message_id] = message
+        delays = [report_delay(r, message.ttl_seconds) for r in message.outcome.reports]
+        finished = max(delays, default=message.ttl_seconds or 0.0) / self.time_scale
+        forget_at = message.accepted_mono + finished + self.retention_seconds
+        heapq.heappush(self._forget, (forget_at, message.message_id))
         while len(self.messages) > _MAX_REMEMBERED:
-            self.messages.popitem(last=False)
+            self._drop(next(iter(self.messages)))
+
+    def _drop(self, message_id: str) -> None:
+        message = self.messages.pop(message_id, None)
+        if message is not None and self.accepted.get(message.attempt_key, 0) <= 1:
+            self.accepted.pop(message.attempt_key, None)
 
     def _schedule(self, message: SimMessage) -> None:
         if not message.outcome.callbacks:

@@ -25,7 +25,7 @@ async def _sends(request: web.Request) -> web.Response:
     by_number = Counter(f"{m.channel.value}:{m.to}" for m in state.sim.messages.values())
     return json_response(
         {
-            "total": sum(state.sim.accepted.values()),
+            "total": state.sim.accepted_total,
             "by_key": dict(state.sim.accepted),
             "by_number": dict(by_number),
             "requests": dict(state.requests),

@@ -18,8 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.services.dashboard import FlowRow
-from failover_otp.store.flow_table import Cursor, TableFilter
+from failover_otp.services.dashboard import Cursor, FlowRow, TableFilter
 
 FLOW_STATUS_CHOICES = [s.value for s in FlowStatus if s is not FlowStatus.QUEUED]
 STEP_STATUS_CHOICES = [

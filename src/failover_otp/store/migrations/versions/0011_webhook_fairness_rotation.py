@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import failover_otp.store.tables
-from failover_otp.store.webhook_store import target_host
+from failover_otp.domain.outbox import target_host
 
 revision = "0011"
 down_revision = "0010"

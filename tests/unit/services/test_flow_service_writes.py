@@ -5,10 +5,9 @@ provider about the same message over and over."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import pytest
-from tests.support.security_stack import RecordingProvider, otp_body, security_stack
+from tests.support.security_stack import RecordingProvider, memory_stack, otp_body
 
 from failover_otp.domain.events import SendAccepted, StatusReported
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
@@ -18,10 +17,10 @@ from failover_otp.services import flows as flows_module
 pytestmark = pytest.mark.asyncio
 
 
-async def test_a_new_flow_is_stored_started_with_the_version_it_returns(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
+async def test_a_new_flow_is_stored_started_with_the_version_it_returns() -> None:
+    async with memory_stack() as stack:
         record, _ = await stack.send_otp(otp_body("+306912345671"))
-        stored = await stack.flow_store.load(record.flow.id)
+        stored = await stack.storage.flows.load(record.flow.id)
         assert stored is not None
         # Stored started (version 1) then saved with the Viber acceptance (version 2): the
         # record handed back carries the version the database holds, so the next event needs
@@ -32,10 +31,8 @@ async def test_a_new_flow_is_stored_started_with_the_version_it_returns(database
         assert stored.flow.deadline is not None
 
 
-async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
+async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one() -> None:
+    async with memory_stack() as stack:
         stale, _ = await stack.send_otp(otp_body("+306912345671"))
         viber = stale.flow.steps[0]
         assert viber.tracking_id is not None
@@ -45,7 +42,7 @@ async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
         seen = StatusReported(tracking_id=viber.tracking_id, status=StepStatus.SEEN)
         after = await stack.flows.apply(stale.flow.id, seen, current=stale)
         assert after is not None
-        stored = await stack.flow_store.load(stale.flow.id)
+        stored = await stack.storage.flows.load(stale.flow.id)
         assert stored is not None
         assert stored.flow == after.flow
         assert stored.flow.version == stale.flow.version + 2
@@ -53,15 +50,15 @@ async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
         assert stored.flow.status is FlowStatus.SUCCEEDED
 
 
-async def test_a_replayed_acceptance_on_a_stale_flow_changes_nothing(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
+async def test_a_replayed_acceptance_on_a_stale_flow_changes_nothing() -> None:
+    async with memory_stack() as stack:
         stale, _ = await stack.send_otp(otp_body("+306912345671"))
         viber = stale.flow.steps[0]
         assert viber.tracking_id is not None
         await stack.report(viber.tracking_id, StepStatus.DELIVERED)
         again = SendAccepted(index=0, message_id=viber.tracking_id, price=viber.price)
         await stack.flows.apply(stale.flow.id, again, current=stale)
-        stored = await stack.flow_store.load(stale.flow.id)
+        stored = await stack.storage.flows.load(stale.flow.id)
         assert stored is not None
         assert stored.flow.steps[0].status is StepStatus.DELIVERED
 
@@ -75,10 +72,10 @@ class CountingProvider(RecordingProvider):
         return None
 
 
-async def test_reads_ask_the_provider_at_most_once_a_second_per_message(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+async def test_reads_ask_the_provider_at_most_once_a_second_per_message_then_less_often(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with security_stack(database_url) as stack:
+    async with memory_stack() as stack:
         provider = CountingProvider()
         stack.flows.provider = provider
         record, _ = await stack.send_otp(otp_body("+306912345671"))
@@ -90,34 +87,16 @@ async def test_reads_ask_the_provider_at_most_once_a_second_per_message(
         moment[0] += 1.0
         await stack.flows.read("app-1", record.flow.id)
         assert len(provider.lookups) == 2
-
-
-async def test_due_deadlines_are_claimed_once_until_their_lease_runs_out(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
-        store = stack.flow_store
-        ids = set()
-        for n in range(3):
-            record, _ = await stack.send_otp(otp_body(f"+30691234567{n}", viber_ttl=60))
-            ids.add(record.flow.id)
-        now = stack.clock.now()
-        assert await store.claim_due(now=now, worker_id="w1", lease_until=now, limit=10) == []
-        later = now + timedelta(seconds=61)
-        due = await store.next_claimable_at(later)
-        assert due is not None
-        assert due <= later
-        lease = later + timedelta(seconds=30)
-        first = await store.claim_due(now=later, worker_id="w1", lease_until=lease, limit=2)
-        second = await store.claim_due(now=later, worker_id="w2", lease_until=lease, limit=10)
-        assert len(first) == 2
-        assert len(second) == 1
-        assert {c.flow_id for c in first + second} == ids
-        assert all(c.kind == "step_ttl" for c in first + second)
-        # Held by their leases: nobody else gets them, and nothing waits to be claimed.
-        assert await store.claim_due(now=later, worker_id="w3", lease_until=lease, limit=10) == []
-        assert await store.next_claimable_at(later) is None
-        # A lease that ran out (its worker died) hands the deadline to the next claim.
-        expired = lease + timedelta(seconds=1)
-        again = await store.claim_due(now=expired, worker_id="w3", lease_until=expired, limit=10)
-        assert {c.flow_id for c in again} == ids
+        # Then the wait doubles with each look-up (2 s, 4 s, ...), up to 30 s.
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 2
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 3
+        moment[0] += 3.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 3
+        moment[0] += 1.0
+        await stack.flows.read("app-1", record.flow.id)
+        assert len(provider.lookups) == 4
