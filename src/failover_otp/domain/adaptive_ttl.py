@@ -92,3 +92,14 @@ def _describe(key: ModelKey) -> str:
     if key.operator is not None:
         parts.append(key.operator)
     return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TtlPolicy:
+    bounds: AutoTtl
+    # Whether a step that omits its ttl gets auto (else omitting it is refused, as before).
+    is_default: bool
+
+
+# The settings' defaults (FOTP_AUTO_TTL_*), for callers without settings at hand.
+BUILT_IN_POLICY = TtlPolicy(AutoTtl(5.0, 120.0, 0.95), is_default=False)
