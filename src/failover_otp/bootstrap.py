@@ -170,7 +170,7 @@ class Services:
         s = self.settings
         return TimingView(
             self.flows.history,
-            ReplayStore(self.db),
+            self.storage.replays,
             self.clock,
             auto_ttl_min_seconds=s.auto_ttl_min_seconds,
             auto_ttl_max_seconds=s.auto_ttl_max_seconds,
@@ -288,6 +288,7 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         sessions=SessionStore(db),
         audit=AuditStore(db),
         stats=StatsStore(db),
+        replays=ReplayStore(db),
     )
 
 

@@ -28,4 +28,5 @@ def memory_storage(stores: MemoryStores | None = None) -> Storage:
         sessions=s.sessions,
         audit=s.audit,
         stats=s.stats,
+        replays=s.replays,
     )

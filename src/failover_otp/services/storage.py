@@ -21,6 +21,7 @@ from failover_otp.services.ports import (
     FlowRecords,
     IdempotencyKeys,
     PendingSteps,
+    RecordedFlows,
     RefusalCounts,
     SpendLedger,
     Statistics,
@@ -47,3 +48,4 @@ class Storage:
     sessions: DashboardSessionRecords
     audit: AuditEntries
     stats: Statistics
+    replays: RecordedFlows

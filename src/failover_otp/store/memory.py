@@ -32,6 +32,7 @@ from failover_otp.store.memory_limits import (
     MemorySpend,
 )
 from failover_otp.store.memory_outbox import MemoryOutbox
+from failover_otp.store.memory_replays import MemoryRecordedFlows
 from failover_otp.store.memory_state import MemoryState
 from failover_otp.store.memory_stats import MemoryStatistics
 
@@ -132,3 +133,4 @@ class MemoryStores:
         self.sessions = MemorySessions(state)
         self.audit = MemoryAudit(state)
         self.stats = MemoryStatistics(state)
+        self.replays = MemoryRecordedFlows(state)
