@@ -14,6 +14,8 @@ from failover_otp.store.database import Database
 from failover_otp.store.tables import app_ttl_policies
 from failover_otp.store.upsert import insert_for
 
+__all__ = ["BUILT_IN_POLICY", "TtlPolicy", "TtlPolicyStore"]
+
 
 class TtlPolicyStore:
     def __init__(self, db: Database) -> None:
@@ -52,6 +54,3 @@ class TtlPolicyStore:
                 delete(app_ttl_policies).where(app_ttl_policies.c.application_id == application_id)
             )
         return bool(result.rowcount)
-
-
-__all__ = ["BUILT_IN_POLICY", "TtlPolicy", "TtlPolicyStore"]
