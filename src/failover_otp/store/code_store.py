@@ -18,25 +18,21 @@ from failover_otp.domain.code_text import redact_request
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import Dialect, dialect_of
 from failover_otp.store.tables import flows, otp_codes
-from failover_otp.store.upsert import insert_for
 
 _DAY = 86_400
 
 
-# One upsert per dialect, built once: building it per call (values bound as literals) cost more
-# than running it (docs/benchmarks.md).
-_PUT_STATEMENTS: dict[str, Any] = {}
+def _build_put(dialect: Dialect) -> Any:
+    stmt = dialect.insert(otp_codes)
+    replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
+    return stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
 
 
 def _put_statement(conn: AsyncConnection) -> Any:
-    statement = _PUT_STATEMENTS.get(conn.dialect.name)
-    if statement is None:
-        stmt = insert_for(conn, otp_codes)
-        replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
-        statement = stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
-        _PUT_STATEMENTS[conn.dialect.name] = statement
-    return statement
+    # One upsert per dialect, built once (docs/benchmarks.md).
+    return dialect_of(conn).once("otp_codes.put", _build_put)
 
 
 class CodeStore:

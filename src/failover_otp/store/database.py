@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from failover_otp.store import sqlite_inline
+from failover_otp.store.dialect import Dialect, dialect_named
 from failover_otp.store.file_modes import secure_database_file
 
 
@@ -71,6 +72,8 @@ class Database:
         # How long a caller waits for a connection (a pooled one, or SQLite's writer) before
         # DatabaseBusy: under overload a request is answered 503 quickly instead of queueing.
         self.pool_timeout = pool_timeout
+        # What the stores' SQL asks of the database (store/dialect.py); the engines are here.
+        self.dialect: Dialect = dialect_named(self.url.get_backend_name())
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._write_turn = asyncio.Lock()
         self._write_conn: AsyncConnection | None = None

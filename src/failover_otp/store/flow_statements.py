@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
+from failover_otp.store.dialect import POSTGRESQL, Dialect, dialect_of
 from failover_otp.store.tables import deadlines, flows, steps
-from failover_otp.store.upsert import insert_for
 
 # The hot statements, built once: values travel as parameters, so SQLAlchemy neither rebuilds
 # nor re-keys a statement per call (building one cost more than running it on SQLite).
@@ -26,7 +25,6 @@ UPDATE_STEP = update(steps).where(
 )
 INSERT_DEADLINE = insert(deadlines)
 DELETE_DEADLINE = delete(deadlines).where(deadlines.c.flow_id == bindparam("b_flow_id"))
-_UPSERT_DEADLINES: dict[str, Any] = {}
 
 
 def _replacing_deadline(stmt: Any) -> Any:
@@ -44,15 +42,16 @@ def _replacing_deadline(stmt: Any) -> Any:
     )
 
 
+def _build_upsert_deadline(dialect: Dialect) -> Any:
+    return _replacing_deadline(dialect.insert(deadlines))
+
+
 def upsert_deadline(conn: AsyncConnection) -> Any:
-    statement = _UPSERT_DEADLINES.get(conn.dialect.name)
-    if statement is None:
-        statement = _replacing_deadline(insert_for(conn, deadlines))
-        _UPSERT_DEADLINES[conn.dialect.name] = statement
-    return statement
+    return dialect_of(conn).once("deadlines.upsert", _build_upsert_deadline)
 
 
-# PostgreSQL: a save as one statement (see FlowStore._save_in_one), by shape.
+# Where the dialect has ``one_statement_writes`` (PostgreSQL): a save as one statement (see
+# FlowStore._save_in_one), by shape.
 SaveShape = tuple[tuple[str, ...], tuple[str, ...], int, int, str]
 _PG_SAVES: dict[SaveShape, Select[Any]] = {}
 
@@ -109,7 +108,7 @@ def pg_save_statement(shape: SaveShape) -> Select[Any]:
         )
         statement = statement.add_cte(changed.cte(f"c{i}"))
     if deadline == "upsert":
-        upsert = postgresql.insert(deadlines).from_select(
+        upsert = POSTGRESQL.insert(deadlines).from_select(
             _DEADLINE_INSERT_COLUMNS, _deadline_row(u)
         )
         statement = statement.add_cte(_replacing_deadline(upsert).cte("d"))

@@ -68,7 +68,7 @@ class FlowStore:
             "version": flow.version,
             **flow_state_values(flow),
         }
-        if not self.db.is_sqlite and not webhooks:
+        if self.db.dialect.one_statement_writes and not webhooks:
             await self._create_in_one(flow, meta, values)
             return
         async with self.db.write() as conn:
@@ -112,7 +112,8 @@ class FlowStore:
             not old.status.is_terminal or new.total_cost != old.total_cost
         )
         settles = is_settled(new) and not is_settled(old)
-        if not self.db.is_sqlite and not webhooks and not ends and not settles:
+        one = self.db.dialect.one_statement_writes
+        if one and not webhooks and not ends and not settles:
             return await self._save_in_one(old, new, meta)
         async with self.db.write() as conn:
             result = await conn.execute(

@@ -4,7 +4,7 @@
 
 SQLAlchemy Core only, and every query runs unchanged on SQLite and PostgreSQL: the two places
 where the dialects differ (the calendar day of a timestamp, the seconds between two) go through
-:func:`day_of` and :func:`seconds_between`; medians use window functions (``ROW_NUMBER`` and
+the database's dialect (``store/dialect.py``); medians use window functions (``ROW_NUMBER`` and
 ``COUNT(*) OVER``), which both have. Every query is scoped to one application and to a range of
 creation times, so it runs on the ``(application_id, created_at, ...)`` indexes of migration 0001,
 through ``Database.scan()`` (never on the event loop on SQLite, never on the sends' pool).
@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, extract, func, literal, literal_column, or_, select
+from sqlalchemy import case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.flow import FlowKind, Role
@@ -38,19 +38,6 @@ FAILURE_STATUSES = tuple(s.value for s in StepStatus if s.outcome is Outcome.FAI
 class StatsStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    # -- dialect differences -------------------------------------------------------------------
-
-    def day_of(self, column: Any) -> ColumnElement[str]:
-        """The UTC calendar day of a timestamp column as ``YYYY-MM-DD`` text."""
-        if self.db.is_sqlite:
-            return func.strftime("%Y-%m-%d", column)
-        return func.to_char(column, "YYYY-MM-DD")
-
-    def seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
-        if self.db.is_sqlite:
-            return (func.julianday(end) - func.julianday(start)) * 86400.0
-        return extract("epoch", end - start)
 
     # -- aggregates ----------------------------------------------------------------------------
 
@@ -88,7 +75,7 @@ class StatsStore:
             .where(steps.c.flow_id == flows.c.id, steps.c.channel == Channel.SMS.value)
             .scalar_subquery()
         )
-        day = self.day_of(flows.c.created_at).label("day")
+        day = self.db.dialect.day_of(flows.c.created_at).label("day")
 
         def count_status(status: FlowStatus) -> Any:
             return func.sum(case((flows.c.status == status.value, 1), else_=0))
@@ -134,7 +121,7 @@ class StatsStore:
         self, application_id: str, since: datetime, until: datetime
     ) -> list[DayChannelCost]:
         """What the provider charged, per UTC day and channel (steps without a price left out)."""
-        day = self.day_of(steps.c.created_at).label("day")
+        day = self.db.dialect.day_of(steps.c.created_at).label("day")
         query = (
             select(day, steps.c.channel, func.sum(steps.c.price), func.count())
             .where(
@@ -159,7 +146,7 @@ class StatsStore:
         The median is the middle row (or the mean of the two middle rows) of each group ordered
         by duration, numbered by ``ROW_NUMBER()`` against the group's ``COUNT(*) OVER``.
         """
-        seconds = self.seconds_between(steps.c.sent_at, steps.c.delivered_at)
+        seconds = self.db.dialect.seconds_between(steps.c.sent_at, steps.c.delivered_at)
         country: ColumnElement[Any] = (
             func.coalesce(steps.c.country, literal_column("''"))
             if by_country
@@ -224,7 +211,7 @@ class StatsStore:
             .correlate(flows)
             .scalar_subquery()
         )
-        day = self.day_of(flows.c.created_at).label("day")
+        day = self.db.dialect.day_of(flows.c.created_at).label("day")
         country = func.coalesce(steps.c.country, literal_column("''")).label("country")
         verified = func.sum(case((flows.c.verified_at.is_not(None), 1), else_=0))
         query = (

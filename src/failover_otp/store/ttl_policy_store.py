@@ -12,8 +12,8 @@ from sqlalchemy import delete, select
 
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import app_ttl_policies
-from failover_otp.store.upsert import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class TtlPolicyStore:
             "updated_at": now,
         }
         async with self.db.write() as conn:
-            stmt = insert_for(conn, app_ttl_policies).values(**values)
+            stmt = dialect_of(conn).insert(app_ttl_policies).values(**values)
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["application_id"], set_=values)
             )
