@@ -19,6 +19,7 @@ from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.housekeeping import Housekeeping
+from failover_otp.services.ports import Listings
 from failover_otp.services.security import Security, build_code_book, build_security
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
@@ -27,7 +28,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
-from failover_otp.store.listing import Listings
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
@@ -50,7 +51,7 @@ class Services:
     flows: FlowService
     flow_store: FlowStore
     deadline_queue: DeadlineQueue
-    # The listings (the API's deliveries).
+    # The API's deliveries, the tracking search and the dashboard's table.
     listings: Listings
     apps: AppStore
     auth: AuthService
@@ -190,7 +191,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         flows=flows,
         flow_store=flow_store,
         deadline_queue=DeadlineQueue(db),
-        listings=Listings(db),
+        listings=ListingStore(db),
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,

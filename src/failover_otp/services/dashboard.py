@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from failover_otp.domain.listing import Cursor, TableFilter, TablePage
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
 from failover_otp.services.clock import Clock
 from failover_otp.services.conversion import conversion_summary, delivery_rate
 from failover_otp.services.flows import FlowService
+from failover_otp.services.ports import Listings
 from failover_otp.services.story import flow_story, iso
 from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
 from failover_otp.store.app_store import AppStore
-from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TablePage
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
 
@@ -73,15 +74,18 @@ class DashboardService:
         apps: AppStore,
         flows: FlowService,
         clock: Clock,
+        listings: Listings,
         *,
-        table: FlowTable | None = None,
+        count_limit: int = 10_000,
         refusals: RefusalStore | None = None,
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
         currency: str = DEFAULT_CURRENCY,
     ) -> None:
         self.store = stats
-        self.table_store = table or FlowTable(stats.db)
+        self.listings = listings
+        # Matches counted for the table's "N flows" (more shows as "more than N").
+        self.count_limit = count_limit
         self.refusals = refusals or RefusalStore(stats.db)
         self.currency = currency
         self.apps = apps
@@ -101,15 +105,19 @@ class DashboardService:
         older_than: Cursor | None = None,
         newer_than: Cursor | None = None,
     ) -> tuple[TablePage, list[FlowRow]]:
-        """A page of the flows table (store/flow_table.py), and its rows as the table shows them."""
-        page = await self.table_store.page(
-            where, size=size, older_than=older_than, newer_than=newer_than
+        """A page of the flows table, and its rows as the table shows them."""
+        page = await self.listings.table(
+            where,
+            size=size,
+            count_limit=self.count_limit,
+            older_than=older_than,
+            newer_than=newer_than,
         )
         return page, [self._row(r) for r in page.records]
 
     async def export(self, where: TableFilter) -> AsyncIterator[list[FlowRow]]:
         """Every row the filter matches, newest first, a batch at a time (the CSV export)."""
-        async for batch in self.table_store.batches(where):
+        async for batch in self.listings.table_batches(where):
             yield [self._row(r) for r in batch]
 
     def _row(self, record: FlowRecord) -> FlowRow:

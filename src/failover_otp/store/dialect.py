@@ -10,9 +10,9 @@ Every store writes one statement for both databases; where they differ, it asks 
   create or save as one ``WITH ... INSERT/UPDATE ... RETURNING`` statement, with the foreign
   keys checked at its end; SQLite has no data-modifying CTEs, and its writes run on the event
   loop in microseconds, so a transaction of small statements costs it nothing);
-- shapes for the query planner: SQLite plans without statistics, so a few listings state a
-  condition in the shape it runs well (same rows either way): :meth:`unindexed` and
-  :meth:`flows_with_step`.
+- shapes for the query planner: SQLite plans without statistics (``plans_without_statistics``),
+  so a few listings state a condition in the shape it runs well (same rows either way):
+  :meth:`unindexed` and :meth:`flows_with_step`.
 
 ``RETURNING`` and ``FOR UPDATE SKIP LOCKED`` need no branch: both databases return rows from an
 ``UPDATE`` (SQLite since 3.35), and SQLite, whose one writer makes every claim exclusive, is
@@ -43,6 +43,9 @@ class Dialect:
     advisory_locks: bool
     # A database file beside which free disk space matters (readiness).
     is_file: bool
+    # The planner knows nothing of how many rows match: a listing counts (boundedly) before it
+    # picks a shape, where PostgreSQL's statistics pick for it.
+    plans_without_statistics: bool
 
     def __init__(self) -> None:
         self._built: dict[str, Any] = {}
@@ -71,9 +74,10 @@ class Dialect:
         return column
 
     def flows_with_step(
-        self, application_id: str, condition: ColumnElement[bool]
+        self, application_id: str, condition: ColumnElement[bool], *, common: bool = False
     ) -> ColumnElement[bool]:
-        """The flow (of ``application_id``) has a step meeting ``condition``."""
+        """The flow (of ``application_id``) has a step meeting ``condition``; ``common`` says
+        that many of the application's steps may meet it."""
         return exists(
             select(steps.c.idx).where(
                 steps.c.flow_id == flows.c.id, steps.c.application_id == application_id, condition
@@ -86,6 +90,7 @@ class PostgreSQL(Dialect):
     one_statement_writes = True
     advisory_locks = True
     is_file = False
+    plans_without_statistics = False
 
     def insert(self, table: Table) -> Any:
         return postgresql.insert(table)
@@ -102,6 +107,7 @@ class SQLite(Dialect):
     one_statement_writes = False
     advisory_locks = False
     is_file = True
+    plans_without_statistics = True
 
     def insert(self, table: Table) -> Any:
         return sqlite.insert(table)
@@ -118,8 +124,13 @@ class SQLite(Dialect):
         return func.coalesce(column, column)
 
     def flows_with_step(
-        self, application_id: str, condition: ColumnElement[bool]
+        self, application_id: str, condition: ColumnElement[bool], *, common: bool = False
     ) -> ColumnElement[bool]:
+        if common:
+            # Each flow's own steps are probed (primary key), newest flow first, which stops as
+            # soon as the page (or the count's limit) is full. Given the application too, SQLite
+            # would take an (application_id, ...) index and visit all of its steps every time.
+            return exists(select(steps.c.idx).where(steps.c.flow_id == flows.c.id, condition))
         # SQLite runs a correlated EXISTS once per flow, through whichever index it likes best:
         # with (application_id, ...) it would scan all of the application's steps for every
         # flow (minutes on 100,000 flows). Its steps are found once instead, and the flows by

@@ -20,6 +20,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
+    meta_from_row,
     plans_to_json,
     step_values,
 )
@@ -246,11 +247,4 @@ class FlowStore:
             if deadline_values[0] is not None
             else None
         )
-        meta = FlowMeta(
-            request=list(row["request"]),
-            phone=row["phone"],
-            label=row["label"],
-            callback_url=row["callback_url"],
-            callback_strategy=row["callback_strategy"],
-        )
-        return FlowRecord(flow_from_rows(row, step_rows, deadline), meta)
+        return FlowRecord(flow_from_rows(row, step_rows, deadline), meta_from_row(row))

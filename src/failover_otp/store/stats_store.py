@@ -1,6 +1,6 @@
 """The operator dashboard's aggregates: delivery, failovers, cost, latency, conversion, refusals.
 
-(The flows table is ``store/flow_table.py``.)
+(The flows table is one of the listings, ``store/listing.py``.)
 
 SQLAlchemy Core only, and every query runs unchanged on SQLite and PostgreSQL: the two places
 where the dialects differ (the calendar day of a timestamp, the seconds between two) go through

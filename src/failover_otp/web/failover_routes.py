@@ -9,12 +9,12 @@ from starlette.responses import Response
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.listing import TrackingQuery
 from failover_otp.domain.records import FlowRecord
 from failover_otp.errors import NotFound, shown
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import iso
 from failover_otp.services.tracking import tracking
-from failover_otp.store.search_store import SearchStore, TrackingQuery
 from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
@@ -149,7 +149,7 @@ async def search_trackings(
         size=size,
         count_limit=services.settings.list_count_limit,
     )
-    total, records = await SearchStore(services.db).search(query)
+    total, records = await services.listings.search(query)
     scale = services.settings.time_scale
     content = [tracking(r.flow, r.meta, scale) for r in records]
     return FastJSONResponse(page_object(content, total, page, size, count_limit=query.count_limit))

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from failover_otp.domain.listing import SearchField, SearchOperator, TrackingFilter
 from failover_otp.domain.statuses import Channel, FlowStatus
 from failover_otp.errors import ValidationFailed, shown
-from failover_otp.store.search_store import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.failover_schemas import SearchFilter
 
 MAX_PAGE_SIZE = 200

@@ -11,14 +11,13 @@ from failover_otp.bootstrap import Services
 from failover_otp.domain.adaptive_ttl import AutoTtl
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind
+from failover_otp.domain.listing import DeliveryFilter
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.errors import NotFound, ValidationFailed, shown
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.idempotency import Reply
 from failover_otp.services.story import flow_story, iso, step_story
-from failover_otp.store.listing import DeliveryFilter
-from failover_otp.store.rows import step_from_row
 from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 from failover_otp.web.callback_url import refuse_unsafe_callback
 from failover_otp.web.deps import ApplicationId, ServicesDep
@@ -195,16 +194,15 @@ async def list_failovers(
         kind=FlowKind.OTP,
     )
     count_limit = services.settings.list_count_limit
-    total, rows = await services.listings.list_deliveries(
+    total, deliveries = await services.listings.deliveries(
         where, limit=limit, offset=offset, count_limit=count_limit
     )
     exact = not count_limit or total <= count_limit
     scale = services.settings.time_scale
     results = []
-    for row in rows:
-        step = step_from_row(row)
-        item = step_story(step, row["label"], row["flow_id"], scale)
-        item["flow_status"] = row["flow_status"]
+    for delivery in deliveries:
+        item = step_story(delivery.step, delivery.label, delivery.flow_id, scale)
+        item["flow_status"] = delivery.flow_status
         results.append(item)
     return FastJSONResponse(
         {

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from failover_otp.domain.listing import SearchField, SearchOperator, TrackingFilter
 from failover_otp.errors import ValidationFailed
-from failover_otp.store.search_store import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.failover_schemas import SearchFilter
 from failover_otp.web.failover_search import (
     page_object,

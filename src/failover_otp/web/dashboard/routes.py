@@ -22,7 +22,6 @@ from starlette.templating import Jinja2Templates
 from failover_otp import __version__
 from failover_otp.services.dashboard import PERIODS, DashboardService, format_ms
 from failover_otp.services.dashboard_sessions import TooManySignIns
-from failover_otp.store.flow_table import FlowTable
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
 from failover_otp.web.dashboard.sessions import (
@@ -84,7 +83,8 @@ def dashboard_service(request: Request) -> DashboardService:
             services.apps,
             services.flows,
             services.clock,
-            table=FlowTable(services.db, count_limit=services.settings.list_count_limit),
+            services.listings,
+            count_limit=services.settings.list_count_limit,
             refusals=RefusalStore(services.db),
             time_scale=services.settings.time_scale,
             sms_price=services.settings.price_sms,
@@ -205,7 +205,7 @@ async def _table_context(request: Request, app_id: str, filters: Filters) -> dic
     return {
         "rows": rows,
         "page": page,
-        "count_limit": service.table_store.count_limit,
+        "count_limit": service.count_limit,
         "filters": filters,
         "currency": service.currency,
         "updated_at": datetime.now(UTC).strftime("%H:%M:%S"),
