@@ -258,6 +258,8 @@ class ListingStore:
     ) -> bool:
         """Whether at most ``few_steps`` of the application's steps meet ``condition`` (counted
         through the (application_id, status) index, stopping past the limit)."""
+        if self.few_steps <= 0:
+            return False
         matching = select(steps.c.flow_id).where(steps.c.application_id == app_id, condition)
         return await _count(conn, bounded_count(matching, self.few_steps)) <= self.few_steps
 
