@@ -1,6 +1,7 @@
 """Settings of the security features: managed codes, idempotency keys, abuse and cost control.
 
-Mixed into :class:`failover_otp.settings.Settings`, so each one is read from ``FOTP_<NAME>``.
+One of the groups :class:`failover_otp.settings.Settings` is made of (the others are in
+``setting_groups.py``); each one is read from ``FOTP_<NAME>``.
 ``docs/security.md`` lists every default and the reasoning behind it. A limit of ``0`` switches
 that one limit off.
 """
@@ -8,10 +9,12 @@ that one limit off.
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SecuritySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOTP_", extra="ignore")
+
     # Codes the service generates when POST /otp/send-failover omits `pin`.
     code_length: int = Field(default=6, ge=4, le=10)
     # How long a code can be verified, from the moment the flow starts (NIST/ASVS: 10 minutes).

@@ -3,8 +3,9 @@
 - A code is ``secrets.randbelow(10**n)`` zero-padded to ``n`` digits: uniform over all ``10**n``
   values, leading zeros included.
 - The database holds ``HMAC-SHA256(server key, flow_id || code)`` for verification, and, while a
-  step may still be sent, the code XOR a keystream ``HMAC-SHA256(K_enc, flow_id)`` (a one-time
-  pad: one flow id, one code). Both go when the flow ends or the code is used.
+  step may still be sent, the code encrypted with AES-GCM under a key derived from the server key,
+  the flow id as associated data (``services/code_cipher.py``). The encrypted copy goes when the
+  flow ends or the code is used.
 - The plaintext exists only in memory, in the provider request (Routee needs it) and in the
   message on the user's phone: never in logs, responses, webhooks or stored rows.
 - Verification takes an attempt with one conditional ``UPDATE`` before it compares, and spends the
@@ -33,6 +34,7 @@ from failover_otp.domain.statuses import Channel, RejectReason
 from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
+from failover_otp.services.code_cipher import CodeCipher, CodeUnreadable
 from failover_otp.services.flows import FlowService
 from failover_otp.services.ports import CodeRecords
 
@@ -76,26 +78,18 @@ class CodeKeys:
         if len(server_key) < 16:
             raise ValueError("the code HMAC key needs at least 16 bytes")
         self._key = server_key
-        self._enc_key = hmac.new(
-            server_key, b"failover-otp code cipher v1", hashlib.sha256
-        ).digest()
+        self._cipher = CodeCipher(server_key)
 
     def digest(self, flow_id: str, code: str) -> str:
         """``HMAC-SHA256(server key, flow_id || code)`` in hex (flow ids have a fixed length)."""
         return hmac.new(self._key, (flow_id + code).encode(), hashlib.sha256).hexdigest()
 
-    def _pad(self, flow_id: str) -> bytes:
-        return hmac.new(self._enc_key, flow_id.encode(), hashlib.sha256).digest()
-
     def encrypt(self, flow_id: str, code: str) -> str:
-        data = code.encode()
-        if len(data) > 32:
-            raise ValueError("code too long")
-        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).hex()
+        return self._cipher.encrypt(flow_id, code)
 
     def decrypt(self, flow_id: str, cipher: str) -> str:
-        data = bytes.fromhex(cipher)
-        return bytes(a ^ b for a, b in zip(data, self._pad(flow_id), strict=False)).decode()
+        """Raises :class:`CodeUnreadable` for a row that does not decrypt under this key."""
+        return self._cipher.decrypt(flow_id, cipher)
 
 
 def with_code(content: Mapping[str, Any], channel: Channel, code: str) -> dict[str, Any]:
@@ -189,7 +183,14 @@ class CodeBook:
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"
             )
-        code = self.keys.decrypt(record.flow.id, row.code_cipher)
+        try:
+            code = self.keys.decrypt(record.flow.id, row.code_cipher)
+        except CodeUnreadable as exc:
+            # Never send a code the user cannot verify: the row was changed, or the server key.
+            log.error("stored code unreadable", flow_id=record.flow.id, error=str(exc))
+            raise SendRefused(
+                RejectReason.SERVER_ERROR, "not sent: the stored code could not be decrypted"
+            ) from None
         return replace(request, content=with_code(request.content, request.channel, code))
 
 

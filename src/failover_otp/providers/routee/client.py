@@ -47,7 +47,7 @@ from failover_otp.providers.routee.wire_choices import (
     WireChoices,
 )
 from failover_otp.retrying import Backoff, retry
-from failover_otp.settings import Settings
+from failover_otp.setting_groups import RouteeSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class RouteeProvider:
     one in ``settings`` (the service generates and stores one when the setting is empty).
     """
 
-    def __init__(self, settings: Settings, *, callback_token: str | None = None) -> None:
+    def __init__(self, settings: RouteeSettings, *, callback_token: str | None = None) -> None:
         self._base = settings.routee_base_url.rstrip("/")
         self._auth_url = settings.routee_auth_url
         self._basic_auth = aiohttp.encode_basic_auth(
