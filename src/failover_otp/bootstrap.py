@@ -13,25 +13,36 @@ from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.providers.sandbox.profiles import profile_named
+from failover_otp.services.account_ports import Applications
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.housekeeping import Housekeeping
-from failover_otp.services.ports import Listings
+from failover_otp.services.ports import Listings, WebhookOutbox
 from failover_otp.services.security import Security, build_code_book, build_security
+from failover_otp.services.storage import Storage
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
+from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.app_store import AppStore
+from failover_otp.store.audit_store import AuditStore
+from failover_otp.store.code_store import CodeStore
+from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
+from failover_otp.store.idempotency_store import IdempotencyStore
 from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
+from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.session_store import SessionStore
+from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.pending_poller import PendingPoller
@@ -49,16 +60,19 @@ class Services:
     settings: Settings
     db: Database
     flows: FlowService
+    # Every storage port, on this database (services/storage.py).
+    storage: Storage
+    # The flows store itself, for what web/ still reads through it (listings, the queue's size).
     flow_store: FlowStore
     deadline_queue: DeadlineQueue
     # The API's deliveries, the tracking search and the dashboard's table.
     listings: Listings
-    apps: AppStore
+    apps: Applications
     auth: AuthService
     provider: Provider
     callback_token: str
     clock: Clock
-    webhook_store: WebhookStore
+    webhook_store: WebhookOutbox
     # Managed codes, Idempotency-Key, abuse and cost control (docs/security.md).
     security: Security
     # Where callback URLs may point: checked at send time and on every delivery attempt.
@@ -67,7 +81,7 @@ class Services:
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
         return DeadlineWorker(
-            self.deadline_queue,
+            self.storage.deadlines,
             self.flows,
             self.clock,
             poll_seconds=s.worker_poll_seconds,
@@ -93,7 +107,7 @@ class Services:
         if s.pending_poll_interval_seconds <= 0:
             return None
         return PendingPoller(
-            PendingStore(self.db),
+            self.storage.pending,
             self.flows,
             self.provider,
             self.clock,
@@ -129,7 +143,7 @@ class Services:
         """Purges expired rows and flows past their retention; runs with the workers."""
         s = self.settings
         return Housekeeping(
-            PurgeStore(self.db, batch=s.purge_batch_size),
+            self.storage.expiry,
             self.clock,
             flow_retention_days=s.flow_retention_days,
             webhook_retention_days=s.webhook_retention_days,
@@ -137,6 +151,29 @@ class Services:
             interval_seconds=s.purge_interval_seconds,
             delivery_window_hours=s.delivery_model_window_hours,
         )
+
+
+def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
+    """Every storage port on ``db`` (SQLite or PostgreSQL)."""
+    return Storage(
+        flows=FlowStore(db),
+        deadlines=DeadlineQueue(db),
+        outbox=WebhookStore(db),
+        codes=CodeStore(db),
+        counters=CounterStore(db),
+        idempotency=IdempotencyStore(db),
+        admissions=AdmissionStore(db),
+        spend=SpendStore(db),
+        refusals=RefusalStore(db),
+        deliveries=DeliveryStore(db),
+        pending=PendingStore(db),
+        expiry=PurgeStore(db, batch=purge_batch),
+        apps=AppStore(db),
+        operators=OperatorStore(db),
+        sessions=SessionStore(db),
+        audit=AuditStore(db),
+        listings=ListingStore(db),
+    )
 
 
 def build_provider(settings: Settings, callback_token: str) -> Provider:
@@ -160,7 +197,8 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     clock = SystemClock()
-    apps = AppStore(db)
+    storage = sql_storage(db, purge_batch=settings.purge_batch_size)
+    apps = storage.apps
     callback_token = (
         settings.callback_token.get_secret_value()
         or key_from_file(settings.key_file, CALLBACK_TOKEN_STATE)[:32]
@@ -168,15 +206,15 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     )
     provider = build_provider(settings, callback_token)
     flow_store = FlowStore(db)
-    codes = await build_code_book(settings, db, apps, clock)
+    codes = await build_code_book(settings, storage, clock)
     history = DeliveryHistory(
-        DeliveryStore(db),
+        storage.deliveries,
         clock,
         window_hours=settings.delivery_model_window_hours,
         cache_seconds=settings.delivery_model_cache_seconds,
     )
     flows = FlowService(
-        flow_store,
+        storage.flows,
         provider,
         clock,
         time_scale=settings.time_scale,
@@ -188,17 +226,18 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     services = Services(
         settings=settings,
         db=db,
+        storage=storage,
         flows=flows,
         flow_store=flow_store,
         deadline_queue=DeadlineQueue(db),
-        listings=ListingStore(db),
+        listings=storage.listings,
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,
         callback_token=callback_token,
         clock=clock,
-        webhook_store=WebhookStore(db),
-        security=build_security(settings, db, codes, flows, clock),
+        webhook_store=storage.outbox,
+        security=build_security(settings, storage, codes, flows, clock),
         callbacks=CallbackGuard(
             EgressPolicy.from_settings(
                 settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http

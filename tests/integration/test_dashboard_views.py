@@ -21,6 +21,7 @@ from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.stats_store import StatsStore
 from failover_otp.store.tables import flows, otp_codes
 from failover_otp.web.app import create_app
@@ -44,7 +45,12 @@ async def test_a_wrong_code_then_the_right_one_on_the_timeline_and_in_conversion
         assert (await stack.security.codes.verify("app-1", flow_id, code)).valid
 
         dashboard = DashboardService(
-            StatsStore(stack.db), stack.apps, stack.flows, stack.clock, ListingStore(stack.db)
+            StatsStore(stack.db),
+            stack.apps,
+            stack.flows,
+            stack.clock,
+            ListingStore(stack.db),
+            refusals=RefusalStore(stack.db),
         )
         view = await dashboard.flow("app-1", flow_id)
         assert view is not None

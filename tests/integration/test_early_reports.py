@@ -56,13 +56,13 @@ async def test_a_report_for_a_message_nobody_sent_is_tried_five_times_then_dropp
     monkeypatch.setattr(flows_module, "_UNMATCHED_REPORT_BACKOFF", quick)
     async with security_stack(database_url) as stack:
         looked_up: list[str] = []
-        load_by_tracking = stack.flow_store.load_by_tracking
+        load_by_tracking = stack.flows.store.load_by_tracking
 
         async def counting(tracking_id: str) -> FlowRecord | None:
             looked_up.append(tracking_id)
             return await load_by_tracking(tracking_id)
 
-        monkeypatch.setattr(stack.flow_store, "load_by_tracking", counting)
+        monkeypatch.setattr(stack.flows.store, "load_by_tracking", counting)
         await stack.report("no-such-message", StepStatus.DELIVERED)
         await wait_until_async(
             lambda: not stack.flows._background, what="the background retries to end"

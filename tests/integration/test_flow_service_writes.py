@@ -5,7 +5,6 @@ provider about the same message over and over."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import pytest
 from tests.support.security_stack import RecordingProvider, otp_body, security_stack
@@ -103,34 +102,3 @@ async def test_reads_ask_the_provider_at_most_once_a_second_per_message_then_les
         moment[0] += 1.0
         await stack.flows.read("app-1", record.flow.id)
         assert len(provider.lookups) == 4
-
-
-async def test_due_deadlines_are_claimed_once_until_their_lease_runs_out(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
-        store = stack.deadline_queue
-        ids = set()
-        for n in range(3):
-            record, _ = await stack.send_otp(otp_body(f"+30691234567{n}", viber_ttl=60))
-            ids.add(record.flow.id)
-        now = stack.clock.now()
-        assert await store.claim_due(now=now, worker_id="w1", lease_until=now, limit=10) == []
-        later = now + timedelta(seconds=61)
-        due = await store.next_claimable_at(later)
-        assert due is not None
-        assert due <= later
-        lease = later + timedelta(seconds=30)
-        first = await store.claim_due(now=later, worker_id="w1", lease_until=lease, limit=2)
-        second = await store.claim_due(now=later, worker_id="w2", lease_until=lease, limit=10)
-        assert len(first) == 2
-        assert len(second) == 1
-        assert {c.flow_id for c in first + second} == ids
-        assert all(c.kind == "step_ttl" for c in first + second)
-        # Held by their leases: nobody else gets them, and nothing waits to be claimed.
-        assert await store.claim_due(now=later, worker_id="w3", lease_until=lease, limit=10) == []
-        assert await store.next_claimable_at(later) is None
-        # A lease that ran out (its worker died) hands the deadline to the next claim.
-        expired = lease + timedelta(seconds=1)
-        again = await store.claim_due(now=expired, worker_id="w3", lease_until=expired, limit=10)
-        assert {c.flow_id for c in again} == ids

@@ -21,6 +21,7 @@ from failover_otp.services.abuse import (
     prefix_of,
 )
 from failover_otp.settings import Settings
+from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 
@@ -119,7 +120,11 @@ async def test_counters_hold_across_processes(database_url: str) -> None:
         other_db = Database(database_url)
         try:
             other = AbuseGuard(
-                stack.settings, CounterStore(other_db), stack.security.abuse.spend, stack.clock
+                stack.settings,
+                CounterStore(other_db),
+                stack.security.abuse.spend,
+                stack.clock,
+                admissions=AdmissionStore(other_db),
             )
             guards = [stack.security.abuse, other]
 

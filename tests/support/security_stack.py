@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from failover_otp.bootstrap import sql_storage
 from failover_otp.domain.flow import FlowKind, StepPlan
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
@@ -123,18 +124,19 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     db = Database(database_url)
     clock = FakeClock()
     provider = RecordingProvider()
+    storage = sql_storage(db)
     flow_store = FlowStore(db)
     apps = AppStore(db)
-    codes = await build_code_book(settings, db, apps, clock)
+    codes = await build_code_book(settings, storage, clock)
     flows = FlowService(
-        flow_store,
+        storage.flows,
         provider,
         clock,
         time_scale=settings.time_scale,
         prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
-    security = build_security(settings, db, codes, flows, clock)
+    security = build_security(settings, storage, codes, flows, clock)
     try:
         yield Stack(
             settings, db, clock, provider, flows, flow_store, apps, security, DeadlineQueue(db)

@@ -31,17 +31,20 @@ import structlog
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.limits import Exceeded, Window
-from failover_otp.domain.spend import MICROS, Reservation, SpendDay, day_of, micros
+from failover_otp.domain.spend import MICROS, Reservation, day_of, micros
 from failover_otp.domain.statuses import Channel
 from failover_otp.errors import ApiError, TooManyRequests
 from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
-from failover_otp.services.ports import CodeRecords
-from failover_otp.store.counter_store import CounterStore, take_windows
-from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.spend_store import SpendStore, reserve
+from failover_otp.services.ports import (
+    Admissions,
+    CodeRecords,
+    Counters,
+    RefusalCounts,
+    SpendLedger,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -97,14 +100,16 @@ class AbuseGuard:
     def __init__(
         self,
         settings: SecuritySettings,
-        counters: CounterStore,
-        spend: SpendStore,
+        counters: Counters,
+        spend: SpendLedger,
         clock: Clock,
         *,
+        admissions: Admissions,
         codes: CodeRecords | None = None,
-        refusals: RefusalStore | None = None,
+        refusals: RefusalCounts | None = None,
     ) -> None:
         self.settings = settings
+        self.admissions = admissions
         self.counters = counters
         self.spend = spend
         self.clock = clock
@@ -149,7 +154,7 @@ class AbuseGuard:
         if cap:
             cost = micros(self.estimated_cost(plans, contents))
             reservation = Reservation(flow_id, application_id, day_of(now), cost)
-        exceeded, day = await self._take(windows, reservation, cap, now)
+        exceeded, day = await self.admissions.take(windows, reservation, cap, now)
         if exceeded is not None:
             raise self._rate_limited(exceeded, application_id)
         if reservation is not None:
@@ -165,21 +170,6 @@ class AbuseGuard:
                 )
         if random.random() < _PURGE_CHANCE:
             await self.purge(now)
-
-    async def _take(
-        self, windows: Sequence[Window], reservation: Reservation | None, cap: int, now: datetime
-    ) -> tuple[Exceeded | None, SpendDay | None]:
-        if not windows and reservation is None:
-            return None, None
-        async with self.counters.db.write() as conn:
-            # The windows first, then the day row: one lock order for every admission.
-            exceeded = await take_windows(conn, windows, now)
-            day = None
-            if exceeded is None and reservation is not None:
-                day = await reserve(conn, reservation, cap, now)
-            if exceeded is not None or (reservation is not None and day is None):
-                await conn.rollback()
-        return exceeded, day
 
     def _rate_limited(self, exceeded: Exceeded, application_id: str) -> TooManyRequests:
         window = exceeded.window

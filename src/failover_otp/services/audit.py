@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from failover_otp.domain.audit import AuditEntry
+from failover_otp.services.account_ports import AuditEntries
 from failover_otp.services.clock import Clock
-from failover_otp.store.audit_store import AuditStore
 
 
 def cli_actor() -> str:
@@ -22,7 +22,7 @@ def cli_actor() -> str:
 
 
 class AuditTrail:
-    def __init__(self, store: AuditStore, clock: Clock) -> None:
+    def __init__(self, store: AuditEntries, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from failover_otp.domain.accounts import Application, WebhookSecrets
+from failover_otp.services.account_ports import Applications
 from failover_otp.services.clock import Clock
-from failover_otp.store.app_store import AppStore
 from failover_otp.webhook_signing import generate_secret
 
 # The longest a rotated-out webhook secret keeps signing beside the new one.
@@ -38,7 +38,7 @@ class IssuedToken:
 
 
 class AuthService:
-    def __init__(self, store: AppStore, clock: Clock, *, token_ttl_seconds: int = 3600) -> None:
+    def __init__(self, store: Applications, clock: Clock, *, token_ttl_seconds: int = 3600) -> None:
         self.store = store
         self.clock = clock
         self.token_ttl_seconds = token_ttl_seconds

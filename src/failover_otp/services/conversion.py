@@ -1,7 +1,7 @@
 """Conversion: the share of OTP flows whose code was verified (``POST /otp/verify`` approved),
 per channel, country and day, beside the delivery rates ("Succeeded" means delivered, not used).
 
-A pure summary of ``StatsStore.conversion`` rows, shared by the dashboard and
+A pure summary of ``Statistics.conversion`` rows, shared by the dashboard and
 ``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its last
 step: the message the user most likely typed the code from.
 """
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.stats import ChannelDelivery, Conversion
-from failover_otp.store.stats_store import StatsStore
+from failover_otp.services.ports import Statistics
 
 
 def _rate(verified: int, flows: int) -> float | None:
@@ -62,7 +62,7 @@ def conversion_summary(
 
 
 async def conversion_report(
-    stats: StatsStore, application_id: str, since: datetime, until: datetime
+    stats: Statistics, application_id: str, since: datetime, until: datetime
 ) -> dict[str, Any]:
     """:func:`conversion_summary` of the application's flows created in ``[since, until)``."""
     rows = await stats.conversion(application_id, since, until)

@@ -14,15 +14,13 @@ from typing import Any
 from failover_otp.domain.listing import Cursor, TableFilter, TablePage
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
+from failover_otp.services.account_ports import Applications
 from failover_otp.services.clock import Clock
 from failover_otp.services.conversion import conversion_summary, delivery_rate
 from failover_otp.services.flows import FlowService
-from failover_otp.services.ports import Listings
+from failover_otp.services.ports import Listings, RefusalCounts, Statistics
 from failover_otp.services.story import flow_story, iso
 from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
-from failover_otp.store.app_store import AppStore
-from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.stats_store import StatsStore
 
 # Periods the charts can cover, in days.
 PERIODS = (1, 7, 30, 90)
@@ -70,14 +68,14 @@ class FlowView:
 class DashboardService:
     def __init__(
         self,
-        stats: StatsStore,
-        apps: AppStore,
+        stats: Statistics,
+        apps: Applications,
         flows: FlowService,
         clock: Clock,
         listings: Listings,
         *,
         count_limit: int = 10_000,
-        refusals: RefusalStore | None = None,
+        refusals: RefusalCounts,
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
         currency: str = DEFAULT_CURRENCY,
@@ -86,7 +84,7 @@ class DashboardService:
         self.listings = listings
         # Matches counted for the table's "N flows" (more shows as "more than N").
         self.count_limit = count_limit
-        self.refusals = refusals or RefusalStore(stats.db)
+        self.refusals = refusals
         self.currency = currency
         self.apps = apps
         self.flows = flows

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from failover_otp.domain.accounts import ADMIN, Grant
+from failover_otp.services.account_ports import Applications, DashboardSessionRecords
 from failover_otp.services.auth import digest
 from failover_otp.services.clock import Clock
 from failover_otp.services.operators import OperatorService, normalise_username
-from failover_otp.store.app_store import AppStore
-from failover_otp.store.session_store import SessionStore
 
 DEFAULT_SESSION_SECONDS = 12 * 3600
 DEFAULT_SIGN_IN_FAILURES = 20
@@ -52,8 +51,8 @@ class Session:
 class DashboardSessions:
     def __init__(
         self,
-        store: SessionStore,
-        apps: AppStore,
+        store: DashboardSessionRecords,
+        apps: Applications,
         operators: OperatorService,
         clock: Clock,
         *,

@@ -24,7 +24,7 @@ from failover_otp.domain.delivery_model import (
 from failover_otp.domain.flow import Flow, Step
 from failover_otp.domain.statuses import Outcome, StepStatus
 from failover_otp.services.clock import Clock
-from failover_otp.store.delivery_store import DeliveryStore
+from failover_otp.services.ports import DeliveryObservations
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ def _observation(before: Step | None, step: Step, time_scale: float) -> Observat
 class DeliveryHistory:
     def __init__(
         self,
-        store: DeliveryStore,
+        store: DeliveryObservations,
         clock: Clock,
         *,
         window_hours: int = 168,

@@ -17,9 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from failover_otp.domain.accounts import ROLES, Grant, Operator
+from failover_otp.services.account_ports import Applications, OperatorAccounts
 from failover_otp.services.clock import Clock
-from failover_otp.store.app_store import AppStore
-from failover_otp.store.operator_store import OperatorStore
 
 # NIST SP 800-63B rev. 4: at least 15 characters for a password used alone; a cap keeps hashing
 # bounded.
@@ -53,8 +52,8 @@ def check_password(password: str) -> None:
 class OperatorService:
     def __init__(
         self,
-        store: OperatorStore,
-        apps: AppStore,
+        store: OperatorAccounts,
+        apps: Applications,
         clock: Clock,
         *,
         hasher: PasswordHasher | None = None,

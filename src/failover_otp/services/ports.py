@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from failover_otp.domain.code_records import CodeRow
+from failover_otp.domain.delivery_model import ModelKey, Observation
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.idempotency_keys import KeyRecord
 from failover_otp.domain.limits import Exceeded, Window
@@ -25,7 +26,17 @@ from failover_otp.domain.listing import (
     TrackingQuery,
 )
 from failover_otp.domain.outbox import NewWebhookEvent, WebhookEvent
-from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
+from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord, WaitingStep
+from failover_otp.domain.refusals import RefusalCount
+from failover_otp.domain.spend import Reservation, SpendDay
+from failover_otp.domain.stats import (
+    ChannelDelivery,
+    CodeChecks,
+    Conversion,
+    DayChannelCost,
+    DayFlows,
+    DeliveryLatency,
+)
 
 
 class FlowRecords(Protocol):
@@ -205,3 +216,92 @@ class Listings(Protocol):
     ) -> AsyncIterator[list[FlowRecord]]:
         """Every match, newest first, ``size`` at a time."""
         ...
+
+
+class Admissions(Protocol):
+    """A send's admission: its limit windows and its spend reservation, taken together."""
+
+    async def take(
+        self, windows: Sequence[Window], reservation: Reservation | None, cap: int, now: datetime
+    ) -> tuple[Exceeded | None, SpendDay | None]:
+        """Count one event in every window and reserve the flow's worst case on its day (within
+        ``cap``), all or nothing: (the window that frees up last if one went over, the day
+        after the reservation, or None if it did not fit)."""
+        ...
+
+
+class SpendLedger(Protocol):
+    async def today(self, application_id: str, now: datetime) -> SpendDay: ...
+
+    async def purge(self, now: datetime) -> int:
+        """Release reservations of flows never created; forget old settled rows."""
+        ...
+
+
+class RefusalCounts(Protocol):
+    async def record(self, application_id: str, reason: str, now: datetime) -> None: ...
+
+    async def counts(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[RefusalCount]:
+        """Per reason over the UTC days from ``since``'s to ``until``'s, most frequent first."""
+        ...
+
+
+class DeliveryObservations(Protocol):
+    """The delivery model's history: counts per key, bin and hour."""
+
+    async def record(self, observations: list[Observation]) -> None: ...
+
+    async def counts(self, since: datetime) -> list[tuple[ModelKey, int, int, int]]:
+        """(key, bin, delivered, censored) summed over the hours from ``since``'s on."""
+        ...
+
+
+class PendingSteps(Protocol):
+    async def waiting_steps(
+        self, *, now: datetime, after: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[WaitingStep]:
+        """Steps whose flow waits on their final status, in (due_at, flow_id) order after
+        the cursor ``after``."""
+        ...
+
+
+class Expiry(Protocol):
+    async def purge_expired(
+        self,
+        now: datetime,
+        *,
+        webhook_retention: timedelta,
+        audit_retention: timedelta,
+        flow_retention: timedelta,
+        delivery_window: timedelta,
+    ) -> dict[str, int]:
+        """Delete what expired or outlived its retention (0: kept for ever); how many of each."""
+        ...
+
+
+class Statistics(Protocol):
+    """The dashboard's aggregates over an application's flows."""
+
+    async def channel_delivery(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[ChannelDelivery]: ...
+
+    async def flows_per_day(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[DayFlows]: ...
+
+    async def cost_per_day(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[DayChannelCost]: ...
+
+    async def delivery_latency(
+        self, application_id: str, since: datetime, until: datetime, *, by_country: bool = True
+    ) -> list[DeliveryLatency]: ...
+
+    async def code_checks(self, flow_id: str) -> CodeChecks | None: ...
+
+    async def conversion(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[Conversion]: ...

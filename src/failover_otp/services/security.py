@@ -8,17 +8,12 @@ from dataclasses import dataclass
 from failover_otp.key_file import key_from_file
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.abuse import AbuseGuard
+from failover_otp.services.account_ports import Applications
 from failover_otp.services.clock import Clock
 from failover_otp.services.codes import CodeBook, CodeKeys, CodeService
 from failover_otp.services.flows import FlowService
 from failover_otp.services.idempotency import IdempotencyService
-from failover_otp.store.app_store import AppStore
-from failover_otp.store.code_store import CodeStore
-from failover_otp.store.counter_store import CounterStore
-from failover_otp.store.database import Database
-from failover_otp.store.idempotency_store import IdempotencyStore
-from failover_otp.store.refusal_store import RefusalStore
-from failover_otp.store.spend_store import SpendStore
+from failover_otp.services.storage import Storage
 
 CODE_KEY_STATE = "code_hmac_key"
 
@@ -31,7 +26,7 @@ class Security:
     code_length: int
 
 
-async def code_keys(settings: SecuritySettings, apps: AppStore) -> CodeKeys:
+async def code_keys(settings: SecuritySettings, apps: Applications) -> CodeKeys:
     """``FOTP_CODE_HMAC_KEY``, else one derived from ``FOTP_KEY_FILE``, else a 256-bit key
     generated once and kept in ``service_state`` (every process then uses the same key). A key
     kept outside the database leaves no copy in it: a stored one is deleted."""
@@ -44,41 +39,39 @@ async def code_keys(settings: SecuritySettings, apps: AppStore) -> CodeKeys:
     return CodeKeys((await apps.state_value(CODE_KEY_STATE, secrets.token_hex(32))).encode())
 
 
-async def build_code_book(
-    settings: SecuritySettings, db: Database, apps: AppStore, clock: Clock
-) -> CodeBook:
+async def build_code_book(settings: SecuritySettings, storage: Storage, clock: Clock) -> CodeBook:
     """The codes at rest, built before the flow service (which puts them into its sends)."""
     return CodeBook(
-        CodeStore(db),
+        storage.codes,
         clock,
-        await code_keys(settings, apps),
+        await code_keys(settings, storage.apps),
         ttl_seconds=settings.code_ttl_seconds,
         max_attempts=settings.code_max_attempts,
     )
 
 
 def build_security(
-    settings: SecuritySettings, db: Database, book: CodeBook, flows: FlowService, clock: Clock
+    settings: SecuritySettings, storage: Storage, book: CodeBook, flows: FlowService, clock: Clock
 ) -> Security:
-    counters = CounterStore(db)
     codes = CodeService(
         book, flows, failures_per_number_per_day=settings.code_failures_per_number_per_day
     )
     return Security(
         codes=codes,
         idempotency=IdempotencyService(
-            IdempotencyStore(db),
+            storage.idempotency,
             clock,
             ttl_seconds=settings.idempotency_ttl_seconds,
             lease_seconds=settings.idempotency_lease_seconds,
         ),
         abuse=AbuseGuard(
             settings,
-            counters,
-            SpendStore(db),
+            storage.counters,
+            storage.spend,
             clock,
-            codes=book.store,
-            refusals=RefusalStore(db),
+            admissions=storage.admissions,
+            codes=storage.codes,
+            refusals=storage.refusals,
         ),
         code_length=settings.code_length,
     )

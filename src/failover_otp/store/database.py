@@ -9,15 +9,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import Dialect as SQLAlchemyDialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from failover_otp.store import sqlite_inline
 from failover_otp.store.dialect import Dialect, dialect_named
+from failover_otp.store.driver_sql import (
+    DriverConnection,
+    PostgresDriver,
+    SqliteDriver,
+    as_sqlalchemy_error,
+    no_reset,
+    setup_postgres_connection,
+)
 from failover_otp.store.file_modes import secure_database_file
+
+# SQLite reader connections kept for the driver's point reads (one is enough while reads take
+# microseconds on the event loop; another is opened while one waits out another process's lock).
+_SQLITE_READERS_KEPT = 4
 
 
 class UnsupportedDatabase(ValueError):
@@ -77,6 +91,15 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._write_turn = asyncio.Lock()
         self._write_conn: AsyncConnection | None = None
+        # Hot statements run through the drivers (store/driver_sql.py): SQLite's writer's
+        # driver, readers of its own; PostgreSQL: asyncpg's pool, opened on first use.
+        self._write_driver: tuple[AsyncConnection, sqlite_inline.InlineSqliteConnection] | None = (
+            None
+        )
+        self._sqlite_readers: list[sqlite_inline.InlineSqliteConnection] = []
+        self._pool_size = pool_size
+        self._pg_pool: asyncpg.Pool | None = None
+        self._pg_pool_opening = asyncio.Lock()
         if self.is_sqlite:
             _prepare_sqlite_file(self.url)
             # Point reads and writes take microseconds: they run on the event loop (see
@@ -212,6 +235,127 @@ class Database:
         naive = moment.astimezone(UTC).replace(tzinfo=None)
         return naive.isoformat(sep=" ", timespec="microseconds") if self.is_sqlite else naive
 
+    @property
+    def sqlalchemy_dialect(self) -> SQLAlchemyDialect:
+        """SQLAlchemy's dialect, which compiles the driver's statements (``self.dialect`` is
+        the stores' view of the database, store/dialect.py)."""
+        return self.writer.dialect
+
+    @asynccontextmanager
+    async def driver_write(self, *, one_statement: bool = False) -> AsyncIterator[DriverConnection]:
+        """A write transaction of hot statements run through the driver (store/driver_sql.py):
+        SQLite's writer connection in its turn (``BEGIN IMMEDIATE`` ... ``COMMIT``), or a
+        connection of the PostgreSQL driver's pool. ``one_statement``: a single statement,
+        atomic by itself, which on PostgreSQL then runs without BEGIN and COMMIT round trips.
+        :meth:`DriverConnection.abort` rolls the transaction back instead of committing it."""
+        if self.is_sqlite:
+            async with self._turn_to_write():
+                inline = await self._sqlite_writer()
+                driver = SqliteDriver(self.sqlalchemy_dialect, inline)
+                await driver.run_plain("BEGIN IMMEDIATE")
+                try:
+                    yield driver
+                except BaseException:
+                    await self._sqlite_rollback(driver)
+                    raise
+                await (
+                    self._sqlite_rollback(driver) if driver.aborted else driver.run_plain("COMMIT")
+                )
+            return
+        async with self._postgres_connection() as conn:
+            pg = PostgresDriver(self.sqlalchemy_dialect, conn)
+            if one_statement:
+                yield pg
+                return
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                yield pg
+            except BaseException:
+                await transaction.rollback()
+                raise
+            await (transaction.rollback() if pg.aborted else transaction.commit())
+
+    async def driver_of(self, conn: AsyncConnection) -> DriverConnection:
+        """The driver of a SQLAlchemy connection, to run hot statements in its transaction."""
+        raw = (await conn.get_raw_connection()).driver_connection
+        if self.is_sqlite:
+            return SqliteDriver(self.sqlalchemy_dialect, raw)
+        return PostgresDriver(self.sqlalchemy_dialect, raw)
+
+    @asynccontextmanager
+    async def driver_read(self) -> AsyncIterator[DriverConnection]:
+        """Hot point reads through the driver: one of a few SQLite reader connections kept for
+        them, or a connection of the PostgreSQL driver's pool."""
+        if not self.is_sqlite:
+            async with self._postgres_connection() as conn:
+                yield PostgresDriver(self.sqlalchemy_dialect, conn)
+            return
+        inline = (
+            self._sqlite_readers.pop()
+            if self._sqlite_readers
+            else await sqlite_inline.reader(self.url.database or ":memory:")
+        )
+        try:
+            yield SqliteDriver(self.sqlalchemy_dialect, inline)
+        finally:
+            if len(self._sqlite_readers) < _SQLITE_READERS_KEPT:
+                self._sqlite_readers.append(inline)
+            else:
+                await inline.close()
+
+    async def _sqlite_writer(self) -> sqlite_inline.InlineSqliteConnection:
+        kept = self._write_conn
+        if kept is None or kept.closed or kept.invalidated:
+            kept = self._write_conn = await self.writer.connect()
+        if self._write_driver is None or self._write_driver[0] is not kept:
+            raw = await kept.get_raw_connection()
+            assert isinstance(raw.driver_connection, sqlite_inline.InlineSqliteConnection)
+            self._write_driver = (kept, raw.driver_connection)
+        return self._write_driver[1]
+
+    async def _sqlite_rollback(self, driver: SqliteDriver) -> None:
+        try:
+            if driver.connection.raw.in_transaction:
+                await driver.run_plain("ROLLBACK")
+        except BaseException:
+            # The next writer starts from a fresh connection, as after a failed SQLAlchemy write.
+            conn, self._write_conn = self._write_conn, None
+            if conn is not None:
+                await asyncio.shield(conn.close())
+            raise
+
+    @asynccontextmanager
+    async def _postgres_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        pool = self._pg_pool or await self._open_postgres_pool()
+        try:
+            conn = await pool.acquire(timeout=self.pool_timeout)
+        except TimeoutError:
+            raise DatabaseBusy(f"no database connection within {self.pool_timeout:g} s") from None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise as_sqlalchemy_error("connect", error) from error
+        try:
+            yield conn
+        finally:
+            await pool.release(conn)
+
+    async def _open_postgres_pool(self) -> asyncpg.Pool:
+        async with self._pg_pool_opening:
+            if self._pg_pool is None:
+                dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                try:
+                    self._pg_pool = await asyncpg.create_pool(
+                        dsn,
+                        min_size=1,
+                        max_size=self._pool_size,
+                        init=setup_postgres_connection,
+                        reset=no_reset,
+                        server_settings={"application_name": "failover-otp"},
+                    )
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    raise as_sqlalchemy_error("connect", error) from error
+            return self._pg_pool
+
     @asynccontextmanager
     async def scan(self) -> AsyncIterator[AsyncConnection]:
         """A read that may visit many rows (list and search pages): on SQLite it runs on a
@@ -223,6 +367,11 @@ class Database:
         if self._write_conn is not None:
             conn, self._write_conn = self._write_conn, None
             await conn.close()
+        while self._sqlite_readers:
+            await self._sqlite_readers.pop().close()
+        if self._pg_pool is not None:
+            pool, self._pg_pool = self._pg_pool, None
+            await pool.close()
         await self.writer.dispose()
         if self.is_sqlite:
             await self.reader.dispose()

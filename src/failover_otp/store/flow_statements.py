@@ -10,7 +10,11 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
-from failover_otp.store.dialect import POSTGRESQL, Dialect, dialect_of
+from failover_otp.domain.flow import Flow
+from failover_otp.domain.records import FlowMeta
+from failover_otp.store.dialect import POSTGRESQL, Dialect, dialect_named
+from failover_otp.store.driver_sql import DriverConnection
+from failover_otp.store.rows import step_values
 from failover_otp.store.tables import deadlines, flows, steps
 
 # The hot statements, built once: values travel as parameters, so SQLAlchemy neither rebuilds
@@ -46,8 +50,43 @@ def _build_upsert_deadline(dialect: Dialect) -> Any:
     return _replacing_deadline(dialect.insert(deadlines))
 
 
-def upsert_deadline(conn: AsyncConnection) -> Any:
-    return dialect_of(conn).once("deadlines.upsert", _build_upsert_deadline)
+def upsert_deadline(conn: AsyncConnection | DriverConnection) -> Any:
+    return dialect_named(conn.dialect.name).once("deadlines.upsert", _build_upsert_deadline)
+
+
+async def write_steps(
+    driver: DriverConnection, old: Flow | None, new: Flow, meta: FlowMeta
+) -> None:
+    """The steps of ``new`` that ``old`` did not have, or had otherwise, through the driver."""
+    before = {s.index: s for s in old.steps} if old else {}
+    for step in new.steps:
+        previous = before.get(step.index)
+        if previous == step:
+            continue
+        values = step_values(new, step, meta.step_label(step.index))
+        if previous is None:
+            await driver.execute(INSERT_STEP, values, columns=tuple(values))
+        else:
+            keyed = {"b_flow_id": new.id, "b_idx": step.index, **values}
+            await driver.execute(UPDATE_STEP, keyed, columns=tuple(keyed))
+
+
+async def write_deadline(driver: DriverConnection, old: Flow | None, new: Flow) -> None:
+    """``new``'s deadline in place of ``old``'s, through the driver."""
+    if old is not None and old.deadline == new.deadline:
+        return
+    if new.deadline is None:
+        if old is not None and old.deadline is not None:
+            await driver.execute(DELETE_DEADLINE, {"b_flow_id": new.id})
+        return
+    values = {
+        "flow_id": new.id,
+        "due_at": new.deadline.due_at,
+        "kind": new.deadline.kind.value,
+        "step_index": new.deadline.step_index,
+    }
+    statement = INSERT_DEADLINE if old is None else upsert_deadline(driver)
+    await driver.execute(statement, values, columns=tuple(values))
 
 
 # Where the dialect has ``one_statement_writes`` (PostgreSQL): a save as one statement (see

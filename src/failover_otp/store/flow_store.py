@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
 from failover_otp.domain.flow import Flow
@@ -17,6 +16,7 @@ from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
+from failover_otp.store.driver_sql import DriverConnection
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
@@ -72,10 +72,18 @@ class FlowStore:
         if self.db.dialect.one_statement_writes and not webhooks:
             await self._create_in_one(flow, meta, values)
             return
+        if not webhooks:
+            # SQLite: the hot path through the driver (store/driver_sql.py).
+            async with self.db.driver_write() as driver:
+                await driver.execute(sql.INSERT_FLOW, values, columns=tuple(values))
+                await sql.write_steps(driver, None, flow, meta)
+                await sql.write_deadline(driver, None, flow)
+            return
         async with self.db.write() as conn:
             await conn.execute(sql.INSERT_FLOW, values)
-            await self._write_steps(conn, None, flow, meta)
-            await self._write_deadline(conn, None, flow)
+            driver = await self.db.driver_of(conn)
+            await sql.write_steps(driver, None, flow, meta)
+            await sql.write_deadline(driver, None, flow)
             await insert_events(conn, webhooks)
 
     async def _create_in_one(self, flow: Flow, meta: FlowMeta, values: dict[str, Any]) -> None:
@@ -91,8 +99,8 @@ class FlowStore:
             params["d_kind"] = flow.deadline.kind.value
             params["d_step_index"] = flow.deadline.step_index
         shape = (tuple(values), step_columns, len(flow.steps), flow.deadline is not None)
-        async with self.db.write_one() as conn:
-            await conn.execute(sql.pg_create_statement(shape), params)
+        async with self.db.driver_write(one_statement=True) as driver:
+            await driver.fetch(sql.pg_create_statement(shape), params)
 
     async def save(
         self,
@@ -113,9 +121,23 @@ class FlowStore:
             not old.status.is_terminal or new.total_cost != old.total_cost
         )
         settles = is_settled(new) and not is_settled(old)
-        one = self.db.dialect.one_statement_writes
-        if one and not webhooks and not ends and not settles:
-            return await self._save_in_one(old, new, meta)
+        if not webhooks and not ends and not settles:
+            if self.db.dialect.one_statement_writes:
+                return await self._save_in_one(old, new, meta)
+            # SQLite: the hot path through the driver (store/driver_sql.py).
+            async with self.db.driver_write() as driver:
+                state = {
+                    "b_id": new.id,
+                    "b_version": old.version,
+                    "version": old.version + 1,
+                    **flow_state_values(new),
+                }
+                if await driver.execute(sql.UPDATE_FLOW, state, columns=tuple(state)) != 1:
+                    driver.abort()
+                    return False
+                await sql.write_steps(driver, old, new, meta)
+                await sql.write_deadline(driver, old, new)
+            return True
         async with self.db.write() as conn:
             result = await conn.execute(
                 sql.UPDATE_FLOW,
@@ -129,8 +151,9 @@ class FlowStore:
             if result.rowcount != 1:
                 await conn.rollback()
                 return False
-            await self._write_steps(conn, old, new, meta)
-            await self._write_deadline(conn, old, new)
+            driver = await self.db.driver_of(conn)
+            await sql.write_steps(driver, old, new, meta)
+            await sql.write_deadline(driver, old, new)
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
             await settle_spend(conn, old, new)
@@ -169,68 +192,35 @@ class FlowStore:
                 deadline = "delete"
         shape = (tuple(state), step_columns, new_steps, changed_steps, deadline)
         statement = sql.pg_save_statement(shape)
-        async with self.db.write_one() as conn:
-            saved = (await conn.execute(statement, params)).scalar_one()
+        async with self.db.driver_write(one_statement=True) as driver:
+            saved = (await driver.fetch(statement, params))[0][0]
         return int(saved) == 1
 
-    async def _write_steps(
-        self, conn: AsyncConnection, old: Flow | None, new: Flow, meta: FlowMeta
-    ) -> None:
-        before = {s.index: s for s in old.steps} if old else {}
-        for step in new.steps:
-            previous = before.get(step.index)
-            if previous == step:
-                continue
-            values = step_values(new, step, meta.step_label(step.index))
-            if previous is None:
-                await conn.execute(sql.INSERT_STEP, values)
-            else:
-                await conn.execute(
-                    sql.UPDATE_STEP, {"b_flow_id": new.id, "b_idx": step.index, **values}
-                )
-
-    async def _write_deadline(self, conn: AsyncConnection, old: Flow | None, new: Flow) -> None:
-        if old is not None and old.deadline == new.deadline:
-            return
-        if new.deadline is None:
-            if old is not None and old.deadline is not None:
-                await conn.execute(sql.DELETE_DEADLINE, {"b_flow_id": new.id})
-            return
-        # An upsert (a new deadline is unclaimed): one statement where a delete and an insert
-        # took two.
-        await conn.execute(
-            sql.INSERT_DEADLINE if old is None else sql.upsert_deadline(conn),
-            {
-                "flow_id": new.id,
-                "due_at": new.deadline.due_at,
-                "kind": new.deadline.kind.value,
-                "step_index": new.deadline.step_index,
-            },
-        )
-
+    # The reads of a send, a report, a fire and a story run through the driver
+    # (store/driver_sql.py).
     async def load(self, flow_id: str) -> FlowRecord | None:
-        async with self.db.read() as conn:
-            return await self._load(conn, flow_id)
+        async with self.db.driver_read() as driver:
+            return await self._load(driver, flow_id)
 
     async def find(self, application_id: str, any_id: str) -> FlowRecord | None:
         """The flow with this id, or the flow one of whose steps has this tracking id."""
-        async with self.db.read() as conn:
-            record = await self._load(conn, any_id)
+        async with self.db.driver_read() as driver:
+            record = await self._load(driver, any_id)
             if record is None:
-                flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": any_id})).scalar()
-                record = await self._load(conn, flow_id) if flow_id else None
+                found = await driver.fetch(_STEP_FLOW_ID, {"tracking_id": any_id})
+                record = await self._load(driver, found[0][0]) if found else None
         if record is None or record.flow.application_id != application_id:
             return None
         return record
 
     async def load_by_tracking(self, tracking_id: str) -> FlowRecord | None:
         """The flow one of whose steps has this tracking id (one connection, two lookups)."""
-        async with self.db.read() as conn:
-            flow_id = (await conn.execute(_STEP_FLOW_ID, {"tracking_id": tracking_id})).scalar()
-            return await self._load(conn, flow_id) if flow_id else None
+        async with self.db.driver_read() as driver:
+            found = await driver.fetch(_STEP_FLOW_ID, {"tracking_id": tracking_id})
+            return await self._load(driver, found[0][0]) if found else None
 
-    async def _load(self, conn: AsyncConnection, flow_id: str) -> FlowRecord | None:
-        rows = (await conn.execute(_LOAD, {"flow_id": flow_id})).all()
+    async def _load(self, driver: DriverConnection, flow_id: str) -> FlowRecord | None:
+        rows = await driver.fetch(_LOAD, {"flow_id": flow_id})
         if not rows:
             return None
         n_flow, n_step = len(_FLOW_COLUMNS), len(_STEP_COLUMNS)

@@ -1,5 +1,5 @@
 """The listings over flows held in memory: the in-memory twin of ``store/listing.py``, held to the
-same results by the contract tests (``tests/integration/test_listings.py``).
+same results by the contract tests (``tests/integration/contract/test_listings_contract.py``).
 
 It reads whatever flows its source gives (the in-memory flows store's, or a test's list) and
 filters, orders and pages them in Python, with the SQL engine's rules: newest first (ties by id),

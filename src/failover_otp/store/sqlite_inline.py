@@ -52,6 +52,11 @@ class InlineSqliteConnection:
                 raise
         return await asyncio.to_thread(self._call_waiting, function, *args)
 
+    @property
+    def raw(self) -> sqlite3.Connection:
+        """The :mod:`sqlite3` connection, for :meth:`call` (store/driver_sql.py)."""
+        return self._conn
+
     async def fetchone_now(self, sql: str, parameters: tuple[Any, ...]) -> Any:
         """One row of ``sql`` straight from :mod:`sqlite3` (hot point reads, no SQLAlchemy)."""
         return await self.call(lambda: self._conn.execute(sql, parameters).fetchone())
@@ -208,3 +213,10 @@ def connector(path: str, **kwargs: Any) -> Callable[[], Any]:
         return InlineSqliteConnection(connection)
 
     return connect
+
+
+async def reader(path: str) -> InlineSqliteConnection:
+    """A connection for point reads run through the driver (store/driver_sql.py): each
+    statement on its own, no transaction."""
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    return InlineSqliteConnection(connection)

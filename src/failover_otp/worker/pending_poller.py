@@ -9,7 +9,7 @@ pushed report, so the engine's rules (statuses only move forward, failover, webh
 unchanged, and a report that changes nothing changes nothing.
 
 Bounded: at most ``max_per_second`` look-ups per process, spread over the waiting steps by a
-cursor that walks them in deadline order (``PendingStore``). A step is first looked up one
+cursor that walks them in deadline order (the ``PendingSteps`` port). A step is first looked up one
 interval after the poller first sees it (a message just taken is queued anyway); every running
 worker process polls, so N processes ask up to N times as often (docs/routee.md).
 """
@@ -29,7 +29,7 @@ from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import Provider, ProviderError
 from failover_otp.services.clock import Clock
 from failover_otp.services.flows import FlowService
-from failover_otp.store.pending_store import PendingStore
+from failover_otp.services.ports import PendingSteps
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ _Key = tuple[str, int, str]  # flow id, step index, tracking id
 class PendingPoller:
     def __init__(
         self,
-        store: PendingStore,
+        store: PendingSteps,
         service: FlowService,
         provider: Provider,
         clock: Clock,

@@ -13,6 +13,7 @@ from failover_otp.client import viber_sms_payload
 from failover_otp.services.abuse import AbuseGuard
 from failover_otp.services.clock import SystemClock
 from failover_otp.settings import Settings
+from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 from failover_otp.store.spend_store import SpendStore
@@ -31,7 +32,9 @@ LONGER_DEMO = [("+306912345670", 5_000, True)]
 
 def _guard(settings: Settings, tmp_path: Path) -> AbuseGuard:
     db = Database(f"sqlite:///{tmp_path}/never-opened.db")  # windows() and costs do no I/O
-    return AbuseGuard(settings, CounterStore(db), SpendStore(db), SystemClock())
+    return AbuseGuard(
+        settings, CounterStore(db), SpendStore(db), SystemClock(), admissions=AdmissionStore(db)
+    )
 
 
 def _fits(settings: Settings, sends: list[tuple[str, int, bool]], tmp_path: Path) -> list[str]:

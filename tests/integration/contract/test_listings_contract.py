@@ -6,7 +6,7 @@ bounded counts, the export)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 from sqlalchemy import inspect as sa_inspect
 from tests.support.dashboard_flows import APP as TABLE_APP
 from tests.support.dashboard_flows import dashboard_flows
-from tests.support.listings import BACKENDS, backend_url, listings_over
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
 from failover_otp.domain.listing import (
@@ -37,7 +36,9 @@ from failover_otp.domain.statuses import (
     StepStatus,
 )
 from failover_otp.services.ports import Listings
+from failover_otp.services.storage import Storage
 from failover_otp.store.database import Database
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -94,9 +95,9 @@ def _flow(
     return flow, FlowMeta(request=request, phone=specs[0].to)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return backend_url(request, tmp_path_factory)
+async def _seed(storage: Storage, flows: Iterable[tuple[Flow, FlowMeta]]) -> None:
+    for flow, meta in flows:
+        await storage.flows.create(flow, meta)
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Fixture:
 
 
 @pytest.fixture
-async def data(backend: str) -> AsyncIterator[Fixture]:
+async def data(storage: Storage) -> Fixture:
     viber, sms, voice = Channel.VIBER, Channel.SMS, Channel.VOICE
     flows = {
         # Viber FAILED, SMS Delivered.
@@ -177,8 +178,8 @@ async def data(backend: str) -> AsyncIterator[Fixture]:
             FlowStatus.SUCCEEDED,
         ),
     }
-    async with listings_over(backend, list(flows.values())) as listings:
-        yield Fixture(listings, {name: flow.id for name, (flow, _) in flows.items()})
+    await _seed(storage, flows.values())
+    return Fixture(storage.listings, {name: flow.id for name, (flow, _) in flows.items()})
 
 
 ALL = ["f5", "f4", "f3", "f2", "f1"]  # newest first
@@ -371,7 +372,7 @@ async def test_a_bounded_count_stops_past_its_limit_and_pages_stay_within_it(
     assert await page(1, 2, 10) == (5, ["f3", "f2"])
 
 
-async def test_deliveries_are_counted_up_to_the_limit(backend: str) -> None:
+async def test_deliveries_are_counted_up_to_the_limit(storage: Storage) -> None:
     seeded = [
         _flow(
             APP,
@@ -382,26 +383,27 @@ async def test_deliveries_are_counted_up_to_the_limit(backend: str) -> None:
         )
         for minute in range(5)
     ]
-    async with listings_over(backend, seeded) as listings:
-        where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
-        total, rows = await listings.deliveries(where, limit=2, offset=0, count_limit=3)
-        assert total == 4  # more than 3
-        assert [d.step.to for d in rows] == ["306912345674", "306912345673"]
-        total, rows = await listings.deliveries(where, limit=2, offset=2, count_limit=3)
-        assert [d.step.to for d in rows] == ["306912345672"]
-        total, rows = await listings.deliveries(where, limit=2, offset=3, count_limit=3)
-        assert rows == []
-        total, rows = await listings.deliveries(where, limit=2, offset=4, count_limit=0)
-        assert (total, [d.step.to for d in rows]) == (5, ["306912345670"])
-        # A whole number is matched as such; digits of one as a part of any.
-        whole = DeliveryFilter(
-            application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
-        )
-        total, rows = await listings.deliveries(whole, limit=10, offset=0, count_limit=3)
-        assert (total, [d.step.to for d in rows]) == (1, ["306912345672"])
-        part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
-        total, rows = await listings.deliveries(part, limit=10, offset=0, count_limit=10)
-        assert total == 5
+    await _seed(storage, seeded)
+    listings = storage.listings
+    where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
+    total, rows = await listings.deliveries(where, limit=2, offset=0, count_limit=3)
+    assert total == 4  # more than 3
+    assert [d.step.to for d in rows] == ["306912345674", "306912345673"]
+    total, rows = await listings.deliveries(where, limit=2, offset=2, count_limit=3)
+    assert [d.step.to for d in rows] == ["306912345672"]
+    total, rows = await listings.deliveries(where, limit=2, offset=3, count_limit=3)
+    assert rows == []
+    total, rows = await listings.deliveries(where, limit=2, offset=4, count_limit=0)
+    assert (total, [d.step.to for d in rows]) == (5, ["306912345670"])
+    # A whole number is matched as such; digits of one as a part of any.
+    whole = DeliveryFilter(
+        application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
+    )
+    total, rows = await listings.deliveries(whole, limit=10, offset=0, count_limit=3)
+    assert (total, [d.step.to for d in rows]) == (1, ["306912345672"])
+    part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
+    total, rows = await listings.deliveries(part, limit=10, offset=0, count_limit=10)
+    assert total == 5
 
 
 async def test_delivery_filters(data: Fixture) -> None:
@@ -455,13 +457,15 @@ async def _names(store: Listings, ids: dict[str, str], **filters: Any) -> list[s
 
 
 @pytest.mark.parametrize("few_steps", [20_000, 0], ids=["through-the-index", "flow-by-flow"])
-async def test_table_filters(backend: str, few_steps: int) -> None:
+async def test_table_filters(storage: Storage, few_steps: int) -> None:
     """Both SQLite shapes of a step-status filter find the same flows (few matching steps are
     found through the status index, many by testing each flow's own steps)."""
     flows = dashboard_flows()
-    ids = {name: flow.id for name, (flow, _) in flows.items()}
-    async with listings_over(backend, list(flows.values()), few_steps=few_steps) as table:
-        await _table_filters(table, ids)
+    await _seed(storage, flows.values())
+    table = storage.listings
+    if isinstance(table, ListingStore):
+        table = ListingStore(table.db, few_steps=few_steps)
+    await _table_filters(table, {name: flow.id for name, (flow, _) in flows.items()})
 
 
 async def _table_filters(table: Listings, ids: dict[str, str]) -> None:
@@ -480,11 +484,10 @@ async def _table_filters(table: Listings, ids: dict[str, str]) -> None:
     assert await _names(table, ids, created_to=day2) == ["failover", "delivered", "seen", "old"]
 
 
-async def test_table_pages_by_keyset_both_ways_and_from_a_date(backend: str) -> None:
+async def test_table_pages_by_keyset_both_ways_and_from_a_date(storage: Storage) -> None:
     flows = dashboard_flows()
-    ids = {name: flow.id for name, (flow, _) in flows.items()}
-    async with listings_over(backend, list(flows.values())) as table:
-        await _table_pages(table, ids)
+    await _seed(storage, flows.values())
+    await _table_pages(storage.listings, {name: flow.id for name, (flow, _) in flows.items()})
 
 
 async def _table_pages(table: Listings, ids: dict[str, str]) -> None:
@@ -519,13 +522,14 @@ async def _table_pages(table: Listings, ids: dict[str, str]) -> None:
     assert await _names(table, ids, flow_id=step_id[:10]) == ["failover"]
 
 
-async def test_table_counts_up_to_its_limit_and_exports_every_match(backend: str) -> None:
+async def test_table_counts_up_to_its_limit_and_exports_every_match(storage: Storage) -> None:
     flows = dashboard_flows()
     ids = {name: flow.id for name, (flow, _) in flows.items()}
-    async with listings_over(backend, list(flows.values())) as table:
-        everyone = TableFilter(application_id=TABLE_APP)
-        page = await table.table(everyone, size=2, count_limit=3)
-        assert page.total == 4  # "more than 3"
-        batches = [b async for b in table.table_batches(everyone, size=4)]
-        assert [len(b) for b in batches] == [4, 2]
-        assert [r.flow.id for b in batches for r in b][-1] == ids["old"]
+    await _seed(storage, flows.values())
+    table = storage.listings
+    everyone = TableFilter(application_id=TABLE_APP)
+    page = await table.table(everyone, size=2, count_limit=3)
+    assert page.total == 4  # "more than 3"
+    batches = [b async for b in table.table_batches(everyone, size=4)]
+    assert [len(b) for b in batches] == [4, 2]
+    assert [r.flow.id for b in batches for r in b][-1] == ids["old"]
