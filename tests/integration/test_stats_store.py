@@ -1,5 +1,6 @@
 """The dashboard's read model over a real database (SQLite and PostgreSQL): every aggregate the
-charts draw, against numbers worked out by hand (the flows table is a listing: contract/test_listings_contract.py)."""
+charts draw, against numbers worked out by hand (the flows table is one of the listings:
+contract/test_listings_contract.py)."""
 
 from __future__ import annotations
 

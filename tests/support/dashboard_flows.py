@@ -1,5 +1,6 @@
 """The dashboard tests' flows: worked out by hand, so that every aggregate and every filter of
-the flows table has a known answer (tests/integration/test_stats_store.py, contract/test_listings_contract.py)."""
+the flows table has a known answer (tests/integration/test_stats_store.py and
+contract/test_listings_contract.py)."""
 
 from __future__ import annotations
 
