@@ -139,3 +139,22 @@ class TablePage:
     records: list[FlowRecord]
     newer: Cursor | None
     older: Cursor | None
+
+    @classmethod
+    def between(
+        cls,
+        total: int,
+        records: list[FlowRecord],
+        positions: list[Cursor],
+        *,
+        more_newer: bool,
+        more_older: bool,
+        older_than: Cursor | None,
+    ) -> TablePage:
+        """The page of ``records`` (at ``positions``, newest first), with a cursor on each side
+        where more matches lie."""
+        newer = positions[0] if positions and more_newer else None
+        older = positions[-1] if positions and more_older else None
+        if not positions and older_than is not None and more_newer:
+            newer = older_than  # past the oldest match: the way back is still offered
+        return cls(total, records, newer, older)

@@ -192,11 +192,14 @@ class ListingStore:
                     conn, matching, key >= _key(older_than)
                 )
             records = await _records(conn, [c.flow_id for c in ids])
-        newer = ids[0] if ids and more_newer else None
-        older = ids[-1] if ids and more_older else None
-        if not ids and older_than is not None and more_newer:
-            newer = older_than  # past the oldest match: the way back is still offered
-        return TablePage(total, records, newer, older)
+        return TablePage.between(
+            total,
+            records,
+            ids,
+            more_newer=more_newer,
+            more_older=more_older,
+            older_than=older_than,
+        )
 
     async def table_batches(
         self, where: TableFilter, *, size: int = 500

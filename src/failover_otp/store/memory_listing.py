@@ -158,12 +158,14 @@ class MemoryListings:
             more_older = len(older_ones) > size
             more_newer = bound is not None and any(k >= bound for k in keys)
         records = [found[i] for i in picked]
-        cursors = [Cursor(r.flow.created_at, r.flow.id) for r in records]
-        newer = cursors[0] if cursors and more_newer else None
-        older = cursors[-1] if cursors and more_older else None
-        if not cursors and older_than is not None and more_newer:
-            newer = older_than
-        return TablePage(_bounded(len(found), count_limit), records, newer, older)
+        return TablePage.between(
+            _bounded(len(found), count_limit),
+            records,
+            [Cursor(r.flow.created_at, r.flow.id) for r in records],
+            more_newer=more_newer,
+            more_older=more_older,
+            older_than=older_than,
+        )
 
     async def table_batches(
         self, where: TableFilter, *, size: int = 500
