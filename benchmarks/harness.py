@@ -55,6 +55,8 @@ BENCH_ENV = {
     "FOTP_RATE_LIMIT_APPLICATION_PER_DAY": "0",
     "FOTP_RATE_LIMIT_COUNTRY_PER_HOUR": "0",
     "FOTP_LOG_LEVEL": "warning",
+    # One serve process: the targets are per process, and its CPU and memory are read by pid.
+    "FOTP_SERVE_WORKERS": "1",
 }
 
 

@@ -31,6 +31,9 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # `serve`'s processes on one port (cli/serve_processes.py): 0 is one per core on
+    # PostgreSQL; SQLite always runs one (a single writer).
+    serve_workers: int = Field(default=0, ge=0)
     time_scale: float = Field(default=1.0, gt=0)
     run_worker: bool = True
     log_level: str = "info"

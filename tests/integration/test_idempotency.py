@@ -1,22 +1,18 @@
-"""Idempotency-Key semantics on a real database (battery C3)."""
+"""Idempotency-Key semantics on a real database: many real sends with one key make one flow
+(the rest of battery C3 runs on the in-memory storage: tests/unit/services/test_idempotency.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 
-import pytest
 from sqlalchemy import func, select
 from tests.support.security_stack import Stack, otp_body, security_stack
-from tests.support.waiting import wait_until_async
 
-from failover_otp.errors import ValidationFailed
 from failover_otp.services.idempotency import (
     IdempotencyInProgress,
-    IdempotencyKeyReused,
     IdempotencyService,
     Reply,
-    fingerprint,
 )
 from failover_otp.store.tables import flows, idempotency_keys
 
@@ -68,126 +64,6 @@ async def _run(
     )
 
 
-def test_fingerprint_is_of_the_canonical_body() -> None:
-    a = fingerprint("POST /x", b'{"b": 1, "a": [1, 2]}')
-    assert a == fingerprint("POST /x", b'{"a":[1,2],"b":1}')
-    assert a != fingerprint("POST /x", b'{"a":[2,1],"b":1}')
-    assert a != fingerprint("POST /y", b'{"a":[1,2],"b":1}')
-
-
-async def test_replay_answers_the_stored_response_without_running(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        first, replayed = await _run(service, calls)
-        assert replayed is False
-        for _ in range(100):
-            again, replayed = await _run(service, calls)
-            assert replayed is True
-            assert again == first  # same status, same bytes
-        assert len(calls.executed) == 1
-        # Another application's identical key is its own.
-        _, replayed = await _run(service, calls, app="app-2")
-        assert replayed is False
-        assert len(calls.executed) == 2
-        # No key: no idempotency.
-        await _run(service, calls, key=None)
-        await _run(service, calls, key=None)
-        assert len(calls.executed) == 4
-
-
-async def test_same_key_other_body_or_endpoint_is_refused(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        await _run(service, calls)
-        with pytest.raises(IdempotencyKeyReused):
-            await _run(service, calls, body=b'{"flow": []}')
-        with pytest.raises(IdempotencyKeyReused):
-            await _run(service, calls, endpoint="POST /failover")
-        # Key order and spacing are not a different body.
-        _, replayed = await _run(
-            service, calls, body=b'{"flow":[{"order":1,"to":"+306912345670"}]}'
-        )
-        assert replayed is True
-        assert len(calls.executed) == 1
-
-
-async def test_a_duplicate_while_the_first_runs_gets_409(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        calls.gate = asyncio.Event()
-        first = asyncio.create_task(_run(service, calls))
-        await wait_until_async(lambda: calls.executed, what="the first request to run")
-        with pytest.raises(IdempotencyInProgress) as refused:
-            await _run(service, calls)
-        assert refused.value.status_code == 409
-        assert refused.value.headers == {"Retry-After": "1"}
-        calls.gate.set()
-        reply, _ = await first
-        replay, replayed = await _run(service, calls)
-        assert replayed is True
-        assert replay == reply
-        assert len(calls.executed) == 1
-
-
-async def test_keys_live_24_hours(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        first, _ = await _run(service, calls)
-        stack.clock.advance(23 * 3600)
-        assert await _run(service, calls) == (first, True)
-        stack.clock.advance(2 * 3600)  # 25 h: the key counts as new
-        fresh, replayed = await _run(service, calls)
-        assert replayed is False
-        assert fresh != first
-        assert len(calls.executed) == 2
-
-
-async def test_a_refused_request_leaves_no_key(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        calls.fail = ValidationFailed("no")
-        with pytest.raises(ValidationFailed):
-            await _run(service, calls)
-        calls.fail = None
-        _, replayed = await _run(service, calls)
-        assert replayed is False
-        assert len(calls.executed) == 2
-
-
-async def test_a_retry_after_a_failure_resumes_the_same_flow(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        calls.fail = RuntimeError("crashed after creating the flow")
-        with pytest.raises(RuntimeError):
-            await _run(service, calls)
-        (flow_id,) = calls.executed
-        calls.existing.add(flow_id)  # the flow was stored before the failure
-        calls.fail = None
-        reply, replayed = await _run(service, calls)
-        assert replayed is False
-        assert calls.resumed == [flow_id]
-        assert len(calls.executed) == 1  # resumed, not created again
-        assert b'"resumed":true' in reply.body
-
-
-async def test_a_dead_runner_is_taken_over_when_its_lease_ends(database_url: str) -> None:
-    async with security_stack(database_url, idempotency_lease_seconds=30) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        calls.gate = asyncio.Event()
-        dead = asyncio.create_task(_run(service, calls))
-        await wait_until_async(lambda: calls.executed, what="the first request to run")
-        dead.cancel()  # its process "died" holding the key
-        (flow_id,) = calls.executed
-        calls.gate = None
-        with pytest.raises(IdempotencyInProgress):
-            await _run(service, calls)
-        stack.clock.advance(31)
-        _, replayed = await _run(service, calls)
-        assert replayed is False
-        assert calls.resumed == [flow_id]
-        assert calls.executed == [flow_id, flow_id]  # the same flow id, never a second one
-
-
 async def _flow_count(stack: Stack) -> int:
     async with stack.db.read() as conn:
         return int((await conn.execute(select(func.count()).select_from(flows))).scalar_one())
@@ -230,12 +106,3 @@ async def test_real_sends_with_one_key_make_one_flow(database_url: str) -> None:
         async with stack.db.read() as conn:
             keys = (await conn.execute(select(idempotency_keys))).mappings().all()
         assert [k["state"] for k in keys] == ["done"]
-
-
-async def test_purge_drops_expired_keys(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
-        service, calls = stack.security.idempotency, Calls()
-        await _run(service, calls, key="old")
-        stack.clock.advance(86_401)
-        await _run(service, calls, key="new")
-        assert await service.store.purge(stack.clock.now()) == 1

@@ -19,10 +19,8 @@ from tests.support.security_stack import FakeClock
 from tests.support.waiting import wait_until_async
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
-from failover_otp.domain.flow import Flow, FlowKind
+from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.outbox import DEAD, DELIVERED, PENDING, NewWebhookEvent, WebhookEvent
-from failover_otp.domain.records import FlowRecord
-from failover_otp.domain.statuses import FlowStatus
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import SystemClock
@@ -139,86 +137,7 @@ def by_id(events: list[WebhookEvent]) -> dict[str, WebhookEvent]:
     return {e.event_id: e for e in events}
 
 
-# The outbox itself.
-
-
-async def test_only_each_flows_oldest_pending_event_is_claimable(env: Env) -> None:
-    a = env.events("flow-a", 3, "http://127.0.0.1:9/a")
-    b = env.events("flow-b", 1, "http://127.0.0.1:9/b")
-    await env.store.enqueue([a[0], b[0], a[1], a[2]])
-    now = datetime.now(UTC)
-
-    async def claim(at: datetime) -> list[WebhookEvent]:
-        return await env.store.claim_due(
-            now=at, worker_id="w1", lease_until=at + timedelta(seconds=30), limit=10
-        )
-
-    first = await claim(now)
-    assert [e.event_id for e in first] == [a[0].event_id, b[0].event_id]
-    assert await claim(now) == []  # leased
-    for event in first:
-        await env.store.mark_delivered(event.seq, attempts=1, now=now)
-    second = await claim(now)
-    assert [e.event_id for e in second] == [a[1].event_id]
-
-    # A failed attempt waits for its retry time, and holds the flow's later events back.
-    retry_at = now + timedelta(hours=1)
-    assert await env.store.mark_failed(
-        second[0].seq, worker_id="w1", attempts=1, error="HTTP 500", retry_at=retry_at
-    )
-    assert await claim(now) == []
-    later = await claim(retry_at)
-    assert [e.event_id for e in later] == [a[1].event_id]
-    assert later[0].attempts == 1
-    # Only the claim holder may settle a failure; a dead event lets the next one through.
-    assert not await env.store.mark_failed(
-        later[0].seq, worker_id="someone-else", attempts=2, error="x", retry_at=None
-    )
-    assert await env.store.mark_failed(
-        later[0].seq, worker_id="w1", attempts=2, error="gave up", retry_at=None
-    )
-    assert [e.event_id for e in await claim(retry_at)] == [a[2].event_id]
-    assert await env.store.counts() == {PENDING: 1, DELIVERED: 2, DEAD: 1}
-
-
-async def test_an_expired_lease_hands_the_event_to_another_worker(env: Env) -> None:
-    [event] = env.events("flow-a", 1, "http://127.0.0.1:9/a")
-    await env.store.enqueue([event])
-    now = datetime.now(UTC)
-    lease = now + timedelta(seconds=1)
-    [mine] = await env.store.claim_due(now=now, worker_id="w1", lease_until=lease, limit=5)
-    assert await env.store.claim_due(now=now, worker_id="w2", lease_until=lease, limit=5) == []
-    after = now + timedelta(seconds=2)
-    [theirs] = await env.store.claim_due(
-        now=after, worker_id="w2", lease_until=after + timedelta(seconds=30), limit=5
-    )
-    assert theirs.event_id == mine.event_id
-    assert not await env.store.mark_failed(
-        mine.seq, worker_id="w1", attempts=1, error="late", retry_at=after
-    )
-
-
-async def test_flow_save_and_its_webhook_share_one_transaction(env: Env) -> None:
-    flows = FlowStore(env.db)
-    now = datetime.now(UTC)
-    record = _otp_record(env.app_id, "http://127.0.0.1:9/hook", now)
-    await flows.create(record.flow, record.meta)
-    changed = replace(record.flow, status=FlowStatus.FAILED, updated_at=now)
-    event = WebhookEvents(time_scale=1.0).for_change(
-        replace(record, flow=changed), version=1, now=now
-    )
-    assert await flows.save(record.flow, changed, record.meta, webhooks=event)
-    # A conflicting save (stale version) stores neither the flow nor its webhook.
-    stale = WebhookEvents(time_scale=1.0).for_change(
-        replace(record, flow=changed), version=99, now=now
-    )
-    assert not await flows.save(record.flow, changed, record.meta, webhooks=stale)
-    stored = await env.store.events(record.flow.id)
-    assert [e.event_id for e in stored] == [event_id(record.flow.id, 1)]
-    assert orjson.loads(stored[0].body)["status"] == "Failed"
-
-
-# Delivery.
+# Delivery (the outbox's own rules: tests/integration/contract/test_outbox_contract.py).
 
 
 async def test_events_arrive_signed_in_order(env: Env, receiver: WebhookReceiver) -> None:
@@ -624,17 +543,3 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     assert final["status"] == "Succeeded"
     for received in got:
         received.verify(env.secret)
-
-
-def _otp_record(app_id: str, url: str, now: datetime) -> FlowRecord:
-    request = SendFailoverRequest.model_validate(viber_sms_flow(1, callback_url=url))
-    plans, meta = otp_plans(request)
-    flow = Flow(
-        id=str(uuid.uuid4()),
-        application_id=app_id,
-        kind=FlowKind.OTP,
-        plans=plans,
-        created_at=now,
-        updated_at=now,
-    )
-    return FlowRecord(flow, meta)

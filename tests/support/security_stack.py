@@ -17,6 +17,7 @@ from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_code_book, build_security
+from failover_otp.services.storage import Storage
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
@@ -26,6 +27,7 @@ from failover_otp.store.migrate import upgrade
 from failover_otp.web.otp_codes import take_code
 from failover_otp.web.otp_requests import otp_plans
 from failover_otp.web.otp_schemas import SendFailoverRequest
+from tests.support.memory_storage import memory_storage
 
 PRICES = {Channel.VIBER: 0.0093, Channel.SMS: 0.0375, Channel.VOICE: 0.042}
 
@@ -69,16 +71,16 @@ class RecordingProvider:
 
 
 @dataclass
-class Stack:
+class ServiceStack:
+    """The services on a storage bundle: the in-memory twins (``memory_stack``) or a database
+    (``security_stack``'s ``Stack``)."""
+
     settings: Settings
-    db: Database
     clock: FakeClock
     provider: RecordingProvider
     flows: FlowService
-    flow_store: FlowStore
-    apps: AppStore
+    storage: Storage
     security: Security
-    deadline_queue: DeadlineQueue
 
     async def send_otp(
         self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
@@ -117,16 +119,21 @@ class Stack:
         return [r for r in self.provider.sent if r.flow_id == flow_id]
 
 
-@asynccontextmanager
-async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
-    settings = Settings(database_url=database_url, **overrides)
-    await upgrade(database_url)
-    db = Database(database_url)
+@dataclass
+class Stack(ServiceStack):
+    """On a real database, with its concrete stores for tests that read it directly."""
+
+    db: Database
+    flow_store: FlowStore
+    apps: AppStore
+    deadline_queue: DeadlineQueue
+
+
+async def _services(
+    settings: Settings, storage: Storage
+) -> tuple[FakeClock, RecordingProvider, FlowService, Security]:
     clock = FakeClock()
     provider = RecordingProvider()
-    storage = sql_storage(db)
-    flow_store = FlowStore(db)
-    apps = AppStore(db)
     codes = await build_code_book(settings, storage, clock)
     flows = FlowService(
         storage.flows,
@@ -136,10 +143,40 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
         prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
-    security = build_security(settings, storage, codes, flows, clock)
+    return clock, provider, flows, build_security(settings, storage, codes, flows, clock)
+
+
+@asynccontextmanager
+async def memory_stack(**overrides: Any) -> AsyncIterator[ServiceStack]:
+    """The services on the in-memory twins (store/memory.py): no database, no I/O."""
+    settings = Settings(**overrides)
+    storage = memory_storage()
+    clock, provider, flows, security = await _services(settings, storage)
+    try:
+        yield ServiceStack(settings, clock, provider, flows, storage, security)
+    finally:
+        await flows.aclose()
+
+
+@asynccontextmanager
+async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[Stack]:
+    settings = Settings(database_url=database_url, **overrides)
+    await upgrade(database_url)
+    db = Database(database_url)
+    storage = sql_storage(db)
+    clock, provider, flows, security = await _services(settings, storage)
     try:
         yield Stack(
-            settings, db, clock, provider, flows, flow_store, apps, security, DeadlineQueue(db)
+            settings,
+            clock,
+            provider,
+            flows,
+            storage,
+            security,
+            db,
+            FlowStore(db),
+            AppStore(db),
+            DeadlineQueue(db),
         )
     finally:
         await flows.aclose()

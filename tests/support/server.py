@@ -74,6 +74,11 @@ def create_application(database_url: str, name: str = "tests") -> tuple[str, str
     return creds["applicationId"], creds["applicationSecret"]
 
 
+# One process per `serve` (its default on PostgreSQL is one per core): tests stop, kill and
+# count a server by its process. A test of several processes asks for them itself.
+ONE_PROCESS_ENV = {"FOTP_SERVE_WORKERS": "1"}
+
+
 @dataclass
 class ServerProcess:
     """``failover-otp serve`` (or ``worker``/``sandbox``) running in the background."""
@@ -100,7 +105,13 @@ class ServerProcess:
             cwd=self.workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **RELAXED_LIMITS_ENV, **LOOPBACK_WEBHOOKS_ENV, **self.env},
+            env={
+                **os.environ,
+                **ONE_PROCESS_ENV,
+                **RELAXED_LIMITS_ENV,
+                **LOOPBACK_WEBHOOKS_ENV,
+                **self.env,
+            },
         )
         log.close()
         if wait:

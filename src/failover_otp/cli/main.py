@@ -94,6 +94,15 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="API only; run workers apart")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="server processes on the port (default: one per core on PostgreSQL; "
+            "SQLite runs one)",
+        ),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -113,13 +122,24 @@ def serve(
         provider=provider,
         time_scale=time_scale,
         run_worker=False if no_worker else None,
+        serve_workers=workers,
     )
     configure_logging(settings.log_level, json=settings.log_json)
+    from failover_otp.cli.serve_processes import TooManyProcesses, process_count
+
+    try:
+        processes = process_count(settings)
+    except TooManyProcesses as refused:
+        console().print(f"[red]{refused}[/]", soft_wrap=True)
+        raise typer.Exit(2) from None
     if demo:
         from failover_otp.cli.demo_limits import with_demo_limits
 
         settings = with_demo_limits(settings)
         _run(_print_demo(settings))
+    if processes > 1:
+        _serve_processes(settings, processes)
+        return
     import uvicorn
 
     from failover_otp.web.app import create_app
@@ -139,6 +159,40 @@ def serve(
         f"(provider {settings.provider.value}, worker {'on' if settings.run_worker else 'off'})"
     )
     uvicorn.Server(config).run()
+
+
+def _serve_processes(settings: Settings, processes: int) -> None:
+    import os
+
+    import uvicorn
+
+    from failover_otp.bootstrap import open_services
+    from failover_otp.cli.serve_processes import per_process, settings_environment
+
+    async def prepare() -> None:
+        # Once, before the processes start: the schema, the callback token and keys they share.
+        async with open_services(settings):
+            pass
+
+    _run(prepare())
+    os.environ.update(settings_environment(per_process(settings, processes)))
+    console().print(
+        f"[bold]failover-otp[/] listening on http://{settings.host}:{settings.port} "
+        f"({processes} processes, provider {settings.provider.value}, "
+        f"worker {'on' if settings.run_worker else 'off'})"
+    )
+    uvicorn.run(
+        "failover_otp.cli.serve_processes:app_from_environment",
+        factory=True,
+        workers=processes,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
 
 
 async def _print_demo(settings: Settings) -> None:

@@ -220,14 +220,9 @@ class Database:
         """One row of a hot point read, run through the driver with SQL written once per
         process: no statement building, compilation or result processing per call (about half
         the CPU of a one-row read through SQLAlchemy). ``$n`` placeholders on PostgreSQL, ``?``
-        on SQLite; times as :meth:`stored_time` gives them. The pool and its timeout are still
-        SQLAlchemy's, so a busy pool answers 503 as everywhere else."""
-        async with self.reader.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None  # a checked-out connection always has one
-            if self.is_sqlite:
-                return await driver.fetchone_now(sqlite_sql, args)
-            return await driver.fetchrow(postgres_sql, *args)
+        on SQLite; times as :meth:`stored_time` gives them."""
+        async with self.driver_read() as driver:
+            return await driver.fetch_row(postgres_sql, sqlite_sql, args)
 
     def stored_time(self, moment: datetime) -> Any:
         """``moment`` as a ``UTCDateTime`` column stores it (naive UTC; text on SQLite), for

@@ -126,7 +126,7 @@ def _result_processor(column_type: Any, dialect: Dialect) -> Processor:
 def as_sqlalchemy_error(sql: str, error: BaseException) -> BaseException:
     """A driver's error as SQLAlchemy would have raised it, so that the service tells a
     database that cannot serve now (503) from a bug (500) as for any other statement."""
-    if isinstance(error, asyncpg.PostgresError | sqlite3.Error | _LOST_CONNECTION):
+    if isinstance(error, (asyncpg.PostgresError, sqlite3.Error, *_LOST_CONNECTION)):
         return sqlalchemy_exc.DBAPIError(
             sql,
             None,
@@ -166,6 +166,10 @@ class DriverConnection:
         self, statement: ClauseElement, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         """Run a query (or a write with RETURNING); its rows, converted."""
+        raise NotImplementedError
+
+    async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
+        """The first row of SQL written by hand for each database (unconverted), or None."""
         raise NotImplementedError
 
 
@@ -209,6 +213,13 @@ class SqliteDriver(DriverConnection):
             raise as_sqlalchemy_error(done.sql, error) from error
         return [done.row(r) for r in rows]
 
+    async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
+        conn = self.connection
+        try:
+            return await conn.call(lambda: conn.raw.execute(sqlite_sql, args).fetchone())
+        except sqlite3.Error as error:
+            raise as_sqlalchemy_error(sqlite_sql, error) from error
+
 
 class PostgresDriver(DriverConnection):
     def __init__(self, dialect: Dialect, connection: asyncpg.Connection) -> None:
@@ -239,6 +250,12 @@ class PostgresDriver(DriverConnection):
         except Exception as error:
             raise as_sqlalchemy_error(done.sql, error) from error
         return [done.row(r) for r in rows]
+
+    async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return await self.connection.fetchrow(postgres_sql, *args)
+        except Exception as error:
+            raise as_sqlalchemy_error(postgres_sql, error) from error
 
 
 async def setup_postgres_connection(connection: asyncpg.Connection) -> None:

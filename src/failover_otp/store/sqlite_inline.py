@@ -57,10 +57,6 @@ class InlineSqliteConnection:
         """The :mod:`sqlite3` connection, for :meth:`call` (store/driver_sql.py)."""
         return self._conn
 
-    async def fetchone_now(self, sql: str, parameters: tuple[Any, ...]) -> Any:
-        """One row of ``sql`` straight from :mod:`sqlite3` (hot point reads, no SQLAlchemy)."""
-        return await self.call(lambda: self._conn.execute(sql, parameters).fetchone())
-
     def execute_now(self, sql: str) -> None:
         """Run ``sql`` from synchronous SQLAlchemy code (an event handler, inside the async
         engine's greenlet): at once, or on a worker thread if the database is locked."""

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from tests.support.security_stack import RecordingProvider, otp_body, security_stack
+from tests.support.security_stack import RecordingProvider, memory_stack, otp_body
 from tests.support.waiting import wait_until_async
 
 from failover_otp.domain.records import FlowRecord
@@ -32,10 +32,8 @@ class ReportsBeforeAnswering(RecordingProvider):
         return SendReceipt(message_id=message_id, price=0.01)
 
 
-async def test_a_report_that_outran_its_send_is_applied_once_the_send_is_saved(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
+async def test_a_report_that_outran_its_send_is_applied_once_the_send_is_saved() -> None:
+    async with memory_stack() as stack:
         provider = ReportsBeforeAnswering()
         await provider.start(stack.flows.report)
         stack.flows.provider = provider
@@ -43,18 +41,18 @@ async def test_a_report_that_outran_its_send_is_applied_once_the_send_is_saved(
         assert record.flow.steps[0].status is StepStatus.QUEUED
 
         async def delivered() -> bool:
-            stored = await stack.flow_store.load(record.flow.id)
+            stored = await stack.storage.flows.load(record.flow.id)
             return stored is not None and stored.flow.steps[0].status is StepStatus.DELIVERED
 
         await wait_until_async(delivered, what="the early report applied")
 
 
 async def test_a_report_for_a_message_nobody_sent_is_tried_five_times_then_dropped(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     quick = Backoff(attempts=5, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
     monkeypatch.setattr(flows_module, "_UNMATCHED_REPORT_BACKOFF", quick)
-    async with security_stack(database_url) as stack:
+    async with memory_stack() as stack:
         looked_up: list[str] = []
         load_by_tracking = stack.flows.store.load_by_tracking
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from tests.support.security_stack import RecordingProvider, otp_body, security_stack
+from tests.support.security_stack import RecordingProvider, memory_stack, otp_body
 
 from failover_otp.domain.events import SendAccepted, StatusReported
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
@@ -17,10 +17,10 @@ from failover_otp.services import flows as flows_module
 pytestmark = pytest.mark.asyncio
 
 
-async def test_a_new_flow_is_stored_started_with_the_version_it_returns(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
+async def test_a_new_flow_is_stored_started_with_the_version_it_returns() -> None:
+    async with memory_stack() as stack:
         record, _ = await stack.send_otp(otp_body("+306912345671"))
-        stored = await stack.flow_store.load(record.flow.id)
+        stored = await stack.storage.flows.load(record.flow.id)
         assert stored is not None
         # Stored started (version 1) then saved with the Viber acceptance (version 2): the
         # record handed back carries the version the database holds, so the next event needs
@@ -31,10 +31,8 @@ async def test_a_new_flow_is_stored_started_with_the_version_it_returns(database
         assert stored.flow.deadline is not None
 
 
-async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
+async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one() -> None:
+    async with memory_stack() as stack:
         stale, _ = await stack.send_otp(otp_body("+306912345671"))
         viber = stale.flow.steps[0]
         assert viber.tracking_id is not None
@@ -44,7 +42,7 @@ async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
         seen = StatusReported(tracking_id=viber.tracking_id, status=StepStatus.SEEN)
         after = await stack.flows.apply(stale.flow.id, seen, current=stale)
         assert after is not None
-        stored = await stack.flow_store.load(stale.flow.id)
+        stored = await stack.storage.flows.load(stale.flow.id)
         assert stored is not None
         assert stored.flow == after.flow
         assert stored.flow.version == stale.flow.version + 2
@@ -52,15 +50,15 @@ async def test_an_event_on_a_stale_flow_is_decided_again_on_the_stored_one(
         assert stored.flow.status is FlowStatus.SUCCEEDED
 
 
-async def test_a_replayed_acceptance_on_a_stale_flow_changes_nothing(database_url: str) -> None:
-    async with security_stack(database_url) as stack:
+async def test_a_replayed_acceptance_on_a_stale_flow_changes_nothing() -> None:
+    async with memory_stack() as stack:
         stale, _ = await stack.send_otp(otp_body("+306912345671"))
         viber = stale.flow.steps[0]
         assert viber.tracking_id is not None
         await stack.report(viber.tracking_id, StepStatus.DELIVERED)
         again = SendAccepted(index=0, message_id=viber.tracking_id, price=viber.price)
         await stack.flows.apply(stale.flow.id, again, current=stale)
-        stored = await stack.flow_store.load(stale.flow.id)
+        stored = await stack.storage.flows.load(stale.flow.id)
         assert stored is not None
         assert stored.flow.steps[0].status is StepStatus.DELIVERED
 
@@ -75,9 +73,9 @@ class CountingProvider(RecordingProvider):
 
 
 async def test_reads_ask_the_provider_at_most_once_a_second_per_message_then_less_often(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with security_stack(database_url) as stack:
+    async with memory_stack() as stack:
         provider = CountingProvider()
         stack.flows.provider = provider
         record, _ = await stack.send_otp(otp_body("+306912345671"))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.support.security_stack import security_stack
+from tests.support.security_stack import memory_stack
 from typer.testing import CliRunner
 
 from failover_otp.cli.demo import (
@@ -26,12 +26,10 @@ def test_the_url_a_client_uses() -> None:
     assert service_url("::1", 9000) == "http://[::1]:9000"
 
 
-async def test_the_demo_file_follows_the_port_and_outlives_a_rotation(
-    database_url: str, tmp_path: Path
-) -> None:
+async def test_the_demo_file_follows_the_port_and_outlives_a_rotation(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    async with security_stack(database_url) as stack:
-        auth = AuthService(stack.apps, stack.clock)
+    async with memory_stack() as stack:
+        auth = AuthService(stack.storage.apps, stack.clock)
         first, note = await ensure_demo_application(auth, data, "http://127.0.0.1:9001")
         assert note is None
         assert read_demo_credentials(data) == first

@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from tests.support.security_stack import Stack, otp_body, security_stack
+from tests.support.security_stack import ServiceStack, memory_stack, otp_body
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
@@ -21,7 +21,7 @@ def plan(number: str, channel: Channel = Channel.VIBER) -> StepPlan:
     return StepPlan(channel, number, 60.0, DEFAULT_FAILOVER_ON[channel])
 
 
-async def admitted(stack: Stack, app: str, number: str) -> bool:
+async def admitted(stack: ServiceStack, app: str, number: str) -> bool:
     try:
         await stack.admit(app, [plan(number), plan(number, Channel.SMS)])
     except TooManyRequests:
@@ -36,10 +36,8 @@ def wrong_for(code: str | None) -> str:
 # --- 6. tenant isolation -------------------------------------------------------------------
 
 
-async def test_one_application_cannot_use_up_another_applications_number_limits(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url) as stack:
+async def test_one_application_cannot_use_up_another_applications_number_limits() -> None:
+    async with memory_stack() as stack:
         number = "306912345681"
         # The attacker's application sends to the victim's user until its limit refuses it.
         assert [await admitted(stack, "attacker", number) for _ in range(6)] == [True] * 5 + [False]
@@ -47,10 +45,8 @@ async def test_one_application_cannot_use_up_another_applications_number_limits(
         assert [await admitted(stack, "bank", number) for _ in range(6)] == [True] * 5 + [False]
 
 
-async def test_one_application_cannot_use_up_another_applications_prefix(
-    database_url: str,
-) -> None:
-    async with security_stack(database_url, rate_limit_prefix_per_hour=3) as stack:
+async def test_one_application_cannot_use_up_another_applications_prefix() -> None:
+    async with memory_stack(rate_limit_prefix_per_hour=3) as stack:
         block = "30697400"
         assert [await admitted(stack, "attacker", f"{block}{n:04d}") for n in range(4)] == [
             True,
@@ -61,12 +57,8 @@ async def test_one_application_cannot_use_up_another_applications_prefix(
         assert await admitted(stack, "bank", f"{block}0009")
 
 
-async def test_one_application_cannot_use_up_another_applications_wrong_code_budget(
-    database_url: str,
-) -> None:
-    async with security_stack(
-        database_url, code_failures_per_number_per_day=3, rate_limit_enabled=False
-    ) as stack:
+async def test_one_application_cannot_use_up_another_applications_wrong_code_budget() -> None:
+    async with memory_stack(code_failures_per_number_per_day=3, rate_limit_enabled=False) as stack:
         codes = stack.security.codes
         number = "+306912345682"
         attacker, attacker_code = await stack.send_otp(otp_body(number), application_id="attacker")
@@ -86,12 +78,10 @@ async def test_one_application_cannot_use_up_another_applications_wrong_code_bud
 # --- 11. the wrong-code budget is one atomic step -------------------------------------------
 
 
-async def test_concurrent_wrong_codes_never_pass_the_daily_budget(database_url: str) -> None:
+async def test_concurrent_wrong_codes_never_pass_the_daily_budget() -> None:
     """Eight flows to one number, five attempts each: forty wrong codes at once against a
     budget of twenty. Exactly twenty are evaluated."""
-    async with security_stack(
-        database_url, code_failures_per_number_per_day=20, rate_limit_enabled=False
-    ) as stack:
+    async with memory_stack(code_failures_per_number_per_day=20, rate_limit_enabled=False) as stack:
         codes = stack.security.codes
         flows = [await stack.send_otp(otp_body("+306912345683")) for _ in range(8)]
         guesses = [(record.flow.id, wrong_for(code)) for record, code in flows for _ in range(5)]
@@ -108,10 +98,8 @@ async def test_concurrent_wrong_codes_never_pass_the_daily_budget(database_url: 
         )
 
 
-async def test_a_right_code_gives_its_failure_slot_back(database_url: str) -> None:
-    async with security_stack(
-        database_url, code_failures_per_number_per_day=2, rate_limit_enabled=False
-    ) as stack:
+async def test_a_right_code_gives_its_failure_slot_back() -> None:
+    async with memory_stack(code_failures_per_number_per_day=2, rate_limit_enabled=False) as stack:
         codes = stack.security.codes
         for _ in range(3):  # three right codes: none of them is a failure
             record, code = await stack.send_otp(otp_body("+306912345684"))
@@ -132,8 +120,8 @@ SATELLITE = ["881612345678", "881712345678", "881812345678", "870301234567", "88
 
 
 @pytest.mark.parametrize("number", SATELLITE)
-async def test_satellite_numbers_are_refused_by_default(database_url: str, number: str) -> None:
-    async with security_stack(database_url) as stack:
+async def test_satellite_numbers_are_refused_by_default(number: str) -> None:
+    async with memory_stack() as stack:
         for channel in (Channel.VIBER, Channel.SMS, Channel.VOICE):
             with pytest.raises(NumberTypeNotAllowed) as refused:
                 await stack.admit("app-1", [plan(number, channel)])
@@ -144,8 +132,8 @@ async def test_satellite_numbers_are_refused_by_default(database_url: str, numbe
         assert stack.provider.sent == []
 
 
-async def test_satellite_numbers_can_be_allowed(database_url: str) -> None:
-    async with security_stack(database_url, allow_satellite_numbers=True) as stack:
+async def test_satellite_numbers_can_be_allowed() -> None:
+    async with memory_stack(allow_satellite_numbers=True) as stack:
         for number in SATELLITE:
             await stack.admit("app-1", [plan(number, Channel.SMS)])
         # Allowing satellites does not allow what the number type refuses.
