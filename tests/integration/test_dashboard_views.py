@@ -22,6 +22,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.rollup_store import count_verified
 from failover_otp.store.stats_store import StatsStore
 from failover_otp.store.tables import flows, otp_codes
 from failover_otp.web.app import create_app
@@ -97,6 +98,8 @@ async def test_the_conversion_endpoint_per_channel_country_and_day(database_url:
             await conn.execute(
                 update(flows).where(flows.c.id.in_(ids[::3])).values(verified_at=day)
             )
+            for flow_id in ids[::3]:
+                await count_verified(conn, flow_id)
     finally:
         await db.dispose()
     app = create_app(Settings(database_url=database_url, run_worker=False))

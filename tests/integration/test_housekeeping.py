@@ -137,6 +137,7 @@ async def test_purge_deletes_what_expired_and_keeps_the_rest(database_url: str) 
             "delivery_histograms": 1,
             "audit_entries": 1,
             "flows": 0,
+            "daily_rollups": 0,
         }
         for table in (
             delivery_histograms,

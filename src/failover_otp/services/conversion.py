@@ -1,17 +1,18 @@
 """Conversion: the share of OTP flows whose code was verified (``POST /otp/verify`` approved),
 per channel, country and day, beside the delivery rates ("Succeeded" means delivered, not used).
 
-A pure summary of ``Statistics.conversion`` rows, shared by the dashboard and
-``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its last
-step: the message the user most likely typed the code from.
+A pure summary of a period's daily rollups (``domain/stats_views.py``), shared by the dashboard
+and ``GET /stats/conversion`` (docs/api.md). A flow counts under the channel and country of its
+last step: the message the user most likely typed the code from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from failover_otp.domain import stats_views as views
 from failover_otp.domain.stats import ChannelDelivery, Conversion
 from failover_otp.services.ports import Statistics
 
@@ -61,10 +62,24 @@ def conversion_summary(
     }
 
 
+def whole_days_until(until: datetime, now: datetime | None = None) -> datetime:
+    """``until``, moved to the next UTC midnight when it is ``now`` or later: nothing is created
+    after now, so the count is the same, and whole days are read off the stored rollups."""
+    if now is not None and until < now:
+        return until
+    midnight = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == until else midnight + timedelta(days=1)
+
+
 async def conversion_report(
-    stats: Statistics, application_id: str, since: datetime, until: datetime
+    stats: Statistics,
+    application_id: str,
+    since: datetime,
+    until: datetime,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """:func:`conversion_summary` of the application's flows created in ``[since, until)``."""
-    rows = await stats.conversion(application_id, since, until)
-    delivery = await stats.channel_delivery(application_id, since, until)
-    return conversion_summary(rows, delivery)
+    end = whole_days_until(until, now) if now is not None else until
+    rollup = await stats.rollup(application_id, since, end)
+    return conversion_summary(views.conversion(rollup), views.channel_delivery(rollup))

@@ -11,12 +11,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from failover_otp.domain import stats_views as views
 from failover_otp.domain.listing import Cursor, TableFilter, TablePage
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
 from failover_otp.services.account_ports import Applications
 from failover_otp.services.clock import Clock
-from failover_otp.services.conversion import conversion_summary, delivery_rate
+from failover_otp.services.conversion import (
+    conversion_summary,
+    delivery_rate,
+    whole_days_until,
+)
 from failover_otp.services.flows import FlowService
 from failover_otp.services.ports import Listings, RefusalCounts, Statistics
 from failover_otp.services.story import flow_story, iso
@@ -181,15 +186,20 @@ class DashboardService:
         return stats
 
     async def _stats(self, app_id: str, days: int) -> dict[str, Any]:
-        until = self.clock.now()
+        # Whole UTC days, today's included: the stored daily rollups answer them (a period
+        # starting mid-day would count its first day flow by flow). Nothing is created after
+        # now, so counting to the end of today counts to now.
+        now = self.clock.now()
+        until = whole_days_until(now)
         since = until - timedelta(days=days)
-        channels = await self.store.channel_delivery(app_id, since, until)
-        per_day = await self.store.flows_per_day(app_id, since, until)
-        costs = await self.store.cost_per_day(app_id, since, until)
-        latency = await self.store.delivery_latency(app_id, since, until)
-        overall = await self.store.delivery_latency(app_id, since, until, by_country=False)
-        conversion = conversion_summary(await self.store.conversion(app_id, since, until), channels)
-        refusals = await self.refusals.counts(app_id, since, until)
+        rollup = await self.store.rollup(app_id, since, until)
+        channels = views.channel_delivery(rollup)
+        per_day = views.flows_per_day(rollup)
+        costs = views.cost_per_day(rollup)
+        latency = views.delivery_latency(rollup)
+        overall = views.delivery_latency(rollup, by_country=False)
+        conversion = conversion_summary(views.conversion(rollup), channels)
+        refusals = await self.refusals.counts(app_id, since, now)
 
         flows = sum(d.flows for d in per_day)
         failovers = sum(d.failovers for d in per_day)
@@ -202,7 +212,7 @@ class DashboardService:
         return {
             "period_days": days,
             "since": iso(since),
-            "until": iso(until),
+            "until": iso(now),
             "sms_price": self.sms_price,
             "currency": self.currency,
             "conversion": conversion,

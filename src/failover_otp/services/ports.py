@@ -28,6 +28,7 @@ from failover_otp.domain.listing import (
 from failover_otp.domain.outbox import NewWebhookEvent, WebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord, WaitingStep
 from failover_otp.domain.refusals import RefusalCount
+from failover_otp.domain.rollups import Rollup
 from failover_otp.domain.spend import Reservation, SpendDay
 from failover_otp.domain.stats import (
     ChannelDelivery,
@@ -283,6 +284,10 @@ class Expiry(Protocol):
 
 class Statistics(Protocol):
     """The dashboard's aggregates over an application's flows."""
+
+    async def rollup(self, application_id: str, since: datetime, until: datetime) -> Rollup:
+        """The daily rollups' counters of the flows created in ``[since, until)``."""
+        ...
 
     async def channel_delivery(
         self, application_id: str, since: datetime, until: datetime

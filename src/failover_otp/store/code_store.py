@@ -19,6 +19,7 @@ from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
 from failover_otp.store.dialect import Dialect, dialect_named
+from failover_otp.store.rollup_store import count_verified
 from failover_otp.store.tables import flows, otp_codes
 
 _DAY = 86_400
@@ -126,6 +127,7 @@ class CodeStore:
                 await conn.execute(
                     update(flows).where(flows.c.id == flow_id).values(verified_at=now)
                 )
+                await count_verified(conn, flow_id)
             if give_back is not None:
                 await give_back_slot(conn, give_back, _DAY, now)
         return bool(result.rowcount == 1)

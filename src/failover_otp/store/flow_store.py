@@ -17,6 +17,7 @@ from failover_otp.store import flow_statements as sql
 from failover_otp.store.code_store import scrub_ended
 from failover_otp.store.database import Database
 from failover_otp.store.driver_sql import DriverConnection
+from failover_otp.store.rollup_store import roll_up, rollup_change
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
@@ -69,10 +70,13 @@ class FlowStore:
             "version": flow.version,
             **flow_state_values(flow),
         }
-        if self.db.dialect.one_statement_writes and not webhooks:
+        # A flow stored already final (a first send refused for good) is counted in the
+        # dashboard's rollups in the same transaction.
+        change = rollup_change(None, flow)
+        if self.db.dialect.one_statement_writes and not webhooks and change.empty:
             await self._create_in_one(flow, meta, values)
             return
-        if not webhooks:
+        if not webhooks and change.empty:
             # SQLite: the hot path through the driver (store/driver_sql.py).
             async with self.db.driver_write() as driver:
                 await driver.execute(sql.INSERT_FLOW, values, columns=tuple(values))
@@ -85,6 +89,8 @@ class FlowStore:
             await sql.write_steps(driver, None, flow, meta)
             await sql.write_deadline(driver, None, flow)
             await insert_events(conn, webhooks)
+            if not change.empty:
+                await roll_up(conn, None, flow, change)
 
     async def _create_in_one(self, flow: Flow, meta: FlowMeta, values: dict[str, Any]) -> None:
         """PostgreSQL: the flow, its steps and its deadline in one statement."""
@@ -121,7 +127,10 @@ class FlowStore:
             not old.status.is_terminal or new.total_cost != old.total_cost
         )
         settles = is_settled(new) and not is_settled(old)
-        if not webhooks and not ends and not settles:
+        # What the save changes in the dashboard's daily rollups (store/rollup_store.py): only
+        # a finished flow is counted there, so most saves change nothing.
+        change = rollup_change(old, new)
+        if not webhooks and not ends and not settles and change.empty:
             if self.db.dialect.one_statement_writes:
                 return await self._save_in_one(old, new, meta)
             # SQLite: the hot path through the driver (store/driver_sql.py).
@@ -157,6 +166,8 @@ class FlowStore:
             await insert_events(conn, webhooks)
             await scrub_ended(conn, old, new, meta.request)
             await settle_spend(conn, old, new)
+            if not change.empty:
+                await roll_up(conn, old, new, change)
         return True
 
     async def _save_in_one(self, old: Flow, new: Flow, meta: FlowMeta) -> bool:

@@ -75,6 +75,7 @@ class MemoryExpiry:
             ),
             "audit_entries": 0,
             "flows": 0,
+            "daily_rollups": 0,  # no dashboard rollups in memory
         }
         oldest_day = refusal_day(now - REFUSALS_KEPT)
         done["refusal_counts"] = len([k for k in s.refusals if k[1] < oldest_day])

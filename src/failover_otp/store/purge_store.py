@@ -25,11 +25,14 @@ from failover_otp.store.tables import (
     dashboard_sessions,
     deadlines,
     delivery_histograms,
+    flow_rollups,
     flows,
     idempotency_keys,
+    latency_rollups,
     otp_codes,
     rate_counters,
     refusal_counts,
+    step_rollups,
     steps,
     webhook_outbox,
 )
@@ -83,6 +86,7 @@ class PurgeStore:
             ),
             "audit_entries": 0,
             "flows": 0,
+            "daily_rollups": 0,
         }
         # Refusal counters feed the dashboard's periods (90 days at most): a day past them goes.
         done["refusal_counts"] = await delete(
@@ -99,6 +103,10 @@ class PurgeStore:
             done["audit_entries"] = await delete(audit_log, audit_log.c.at < now - audit_retention)
         if flow_retention:
             done["flows"] = await self.flows_created_before(now - flow_retention)
+            # The charts count only the flows that remain: their days' rollups go with them.
+            first_kept = refusal_day(now - flow_retention)
+            for table in (flow_rollups, step_rollups, latency_rollups):
+                done["daily_rollups"] += await delete(table, table.c.day < first_kept)
         return done
 
     async def delete_where(self, table: Table, where: ColumnElement[bool]) -> int:

@@ -379,3 +379,49 @@ app_ttl_policies = Table(
     Column("is_default", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The dashboard's daily rollups (migration 0016, domain/rollups.py): per application, UTC day,
+# channel and country, the counters of every flow whose status is final, kept by the transaction
+# that ends a flow (and by any later save that changes what it counts). The charts sum a few
+# rows per day instead of reading every flow of their period.
+flow_rollups = Table(
+    "flow_rollups",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("country", String(4), primary_key=True),
+    Column("flows", Integer, nullable=False),
+    Column("otp_flows", Integer, nullable=False),
+    Column("verified", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("failovers", Integer, nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("sms_parts", Integer, nullable=False),
+)
+
+step_rollups = Table(
+    "step_rollups",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("country", String(4), primary_key=True),
+    Column("steps", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("priced", Integer, nullable=False),
+    Column("price", Float, nullable=False),
+)
+
+latency_rollups = Table(
+    "latency_rollups",
+    metadata,
+    Column("application_id", String(32), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("channel", String(8), primary_key=True),
+    Column("country", String(4), primary_key=True),
+    Column("bucket", Integer, primary_key=True, autoincrement=False),
+    Column("deliveries", Integer, nullable=False),
+)

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from failover_otp.services.conversion import conversion_report
+from failover_otp.services.conversion import conversion_report, whole_days_until
 from failover_otp.services.story import iso
 from failover_otp.store.stats_store import StatsStore
 from failover_otp.web.deps import ApplicationId, ServicesDep
@@ -63,7 +63,10 @@ async def conversion(
     date_start: Annotated[
         str | None,
         Query(
-            alias="dateStart", max_length=64, description="ISO-8601, inclusive; default 7 days ago"
+            alias="dateStart",
+            max_length=64,
+            description="ISO-8601, inclusive; default the start (00:00 UTC) of the 7th UTC day "
+            "back, today being the first",
         ),
     ] = None,
     date_end: Annotated[
@@ -72,7 +75,9 @@ async def conversion(
     ] = None,
 ) -> FastJSONResponse:
     start, end = parse_range(date_start, date_end)
-    until = end or services.clock.now()
-    since = start or until - timedelta(days=DEFAULT_DAYS)
-    report = await conversion_report(StatsStore(services.db), app_id, since, until)
+    now = services.clock.now()
+    until = end or now
+    # Whole UTC days by default: those are read off the daily rollups alone.
+    since = start or whole_days_until(until, now) - timedelta(days=DEFAULT_DAYS)
+    report = await conversion_report(StatsStore(services.db), app_id, since, until, now=now)
     return FastJSONResponse({"dateStart": iso(since), "dateEnd": iso(until), **report})
