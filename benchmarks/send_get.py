@@ -50,8 +50,9 @@ from benchmarks.workload import SEND_PATH, Bodies
 
 OVERLOAD_FACTOR = 3.0
 OVERLOAD_ANSWER_MS = 2_000.0
-# docs/deployment.md's example value for FOTP_LIMIT_CONCURRENCY.
+# docs/deployment.md's example values for FOTP_LIMIT_CONCURRENCY and FOTP_LIMIT_LOOP_LAG_MS.
 OVERLOAD_LIMIT = 256
+OVERLOAD_LOOP_LAG_MS = 50
 CLOSED = "throughput, closed loop 64 connections"
 # The throughput rows measure capacity: requests wait for the database as long as they must
 # (the reference has no such limit either). Shedding at the production default (2 s, then
@@ -305,7 +306,11 @@ def _overload(ctx: Context, kind: str, loads: Loads, routee_url: str, sustained:
     200 or 503 + Retry-After (issue 14) — never a 500, never a long queue."""
     db = _open_db(ctx, kind, "overload")
     assert db is not None
-    env = {**routee_env(routee_url), "FOTP_LIMIT_CONCURRENCY": str(OVERLOAD_LIMIT)}
+    env = {
+        **routee_env(routee_url),
+        "FOTP_LIMIT_CONCURRENCY": str(OVERLOAD_LIMIT),
+        "FOTP_LIMIT_LOOP_LAG_MS": str(OVERLOAD_LOOP_LAG_MS),
+    }
     rate = round(OVERLOAD_FACTOR * sustained)
     print(f"- overload on {kind}: {rate} flows/s offered", flush=True)
     with _service(ctx, db, extra_env=env, name="serve-overload") as service:
@@ -329,7 +334,8 @@ def _overload(ctx: Context, kind: str, loads: Loads, routee_url: str, sustained:
             "send",
             kind,
             f"overload: slowest answer, open loop at {OVERLOAD_FACTOR:.0f}x the sustained rate "
-            f"({rate:,} flows/s), FOTP_LIMIT_CONCURRENCY={OVERLOAD_LIMIT}",
+            f"({rate:,} flows/s), FOTP_LIMIT_CONCURRENCY={OVERLOAD_LIMIT}, "
+            f"FOTP_LIMIT_LOOP_LAG_MS={OVERLOAD_LOOP_LAG_MS}",
             slowest,
             "ms",
             f"<= {OVERLOAD_ANSWER_MS:,.0f}, only 200 or 503 + Retry-After",

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from failover_otp.key_file import key_from_file
@@ -14,15 +15,26 @@ from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.providers.sandbox.profiles import profile_named
 from failover_otp.services.account_ports import Applications
+from failover_otp.services.audit import AuditTrail
 from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import Clock, SystemClock
+from failover_otp.services.conversion import ConversionReports
+from failover_otp.services.dashboard import DashboardService
+from failover_otp.services.dashboard_sessions import DashboardSessions
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
+from failover_otp.services.flow_reads import FlowReads
 from failover_otp.services.flows import FlowService
+from failover_otp.services.health import HealthService
 from failover_otp.services.housekeeping import Housekeeping
+from failover_otp.services.operators import OperatorService
 from failover_otp.services.ports import Listings, WebhookOutbox
+from failover_otp.services.provider_callbacks import ProviderCallbacks
+from failover_otp.services.sandbox_inbox import SandboxInbox
 from failover_otp.services.security import Security, build_code_book, build_security
+from failover_otp.services.sending import SendService, default_ttl_policy
 from failover_otp.services.storage import Storage
+from failover_otp.services.timing_view import TimingView
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.store.admission_store import AdmissionStore
@@ -41,8 +53,11 @@ from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.refusal_store import RefusalStore
+from failover_otp.store.replay_store import ReplayStore
 from failover_otp.store.session_store import SessionStore
 from failover_otp.store.spend_store import SpendStore
+from failover_otp.store.stats_store import StatsStore
+from failover_otp.store.ttl_policy_store import TtlPolicyStore
 from failover_otp.store.webhook_store import WebhookStore
 from failover_otp.worker.deadlines import DeadlineWorker
 from failover_otp.worker.pending_poller import PendingPoller
@@ -78,6 +93,99 @@ class Services:
     # Where callback URLs may point: checked at send time and on every delivery attempt.
     callbacks: CallbackGuard
 
+    # -- what the web layer calls: each made on first use ------------------------------------
+
+    @cached_property
+    def sending(self) -> SendService:
+        """The two send use cases (``POST /otp/send-failover``, ``POST /failover``)."""
+        return SendService(
+            self.flows,
+            self.security,
+            self.callbacks,
+            TtlPolicyStore(self.db),
+            default_policy=default_ttl_policy(self.settings),
+        )
+
+    @cached_property
+    def reads(self) -> FlowReads:
+        """One flow's story or tracking, the tracking search, the OTP deliveries list."""
+        return FlowReads(
+            self.flows,
+            self.listings,
+            time_scale=self.settings.time_scale,
+            count_limit=self.settings.list_count_limit,
+        )
+
+    @cached_property
+    def health(self) -> HealthService:
+        s = self.settings
+        return HealthService(
+            self.db,
+            self.deadline_queue,
+            self.clock,
+            min_free_bytes=s.health_min_free_disk_mb * 2**20,
+            within_seconds=s.db_pool_timeout_seconds,
+        )
+
+    @cached_property
+    def conversion(self) -> ConversionReports:
+        return ConversionReports(StatsStore(self.db), self.clock)
+
+    @cached_property
+    def dashboard(self) -> DashboardService:
+        s = self.settings
+        return DashboardService(
+            StatsStore(self.db),
+            self.apps,
+            self.flows,
+            self.clock,
+            self.listings,
+            count_limit=s.list_count_limit,
+            refusals=self.storage.refusals,
+            time_scale=s.time_scale,
+            sms_price=s.price_sms,
+            currency=s.dashboard_currency,
+        )
+
+    @cached_property
+    def dashboard_sessions(self) -> DashboardSessions:
+        s = self.settings
+        return DashboardSessions(
+            self.storage.sessions,
+            self.apps,
+            OperatorService(self.storage.operators, self.apps, self.clock),
+            self.clock,
+            session_seconds=s.dashboard_session_seconds,
+            sign_in_failures=s.dashboard_sign_in_failures_per_15min,
+        )
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        return AuditTrail(self.storage.audit, self.clock)
+
+    @cached_property
+    def timing(self) -> TimingView:
+        s = self.settings
+        return TimingView(
+            self.flows.history,
+            ReplayStore(self.db),
+            self.clock,
+            auto_ttl_min_seconds=s.auto_ttl_min_seconds,
+            auto_ttl_max_seconds=s.auto_ttl_max_seconds,
+            time_scale=s.time_scale,
+        )
+
+    @cached_property
+    def provider_callbacks(self) -> ProviderCallbacks:
+        """Routee's delivery reports, at the path that carries ``callback_token``."""
+        return ProviderCallbacks(self.flows, self.callback_token)
+
+    @cached_property
+    def sandbox_inbox(self) -> SandboxInbox:
+        return SandboxInbox(self.flows, self.provider)
+
+    # -- what a worker runs ----------------------------------------------------------------------
+
     def deadline_worker(self) -> DeadlineWorker:
         s = self.settings
         return DeadlineWorker(
@@ -87,6 +195,11 @@ class Services:
             poll_seconds=s.worker_poll_seconds,
             lease_seconds=s.worker_lease_seconds,
             batch=s.worker_batch,
+            # Each fire holds one pooled connection at a time, for one statement or transaction:
+            # as many fires as the pool has connections keep it busy, and the rest wait for a
+            # slot here rather than on the pool, whose timeout would fail them (a failed fire
+            # waits for its lease to run out: late).
+            concurrency=max(4, s.db_pool_size),
         )
 
     def worker_loops(self) -> list[WorkerLoop]:

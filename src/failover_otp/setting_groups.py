@@ -66,6 +66,9 @@ class LoadSettings(BaseSettings):
     # At most this many requests in flight per process (web/admission.py); past it, 503 with
     # Retry-After at once instead of a growing queue. 0: no limit.
     limit_concurrency: int = Field(default=0, ge=0)
+    # Shed new requests the same way while the process's event loop runs later than this
+    # (milliseconds): it has more work than CPU, and every request in it is slowing. 0: off.
+    limit_loop_lag_ms: float = Field(default=0, ge=0)
     # List and search results are counted up to this many matches, and only these can be paged
     # through (narrow the filters for more); 0 counts every match (slow on big tables).
     list_count_limit: int = Field(default=10_000, ge=0)

@@ -10,8 +10,8 @@ from tests.support.security_stack import security_stack
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
-from failover_otp.errors import TooManyRequests
 from failover_otp.services.abuse import AbuseGuard
+from failover_otp.services.errors import RateLimited
 from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
@@ -40,7 +40,7 @@ async def test_counters_hold_across_processes(database_url: str) -> None:
             async def one(n: int) -> bool:
                 try:
                     await guards[n % 2].admit("app-1", [plan("306912345677")], flow_id=f"f-{n}")
-                except TooManyRequests:
+                except RateLimited:
                     return False
                 return True
 

@@ -12,7 +12,7 @@ from tests.support.security_stack import security_stack
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
-from failover_otp.errors import ApiError
+from failover_otp.services.errors import ServiceError
 from failover_otp.store.refusal_store import RefusalStore
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -40,7 +40,7 @@ async def test_every_kind_of_refusal_is_counted_per_reason_and_day(database_url:
             ("app-1", "306912345672", Channel.SMS),  # 0.0375 would pass the 0.02 cap
             ("app-2", "447911123456", Channel.VIBER),  # another application's refusal
         ):
-            with pytest.raises(ApiError) as error:
+            with pytest.raises(ServiceError) as error:
                 await guard.admit(app, [plan(number, channel)], flow_id=str(uuid.uuid4()))
             refused.append(error.value.code)
         assert refused == [

@@ -13,7 +13,7 @@ from tests.support.security_stack import PRICES, Stack, otp_body, security_stack
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.spend import MICROS, SpendDay
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.errors import TooManyRequests
+from failover_otp.services.errors import RateLimited
 from failover_otp.store.tables import flows
 
 # A Viber step and its SMS failover: the worst case of one flow.
@@ -34,7 +34,7 @@ async def charged_today(stack: Stack, application_id: str = "app-1") -> float:
 async def try_send(stack: Stack, number: str) -> FlowRecord | None:
     try:
         record, _ = await stack.send_otp(otp_body(number))
-    except TooManyRequests as refused:
+    except RateLimited as refused:
         error = refused
     else:
         return record

@@ -26,13 +26,14 @@ from failover_otp.services.auth import AuthService
 from failover_otp.services.clock import SystemClock
 from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
+from failover_otp.services.otp_requests import otp_plans
 from failover_otp.services.webhooks import WebhookEvents, event_id
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.webhook_store import WebhookStore
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from failover_otp.webhook_signing import WebhookVerificationError
 from failover_otp.worker.webhooks import RetryPolicy, WebhookWorker
@@ -513,7 +514,7 @@ async def test_every_change_of_a_flow_reaches_its_callback(
     try:
         # Digit 2: Viber UNDELIVERED after 1 s, then SMS Delivered after 2 s.
         request = SendFailoverRequest.model_validate(viber_sms_flow(2, callback_url=receiver.url))
-        plans, meta = otp_plans(request)
+        plans, meta = otp_plans(otp_ask(request))
         record = await flows.start_flow(
             application_id=env.app_id, kind=FlowKind.OTP, plans=plans, meta=meta
         )

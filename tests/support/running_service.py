@@ -10,29 +10,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from failover_otp.bootstrap import Services, open_services
-from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import StepStatus
 from failover_otp.settings import Settings
-from failover_otp.web.otp_codes import take_code
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from tests.support.waiting import wait_until_async
 
 
 async def start_otp(services: Services, body: dict[str, Any]) -> FlowRecord:
     """What ``POST /otp/send-failover`` does after validation."""
-    payload = SendFailoverRequest.model_validate(body)
-    plans, meta = otp_plans(payload)
-    meta, code = take_code(payload, meta, length=services.settings.code_length)
-    flow_id = str(uuid.uuid4())
-    if code is not None:
-        await services.security.codes.issue(
-            flow_id=flow_id, application_id="app-1", phone=plans[0].to, code=code
-        )
-    return await services.flows.start_flow(
-        application_id="app-1", kind=FlowKind.OTP, plans=plans, meta=meta, flow_id=flow_id
-    )
+    ask = otp_ask(SendFailoverRequest.model_validate(body))
+    sent = await services.sending.send_otp("app-1", ask, flow_id=str(uuid.uuid4()))
+    return sent.record
 
 
 @asynccontextmanager

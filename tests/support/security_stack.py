@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from failover_otp.bootstrap import sql_storage
-from failover_otp.domain.flow import FlowKind, StepPlan
+from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.providers.base import DeliveryReport, ReportSink, SendReceipt, SendRequest
+from failover_otp.services.egress import CallbackGuard, EgressPolicy
 from failover_otp.services.flows import FlowService
 from failover_otp.services.security import Security, build_code_book, build_security
+from failover_otp.services.sending import SendService, TtlPolicies, default_ttl_policy
 from failover_otp.services.storage import Storage
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
@@ -24,8 +26,8 @@ from failover_otp.store.database import Database
 from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
-from failover_otp.web.otp_codes import take_code
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.store.ttl_policy_store import TtlPolicyStore
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from tests.support.memory_storage import memory_storage
 
@@ -81,28 +83,17 @@ class ServiceStack:
     flows: FlowService
     storage: Storage
     security: Security
+    sending: SendService
 
     async def send_otp(
         self, body: dict[str, Any], *, application_id: str = "app-1", flow_id: str | None = None
     ) -> tuple[FlowRecord, str | None]:
         """What POST /otp/send-failover does after validation: (the flow, its code)."""
-        payload = SendFailoverRequest.model_validate(body)
-        plans, meta = otp_plans(payload)
-        meta, code = take_code(payload, meta, length=self.security.code_length)
-        flow_id = flow_id or str(uuid.uuid4())
-        await self.security.abuse.admit(application_id, plans, meta.request, flow_id=flow_id)
-        if code is not None:
-            await self.security.codes.issue(
-                flow_id=flow_id, application_id=application_id, phone=plans[0].to, code=code
-            )
-        record = await self.flows.start_flow(
-            application_id=application_id,
-            kind=FlowKind.OTP,
-            plans=plans,
-            meta=meta,
-            flow_id=flow_id,
+        ask = otp_ask(SendFailoverRequest.model_validate(body))
+        sent = await self.sending.send_otp(
+            application_id, ask, flow_id=flow_id or str(uuid.uuid4())
         )
-        return record, code
+        return sent.record, sent.code
 
     async def admit(self, application_id: str, plans: list[StepPlan]) -> str:
         """The abuse checks alone, for a flow of ``plans`` (never created): its id."""
@@ -130,8 +121,8 @@ class Stack(ServiceStack):
 
 
 async def _services(
-    settings: Settings, storage: Storage
-) -> tuple[FakeClock, RecordingProvider, FlowService, Security]:
+    settings: Settings, storage: Storage, policies: TtlPolicies | None
+) -> tuple[FakeClock, RecordingProvider, FlowService, Security, SendService]:
     clock = FakeClock()
     provider = RecordingProvider()
     codes = await build_code_book(settings, storage, clock)
@@ -143,7 +134,15 @@ async def _services(
         prepare_send=codes.prepare_send,
     )
     await provider.start(flows.report)
-    return clock, provider, flows, build_security(settings, storage, codes, flows, clock)
+    security = build_security(settings, storage, codes, flows, clock)
+    callbacks = CallbackGuard(
+        EgressPolicy.from_settings(
+            settings.webhook_allowed_targets, allow_http=settings.webhook_allow_http
+        )
+    )
+    default = default_ttl_policy(settings)
+    sending = SendService(flows, security, callbacks, policies, default_policy=default)
+    return clock, provider, flows, security, sending
 
 
 @asynccontextmanager
@@ -151,9 +150,10 @@ async def memory_stack(**overrides: Any) -> AsyncIterator[ServiceStack]:
     """The services on the in-memory twins (store/memory.py): no database, no I/O."""
     settings = Settings(**overrides)
     storage = memory_storage()
-    clock, provider, flows, security = await _services(settings, storage)
+    # No application's own auto ttl settings: those live in the database only.
+    clock, provider, flows, security, sending = await _services(settings, storage, None)
     try:
-        yield ServiceStack(settings, clock, provider, flows, storage, security)
+        yield ServiceStack(settings, clock, provider, flows, storage, security, sending)
     finally:
         await flows.aclose()
 
@@ -164,7 +164,8 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
     await upgrade(database_url)
     db = Database(database_url)
     storage = sql_storage(db)
-    clock, provider, flows, security = await _services(settings, storage)
+    policies = TtlPolicyStore(db)
+    clock, provider, flows, security, sending = await _services(settings, storage, policies)
     try:
         yield Stack(
             settings,
@@ -173,6 +174,7 @@ async def security_stack(database_url: str, **overrides: Any) -> AsyncIterator[S
             flows,
             storage,
             security,
+            sending,
             db,
             FlowStore(db),
             AppStore(db),

@@ -15,8 +15,9 @@ from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.domain.machine import decide
 from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import FlowRecord
+from failover_otp.services.otp_requests import otp_plans
 from failover_otp.services.storage import Storage
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 from tests.support.payloads import viber_sms_flow
 
@@ -35,7 +36,7 @@ def new_flow(
 ) -> FlowRecord:
     """A Viber-then-SMS OTP flow, not started."""
     request = SendFailoverRequest.model_validate(viber_sms_flow(1, callback_url=callback))
-    plans, meta = otp_plans(request)
+    plans, meta = otp_plans(otp_ask(request))
     flow = Flow(
         id=str(uuid.uuid4()),
         application_id=app_id,

@@ -33,11 +33,11 @@ from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.limits import Exceeded, Window
 from failover_otp.domain.spend import MICROS, Reservation, day_of, micros
 from failover_otp.domain.statuses import Channel
-from failover_otp.errors import ApiError, TooManyRequests
 from failover_otp.phones import describe, is_global_network, number_type
 from failover_otp.providers.sms_parts import sms_parts
 from failover_otp.security_settings import SecuritySettings
 from failover_otp.services.clock import Clock
+from failover_otp.services.errors import RateLimited, Refused, ServiceError
 from failover_otp.services.ports import (
     Admissions,
     CodeRecords,
@@ -72,13 +72,11 @@ _PURGE_CHANCE = 0.002
 _SPEND_WARNING = 0.8
 
 
-class NumberTypeNotAllowed(ApiError):
-    status_code = 422
+class NumberTypeNotAllowed(Refused):
     code = "number_type_not_allowed"
 
 
-class CountryNotAllowed(ApiError):
-    status_code = 422
+class CountryNotAllowed(Refused):
     code = "country_not_allowed"
 
 
@@ -135,7 +133,7 @@ class AbuseGuard:
         """
         try:
             await self._admit(application_id, plans, contents, flow_id)
-        except ApiError as refusal:
+        except ServiceError as refusal:
             await self._record_refusal(application_id, refusal)
             raise
 
@@ -171,10 +169,10 @@ class AbuseGuard:
         if random.random() < _PURGE_CHANCE:
             await self.purge(now)
 
-    def _rate_limited(self, exceeded: Exceeded, application_id: str) -> TooManyRequests:
+    def _rate_limited(self, exceeded: Exceeded, application_id: str) -> RateLimited:
         window = exceeded.window
         log.warning("send limit reached", limit=window.name, application=application_id)
-        return TooManyRequests(
+        return RateLimited(
             f"too many sends ({window.name}): at most {window.limit} per "
             f"{window.seconds} s; retry in {exceeded.retry_after} s",
             retry_after=exceeded.retry_after,
@@ -188,14 +186,14 @@ class AbuseGuard:
             ],
         )
 
-    async def _spend_refused(self, reservation: Reservation, now: datetime) -> TooManyRequests:
+    async def _spend_refused(self, reservation: Reservation, now: datetime) -> RateLimited:
         cap = self.settings.spend_cap_per_day
         day = await self.spend.today(reservation.application_id, now)
         spent, reserved = day.spent / MICROS, day.reserved / MICROS
         cost = reservation.amount / MICROS
         retry = max(1, math.ceil((_next_utc_midnight(now) - now).total_seconds()))
         log.warning("daily spend cap reached", application=reservation.application_id, cap=cap)
-        return TooManyRequests(
+        return RateLimited(
             f"daily spend cap reached: {spent:.4f} spent today and {reserved:.4f} held by "
             f"flows still running; this flow may cost {cost:.4f}; the cap is {cap:.4f}",
             retry_after=retry,
@@ -294,7 +292,7 @@ class AbuseGuard:
         )
         return [Window(name, key, seconds, limit) for name, key, seconds, limit in wanted if limit]
 
-    async def _record_refusal(self, application_id: str, refusal: ApiError) -> None:
+    async def _record_refusal(self, application_id: str, refusal: ServiceError) -> None:
         if self.refusals is None:
             return
         reason = refusal.code

@@ -39,3 +39,7 @@ class AuditTrail:
                 detail=text,
             )
         )
+
+    async def recent(self, *, application_id: str, limit: int) -> list[AuditEntry]:
+        """The application's latest entries, newest first."""
+        return await self.store.recent(application_id=application_id, limit=limit)

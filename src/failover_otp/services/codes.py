@@ -31,10 +31,10 @@ from failover_otp.domain.code_text import fill_code, holds_placeholder
 from failover_otp.domain.flow import FlowKind
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, RejectReason
-from failover_otp.errors import NotFound
 from failover_otp.providers.base import SendRefused, SendRequest
 from failover_otp.services.clock import Clock
 from failover_otp.services.code_cipher import CodeCipher, CodeUnreadable
+from failover_otp.services.errors import NotFound
 from failover_otp.services.flows import FlowService
 from failover_otp.services.ports import CodeRecords
 
@@ -167,10 +167,12 @@ class CodeBook:
         fresh = self._fresh.pop(record.flow.id, None)
         if fresh is not None and request.step_index == 0:
             return replace(request, content=with_code(request.content, request.channel, fresh))
+        if not needs_code(request.content, request.channel):
+            # A step whose content carries no code of ours (the caller's own code, or no code):
+            # nothing to read. A verified code cancels its flow, so no later step is due.
+            return request
         row = await self.store.get(record.flow.id)
         if row is None:
-            if not needs_code(request.content, request.channel):
-                return request  # a flow whose content carries no code of ours
             # The code's row was purged (a flow that outlived its code by a day).
             raise SendRefused(
                 RejectReason.INVALID_REQUEST, "not sent: the code expired before this step"

@@ -14,7 +14,12 @@ from typing import Any
 
 from failover_otp.domain import stats_views as views
 from failover_otp.domain.stats import ChannelDelivery, Conversion
+from failover_otp.services.clock import Clock
 from failover_otp.services.ports import Statistics
+from failover_otp.services.story import iso
+
+# The range ``GET /stats/conversion`` covers when it names no start: the last 7 UTC days.
+DEFAULT_DAYS = 7
 
 
 def _rate(verified: int, flows: int) -> float | None:
@@ -83,3 +88,22 @@ async def conversion_report(
     end = whole_days_until(until, now) if now is not None else until
     rollup = await stats.rollup(application_id, since, end)
     return conversion_summary(views.conversion(rollup), views.channel_delivery(rollup))
+
+
+class ConversionReports:
+    """``GET /stats/conversion``: one application's conversion over a range of creation times."""
+
+    def __init__(self, stats: Statistics, clock: Clock) -> None:
+        self.stats = stats
+        self.clock = clock
+
+    async def report(
+        self, application_id: str, start: datetime | None, end: datetime | None
+    ) -> dict[str, Any]:
+        """``[start, end)``; no end: now; no start: the start of the ``DEFAULT_DAYS``-th UTC day
+        back (whole UTC days by default: those are read off the daily rollups alone)."""
+        now = self.clock.now()
+        until = end or now
+        since = start or whole_days_until(until, now) - timedelta(days=DEFAULT_DAYS)
+        report = await conversion_report(self.stats, application_id, since, until, now=now)
+        return {"dateStart": iso(since), "dateEnd": iso(until), **report}

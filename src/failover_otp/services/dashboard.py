@@ -34,7 +34,17 @@ DEFAULT_CURRENCY = "EUR"
 # How long the charts' and tiles' numbers are reused (the page refreshes them every 10 s).
 STATS_TTL_SECONDS = 5.0
 
-__all__ = ["PERIODS", "DashboardService", "FlowRow", "FlowView", "channel_name", "format_ms"]
+# The table's filter and position types, for the web layer that reads them from a query string.
+__all__ = [
+    "PERIODS",
+    "Cursor",
+    "DashboardService",
+    "FlowRow",
+    "FlowView",
+    "TableFilter",
+    "channel_name",
+    "format_ms",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,8 @@ class DashboardService:
     ) -> None:
         self.store = stats
         self.listings = listings
-        # Matches counted for the table's "N flows" (more shows as "more than N").
+        # Matches the table counts at most, for its "N flows" (FOTP_LIST_COUNT_LIMIT; 0: all;
+        # more shows as "more than N").
         self.count_limit = count_limit
         self.refusals = refusals
         self.currency = currency
@@ -97,6 +108,11 @@ class DashboardService:
         self.time_scale = time_scale
         self.sms_price = sms_price
         self._stats_cache: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+
+    async def app_name(self, app_id: str) -> str:
+        """The application's name as the pages show it (its id if it has none)."""
+        app = await self.apps.get(app_id)
+        return app.name if app else app_id
 
     # -- flows ---------------------------------------------------------------------------------
 

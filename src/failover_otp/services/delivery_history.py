@@ -28,6 +28,9 @@ from failover_otp.services.ports import DeliveryObservations
 
 log = structlog.get_logger(__name__)
 
+# Counts waiting for their write; past this many the database is far behind and more are dropped.
+_PENDING_MAX = 100_000
+
 
 def ended_steps(old: Flow | None, new: Flow, time_scale: float) -> list[Observation]:
     """What ``new`` adds to the history compared with ``old``: each sent step that was
@@ -78,6 +81,8 @@ class DeliveryHistory:
         self._model = DeliveryModel()
         self._loaded_at: float | None = None
         self._loading = asyncio.Lock()
+        self._pending: list[Observation] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def snapshot(self) -> DeliveryModel:
         """The model of the window's history, at most ``cache_seconds`` old."""
@@ -96,13 +101,31 @@ class DeliveryHistory:
         )
 
     async def record_change(self, old: Flow | None, new: Flow, time_scale: float) -> None:
+        """Count what the change ended. The count is written behind the caller's back, many
+        changes to one transaction (a burst of failovers all bump the same few rows: one
+        transaction each queued them on one row lock and held a pooled connection apiece)."""
         observations = ended_steps(old, new, time_scale)
         if not observations:
             return
-        try:
-            await self.store.record(observations)
-        except (
-            SQLAlchemyError,
-            OSError,
-        ) as exc:  # the history is advisory: a lost count must not fail a flow
-            log.warning("delivery history not recorded", error=str(exc))
+        if len(self._pending) >= _PENDING_MAX:
+            return  # the database is far behind: the history is advisory, this count is dropped
+        self._pending.extend(observations)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.store.record(batch)
+            except (
+                SQLAlchemyError,
+                OSError,
+            ) as exc:  # the history is advisory: a lost count must not fail a flow
+                log.warning("delivery history not recorded", error=str(exc))
+
+    async def flush(self) -> None:
+        """Write what is still pending (at shutdown, before the database closes)."""
+        if self._writer is not None:
+            await self._writer
+        await self._write_pending()

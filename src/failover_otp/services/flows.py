@@ -444,6 +444,8 @@ class FlowService:
         for task in list(self._background):
             task.cancel()
         self._background.clear()
+        if self.history is not None:
+            await self.history.flush()
 
 
 def _count_transition(old: Flow, new: Flow) -> None:

@@ -27,8 +27,8 @@ import orjson
 import structlog
 
 from failover_otp.domain.idempotency_keys import DONE, IN_PROGRESS, KeyRecord
-from failover_otp.errors import ApiError
 from failover_otp.services.clock import Clock
+from failover_otp.services.errors import Conflict, Refused, ServiceError
 from failover_otp.services.ports import IdempotencyKeys
 
 log = structlog.get_logger(__name__)
@@ -38,18 +38,15 @@ KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _PURGE_CHANCE = 0.002
 
 
-class IdempotencyKeyReused(ApiError):
-    status_code = 422
+class IdempotencyKeyReused(Refused):
     code = "idempotency_key_reused"
 
 
-class IdempotencyInProgress(ApiError):
-    status_code = 409
+class IdempotencyInProgress(Conflict):
     code = "idempotency_in_progress"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.headers = {"Retry-After": "1"}
+        super().__init__(message, retry_after=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +142,7 @@ class IdempotencyService:
             reply = await resume(record.flow_id) if resume is not None else None
             if reply is None:
                 reply = await execute(record.flow_id)
-        except ApiError:
+        except ServiceError:
             # Refused before anything was created: nothing to remember, the key may be retried.
             await self.store.release(
                 record.application_id, record.key, forget=True, now=self.clock.now()

@@ -10,11 +10,15 @@ such thing with the real provider: the route exists only when the provider is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
+from failover_otp.providers.base import Provider
 from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
+from failover_otp.services.errors import NotFound
+from failover_otp.services.flows import FlowService
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +98,21 @@ def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[Receive
             )
         )
     return received
+
+
+class SandboxInbox:
+    """``GET /sandbox/inbox/{flowId}``: a flow's received messages, with the running provider."""
+
+    def __init__(self, flows: FlowService, provider: Provider) -> None:
+        self.flows = flows
+        self.provider = provider
+
+    async def messages(self, application_id: str, any_id: str) -> dict[str, Any]:
+        provider = self.provider
+        if not isinstance(provider, EmbeddedSandboxProvider):
+            raise NotFound("there is no inbox: the service does not run the sandbox")
+        record = await self.flows.read(application_id, any_id)
+        if record is None:
+            raise NotFound(f"no flow or message {any_id!r}")
+        messages = [m.body() for m in inbox(record, provider)]
+        return {"flowId": record.flow.id, "messages": messages}

@@ -45,18 +45,31 @@ class DeliveryStore:
     async def record(self, observations: list[Observation]) -> None:
         if not observations:
             return
+        # One row per histogram cell, its counts summed: a batch of many changes bumps each
+        # cell once.
+        cells: dict[tuple[str, str, str, int, int], list[int]] = {}
+        for o in observations:
+            # Primary key columns: "unknown" is stored as "" and read back as None.
+            key = (
+                o.key.channel.value,
+                o.key.country or "",
+                o.key.operator or "",
+                hour_of(o.at),
+                o.bin,
+            )
+            counts = cells.setdefault(key, [0, 0])
+            counts[0 if o.delivered else 1] += 1
         rows = [
             {
-                "channel": o.key.channel.value,
-                # Primary key columns: "unknown" is stored as "" and read back as None.
-                "country": o.key.country or "",
-                "operator": o.key.operator or "",
-                "hour": hour_of(o.at),
-                "bin": o.bin,
-                "delivered": 1 if o.delivered else 0,
-                "censored": 0 if o.delivered else 1,
+                "channel": channel,
+                "country": country,
+                "operator": operator,
+                "hour": hour,
+                "bin": bin_,
+                "delivered": delivered,
+                "censored": censored,
             }
-            for o in observations
+            for (channel, country, operator, hour, bin_), (delivered, censored) in cells.items()
         ]
         async with self.db.write_one() as conn:
             for row in rows:

@@ -64,9 +64,13 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     # Oversized bodies (413) and text no field may hold (422) stop here, before any route.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes)
-    if settings.limit_concurrency:
+    if settings.limit_concurrency or settings.limit_loop_lag_ms:
         # Outermost, so a request past the limit is shed before its body is read.
-        app.add_middleware(AdmissionLimit, max_in_flight=settings.limit_concurrency)
+        app.add_middleware(
+            AdmissionLimit,
+            max_in_flight=settings.limit_concurrency,
+            max_loop_lag=settings.limit_loop_lag_ms / 1000,
+        )
     install_openapi(app)
     install_docs(app)
     app.include_router(system_routes.router)

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from failover_otp.bootstrap import Services
-from failover_otp.errors import Unauthorized
+from failover_otp.services.errors import Unauthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="access_token from POST /oauth/token")
 
@@ -32,10 +32,10 @@ async def current_application(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("missing bearer token: get one from POST /oauth/token")
+        raise Unauthenticated("missing bearer token: get one from POST /oauth/token")
     app_id = await services.auth.application_for(credentials.credentials)
     if app_id is None:
-        raise Unauthorized("invalid or expired access token")
+        raise Unauthenticated("invalid or expired access token")
     return app_id
 
 

@@ -1,4 +1,7 @@
-"""One mapping from every error to a JSON answer; bad input never becomes a 500."""
+"""One mapping from every error to a JSON answer; bad input never becomes a 500.
+
+The services' refusals (``services/errors.py``) carry no HTTP: their status codes and headers
+are decided here and nowhere else."""
 
 from __future__ import annotations
 
@@ -8,18 +11,37 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from failover_otp.errors import ApiError
-from failover_otp.store.availability import unavailable_reason
+from failover_otp.services.errors import (
+    Conflict,
+    Invalid,
+    Malformed,
+    NotFound,
+    RateLimited,
+    Refused,
+    ServiceError,
+    Unauthenticated,
+    Unavailable,
+)
+from failover_otp.services.health import STORAGE_ERRORS, storage_unavailable
 from failover_otp.web.responses import FastJSONResponse, error_body
 
 log = structlog.get_logger(__name__)
 
-# What a 503 for overload asks the client to wait: short, the condition is usually a burst.
-OVERLOAD_RETRY_AFTER_SECONDS = 1
+# The status of each kind of service error (a kind not listed answers as its nearest base).
+SERVICE_STATUS: dict[type[ServiceError], int] = {
+    ServiceError: 400,
+    Malformed: 400,
+    Unauthenticated: 401,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Refused: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
 
 _HTTP_CODES = {
     400: "malformed_json",
@@ -67,15 +89,34 @@ def _clean(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def http_status(error: ServiceError) -> int:
+    for kind in type(error).__mro__:
+        status = SERVICE_STATUS.get(kind)
+        if status is not None:
+            return status
+    return 400  # unreachable: ServiceError itself is mapped
+
+
+def service_error_response(error: ServiceError) -> Response:
+    """The documented answer to a service's refusal: its status, ``Retry-After`` when it says
+    when to come back, and the ``{code, message, details}`` body."""
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
+    return FastJSONResponse(
+        error_body(error.code, error.message, error.details),
+        status_code=http_status(error),
+        headers=headers or None,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
-        return FastJSONResponse(
-            error_body(exc.code, exc.message, exc.details),
-            status_code=exc.status_code,
-            headers=headers,
-        )
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> Response:
+        return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
@@ -98,26 +139,16 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(message)), status_code=exc.status_code, headers=exc.headers
         )
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        unavailable = storage_unavailable(exc)
+        if unavailable is None:
+            return await unexpected(request, exc)
+        return service_error_response(unavailable)
+
     # Handled here rather than by the catch-all below, which Starlette re-raises (and the
     # server logs as a crash) after answering.
-    @app.exception_handler(SQLAlchemyError)
-    @app.exception_handler(ConnectionError)
-    async def database_error(request: Request, exc: Exception) -> Response:
-        reason = unavailable_reason(exc)
-        if reason is None:
-            return await unexpected(request, exc)
-        # Overload or a database refusing writes: a condition of the moment, not a bug.
-        log.warning("database unavailable", reason=reason, error=str(exc).splitlines()[0])
-        message = (
-            "the service is busy: no database connection was free in time; retry shortly"
-            if reason == "busy"
-            else "the database cannot take requests right now; retry shortly"
-        )
-        return FastJSONResponse(
-            error_body("service_unavailable", message),
-            status_code=503,
-            headers={"Retry-After": str(OVERLOAD_RETRY_AFTER_SECONDS)},
-        )
+    for storage_error in STORAGE_ERRORS:
+        app.add_exception_handler(storage_error, database_error)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

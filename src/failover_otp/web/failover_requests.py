@@ -7,7 +7,8 @@ from typing import Any
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
-from failover_otp.errors import ValidationFailed, shown
+from failover_otp.services.errors import Invalid, shown
+from failover_otp.services.otp_requests import check_unique_orders, destination
 from failover_otp.services.tracking import FAILOVER_STATUSES, ordered_statuses
 from failover_otp.web.failover_schemas import (
     VOICE_CALL_WINDOW_SECONDS,
@@ -16,7 +17,6 @@ from failover_otp.web.failover_schemas import (
     FailoverVoiceStep,
     SendStandardFailoverRequest,
 )
-from failover_otp.web.otp_requests import check_unique_orders, destination
 
 _CHANNEL = {"Sms": Channel.SMS, "Viber": Channel.VIBER, "Voice": Channel.VOICE}
 
@@ -36,7 +36,7 @@ def failover_on(
             status = None
         if status not in allowed:
             names = ", ".join(s.render(channel) for s in allowed)
-            raise ValidationFailed(
+            raise Invalid(
                 f"{'.'.join(map(str, where))}.{position}: {shown(text)} is not a "
                 f"{channel.type_name} failover status (one of {names})",
                 details=[

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
-from failover_otp.domain.events import Start
-from failover_otp.domain.flow import FlowKind
-from failover_otp.domain.listing import TrackingQuery
-from failover_otp.domain.records import FlowRecord
-from failover_otp.errors import NotFound, shown
 from failover_otp.services.idempotency import Reply
-from failover_otp.services.story import iso
-from failover_otp.services.tracking import tracking
-from failover_otp.web.callback_url import refuse_unsafe_callback
+from failover_otp.services.send_answers import standard_send_answer
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_requests import standard_plans
@@ -30,7 +23,6 @@ from failover_otp.web.failover_search import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     SIZE_LIMIT,
-    page_object,
     page_size,
     parse_filters,
     parse_range,
@@ -41,21 +33,6 @@ from failover_otp.web.responses import FastJSONResponse
 router = APIRouter(prefix="/failover", tags=["Failover"])
 
 MAX_PAGE = 1_000_000
-
-
-def send_response(record: FlowRecord) -> dict[str, Any]:
-    meta = record.meta
-    callback = (
-        {"url": meta.callback_url, "strategy": meta.callback_strategy}
-        if meta.callback_url
-        else None
-    )
-    return {
-        "trackingId": record.flow.id,
-        "flow": meta.request,
-        "callback": callback,
-        "createdAt": iso(record.flow.created_at),
-    }
 
 
 @router.post(
@@ -71,18 +48,16 @@ async def send_failover(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    sending = services.sending
+
     async def execute(flow_id: str) -> Reply:
         plans, meta = standard_plans(payload)
-        await refuse_unsafe_callback(services.callbacks, meta.callback_url)
-        await services.security.abuse.admit(app_id, plans, meta.request, flow_id=flow_id)
-        record = await services.flows.start_flow(
-            application_id=app_id, kind=FlowKind.STANDARD, plans=plans, meta=meta, flow_id=flow_id
-        )
-        return Reply.json(send_response(record))
+        record = await sending.send_standard(app_id, plans, meta, flow_id=flow_id)
+        return Reply.json(standard_send_answer(record))
 
     async def resume(flow_id: str) -> Reply | None:
-        record = await services.flows.apply(flow_id, Start())
-        return Reply.json(send_response(record)) if record is not None else None
+        record = await sending.resume(flow_id)
+        return Reply.json(standard_send_answer(record)) if record is not None else None
 
     # Idempotency-Key, abuse and cost control: docs/security.md.
     return await answer(
@@ -107,10 +82,7 @@ async def get_tracking(
     app_id: ApplicationId,
     services: ServicesDep,
 ) -> FastJSONResponse:
-    record = await services.flows.read(app_id, tracking_id)
-    if record is None:
-        raise NotFound(f"no failover tracking {shown(tracking_id)}")
-    return FastJSONResponse(tracking(record.flow, record.meta, services.settings.time_scale))
+    return FastJSONResponse(await services.reads.tracking(app_id, tracking_id))
 
 
 @router.post(
@@ -140,16 +112,12 @@ async def search_trackings(
 ) -> FastJSONResponse:
     size = page_size(size)
     start, end = parse_range(date_start, date_end)
-    query = TrackingQuery(
-        application_id=app_id,
+    page_body = await services.reads.search(
+        app_id,
         date_start=start,
         date_end=end,
         filters=parse_filters(filters or []),
         page=page,
         size=size,
-        count_limit=services.settings.list_count_limit,
     )
-    total, records = await services.listings.search(query)
-    scale = services.settings.time_scale
-    content = [tracking(r.flow, r.meta, scale) for r in records]
-    return FastJSONResponse(page_object(content, total, page, size, count_limit=query.count_limit))
+    return FastJSONResponse(page_body)

@@ -1,7 +1,7 @@
 """Reading a tracking search request: dates, filters, and the Spring-style page it answers with.
 
 Every mistake (unknown field or operator, an operator the field does not take, an unknown
-status or channel, an unreadable date) is a :class:`ValidationFailed` (HTTP 422) that names the
+status or channel, an unreadable date) is a :class:`Invalid` (HTTP 422) that names the
 offending item, never a 500.
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from failover_otp.domain.listing import SearchField, SearchOperator, TrackingFilter
 from failover_otp.domain.statuses import Channel, FlowStatus
-from failover_otp.errors import ValidationFailed, shown
+from failover_otp.services.errors import Invalid, shown
+from failover_otp.services.flow_reads import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.failover_schemas import SearchFilter
 
 MAX_PAGE_SIZE = 200
@@ -40,11 +39,9 @@ _SPACED_OFFSET = re.compile(r"^(.+T[0-9:.]+) ([0-9]{2}(?::?[0-9]{2})?)$")
 _NUMBER_SEPARATORS = re.compile(r"[\s\-().]")
 
 
-def _fail(where: list[str | int], message: str, kind: str = "value_error") -> ValidationFailed:
+def _fail(where: list[str | int], message: str, kind: str = "value_error") -> Invalid:
     label = ".".join(str(p) for p in where if p not in ("body", "query"))
-    return ValidationFailed(
-        f"{label}: {message}", details=[{"loc": where, "msg": message, "type": kind}]
-    )
+    return Invalid(f"{label}: {message}", details=[{"loc": where, "msg": message, "type": kind}])
 
 
 def parse_instant(text: str | None, name: str) -> datetime | None:
@@ -131,25 +128,3 @@ def parse_filters(raw: Sequence[SearchFilter]) -> tuple[TrackingFilter, ...]:
         term = _term(field, item.searchTerm, ["body", index, "searchTerm"])
         parsed.append(TrackingFilter(field, operator, term))
     return tuple(parsed)
-
-
-def page_object(
-    content: list[dict[str, Any]], total: int, page: int, size: int, *, count_limit: int = 0
-) -> dict[str, Any]:
-    """The seed's Spring Data page. Past ``count_limit`` matches the count stopped
-    (``totalElementsExact`` false): ``totalElements`` and ``totalPages`` then cover the matches
-    that can be paged through, the first ``count_limit``."""
-    exact = not count_limit or total <= count_limit
-    total = total if exact else count_limit
-    total_pages = -(-total // size)
-    return {
-        "content": content,
-        "totalPages": total_pages,
-        "totalElements": total,
-        "totalElementsExact": exact,
-        "number": page,
-        "size": size,
-        "numberOfElements": len(content),
-        "first": page == 0,
-        "last": page >= total_pages - 1,
-    }

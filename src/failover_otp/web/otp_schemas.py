@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from failover_otp.services.otp_requests import OTP_TTL_MAX_SECONDS
 from failover_otp.web.input_bounds import PassThrough, PhoneText
 
 SENDER_ID = r"^(?:[A-Za-z0-9 ]{1,11}|[0-9]{1,16})$"
-OTP_TTL_MAX_SECONDS = 86_400
 STATUS_CODE = (
     "when `Failed`: 0 server error, 1 insufficient balance, 2 no next step, "
     "3 not failover triggered"

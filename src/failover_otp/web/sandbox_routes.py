@@ -9,9 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from failover_otp.errors import NotFound
-from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
-from failover_otp.services.sandbox_inbox import inbox
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.responses import FastJSONResponse
@@ -45,11 +42,4 @@ async def sandbox_inbox(
     app_id: ApplicationId,
     services: ServicesDep,
 ) -> FastJSONResponse:
-    provider = services.provider
-    if not isinstance(provider, EmbeddedSandboxProvider):  # mounted for the sandbox only
-        raise NotFound("there is no inbox: the service does not run the sandbox")
-    record = await services.flows.read(app_id, flow_id)
-    if record is None:
-        raise NotFound(f"no flow or message {flow_id!r}")
-    messages = [m.body() for m in inbox(record, provider)]
-    return FastJSONResponse({"flowId": record.flow.id, "messages": messages})
+    return FastJSONResponse(await services.sandbox_inbox.messages(app_id, flow_id))

@@ -4,22 +4,17 @@ from the seeds' ``/otp/failover`` and ``/failover`` paths."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from failover_otp.services.conversion import conversion_report, whole_days_until
-from failover_otp.services.story import iso
-from failover_otp.store.stats_store import StatsStore
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.error_schemas import error_responses
 from failover_otp.web.failover_search import parse_range
 from failover_otp.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/stats", tags=["Statistics"])
-DEFAULT_DAYS = 7
 
 
 class ConversionGroup(BaseModel):
@@ -75,9 +70,4 @@ async def conversion(
     ] = None,
 ) -> FastJSONResponse:
     start, end = parse_range(date_start, date_end)
-    now = services.clock.now()
-    until = end or now
-    # Whole UTC days by default: those are read off the daily rollups alone.
-    since = start or whole_days_until(until, now) - timedelta(days=DEFAULT_DAYS)
-    report = await conversion_report(StatsStore(services.db), app_id, since, until, now=now)
-    return FastJSONResponse({"dateStart": iso(since), "dateEnd": iso(until), **report})
+    return FastJSONResponse(await services.conversion.report(app_id, start, end))

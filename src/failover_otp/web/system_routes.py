@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
@@ -12,8 +11,6 @@ from starlette.responses import Response
 
 from failover_otp import __version__
 from failover_otp.bootstrap import Services
-from failover_otp.metrics import set_deadline_gauges
-from failover_otp.store import readiness
 from failover_otp.web.deps import ServicesDep
 from failover_otp.web.responses import FastJSONResponse
 
@@ -56,17 +53,8 @@ async def health(services: ServicesDep) -> FastJSONResponse:
 
 
 async def _readiness(services: Services) -> FastJSONResponse:
-    settings = services.settings
-    result = await readiness.check(
-        services.db,
-        min_free_bytes=settings.health_min_free_disk_mb * 2**20,
-        within_seconds=settings.db_pool_timeout_seconds,
-    )
-    if result.ready:
-        return FastJSONResponse({"status": "ok", **result.checks})
-    body: dict[str, Any] = {"status": "unavailable", **result.checks, "error": result.error}
-    body.setdefault("database", "down")
-    return FastJSONResponse(body, status_code=503)
+    ready, body = await services.health.readiness()
+    return FastJSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get(
@@ -77,12 +65,5 @@ async def _readiness(services: Services) -> FastJSONResponse:
 )
 async def metrics(services: ServicesDep) -> Response:
     with contextlib.suppress(Exception):  # the database gauges keep their last values
-        await _refresh_database_gauges(services)
+        await services.health.refresh_gauges()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-async def _refresh_database_gauges(services: Services) -> None:
-    async with asyncio.timeout(2):
-        pending = await services.deadline_queue.pending_count()
-        earliest = await services.deadline_queue.next_due_at()
-    set_deadline_gauges(pending, earliest, services.clock.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from failover_otp.errors import NotFound
+from failover_otp.services.errors import NotFound
 from failover_otp.services.story import iso
 from failover_otp.web.deps import ApplicationId, ServicesDep
 from failover_otp.web.responses import FastJSONResponse

@@ -12,12 +12,13 @@ from failover_otp.cli.demo_limits import DEMO_LIMITS, describe_limits, with_demo
 from failover_otp.client import viber_sms_payload
 from failover_otp.services.abuse import AbuseGuard
 from failover_otp.services.clock import SystemClock
+from failover_otp.services.otp_requests import otp_plans
 from failover_otp.settings import Settings
 from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
 from failover_otp.store.spend_store import SpendStore
-from failover_otp.web.otp_requests import otp_plans
+from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest
 
 # The quickstart's sends (docs/quickstart.md), in order: (first number, count, cycle digits).
@@ -46,7 +47,7 @@ def _fits(settings: Settings, sends: list[tuple[str, int, bool]], tmp_path: Path
     for phone, count, cycle in sends:
         for index in range(count):
             body = viber_sms_payload(_destination(phone, index, cycle), label="demo")
-            plans, meta = otp_plans(SendFailoverRequest.model_validate(body))
+            plans, meta = otp_plans(otp_ask(SendFailoverRequest.model_validate(body)))
             spend += guard.estimated_cost(plans, meta.request)
             for window in guard.windows("demo-app", plans):
                 taken[(window.name, window.key)] += 1

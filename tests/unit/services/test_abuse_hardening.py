@@ -12,9 +12,10 @@ from tests.support.security_stack import ServiceStack, memory_stack, otp_body
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
-from failover_otp.errors import TooManyRequests
 from failover_otp.services.abuse import NumberTypeNotAllowed
 from failover_otp.services.codes import VerifyStatus
+from failover_otp.services.errors import RateLimited
+from failover_otp.web.error_handlers import http_status
 
 
 def plan(number: str, channel: Channel = Channel.VIBER) -> StepPlan:
@@ -24,7 +25,7 @@ def plan(number: str, channel: Channel = Channel.VIBER) -> StepPlan:
 async def admitted(stack: ServiceStack, app: str, number: str) -> bool:
     try:
         await stack.admit(app, [plan(number), plan(number, Channel.SMS)])
-    except TooManyRequests:
+    except RateLimited:
         return False
     return True
 
@@ -125,7 +126,7 @@ async def test_satellite_numbers_are_refused_by_default(number: str) -> None:
         for channel in (Channel.VIBER, Channel.SMS, Channel.VOICE):
             with pytest.raises(NumberTypeNotAllowed) as refused:
                 await stack.admit("app-1", [plan(number, channel)])
-            assert refused.value.status_code == 422
+            assert http_status(refused.value) == 422
             assert refused.value.details == [{"step": 1, "numberType": "satellite"}]
         with pytest.raises(NumberTypeNotAllowed):
             await stack.send_otp(otp_body("+" + number))

@@ -16,7 +16,6 @@ from tests.support.security_stack import memory_stack, otp_body
 
 from failover_otp.domain.events import Start
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
-from failover_otp.errors import NotFound
 from failover_otp.services.codes import (
     CodeKeys,
     VerifyStatus,
@@ -24,6 +23,7 @@ from failover_otp.services.codes import (
     needs_code,
     with_code,
 )
+from failover_otp.services.errors import NotFound
 
 # --- the generator (no database) -----------------------------------------------------------
 

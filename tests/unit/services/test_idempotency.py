@@ -9,7 +9,7 @@ import pytest
 from tests.support.security_stack import memory_stack
 from tests.support.waiting import wait_until_async
 
-from failover_otp.errors import ValidationFailed
+from failover_otp.services.errors import Invalid
 from failover_otp.services.idempotency import (
     IdempotencyInProgress,
     IdempotencyKeyReused,
@@ -17,6 +17,7 @@ from failover_otp.services.idempotency import (
     Reply,
     fingerprint,
 )
+from failover_otp.web.error_handlers import service_error_response
 
 BODY = b'{"flow": [{"to": "+306912345670", "order": 1}]}'
 
@@ -117,8 +118,9 @@ async def test_a_duplicate_while_the_first_runs_gets_409() -> None:
         await wait_until_async(lambda: calls.executed, what="the first request to run")
         with pytest.raises(IdempotencyInProgress) as refused:
             await _run(service, calls)
-        assert refused.value.status_code == 409
-        assert refused.value.headers == {"Retry-After": "1"}
+        answer = service_error_response(refused.value)
+        assert answer.status_code == 409
+        assert answer.headers["Retry-After"] == "1"
         calls.gate.set()
         reply, _ = await first
         replay, replayed = await _run(service, calls)
@@ -143,8 +145,8 @@ async def test_keys_live_24_hours() -> None:
 async def test_a_refused_request_leaves_no_key() -> None:
     async with memory_stack() as stack:
         service, calls = stack.security.idempotency, Calls()
-        calls.fail = ValidationFailed("no")
-        with pytest.raises(ValidationFailed):
+        calls.fail = Invalid("no")
+        with pytest.raises(Invalid):
             await _run(service, calls)
         calls.fail = None
         _, replayed = await _run(service, calls)

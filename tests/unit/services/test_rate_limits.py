@@ -12,13 +12,14 @@ from tests.support.security_stack import ServiceStack, memory_stack, otp_body
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, StepStatus
-from failover_otp.errors import TooManyRequests
 from failover_otp.services.abuse import (
     CountryNotAllowed,
     NumberTypeNotAllowed,
     prefix_of,
 )
+from failover_otp.services.errors import RateLimited
 from failover_otp.settings import Settings
+from failover_otp.web.error_handlers import http_status, service_error_response
 
 PNT = phonenumbers.PhoneNumberType
 
@@ -31,12 +32,12 @@ async def admit(stack: ServiceStack, number: str, app: str = "app-1") -> int | N
     """None when admitted, else the Retry-After of the refusal."""
     try:
         await stack.admit(app, [plan(number), plan(number, Channel.SMS)])
-    except TooManyRequests as refused:
+    except RateLimited as refused:
         error = refused
     else:
         return None
     assert error.code == "rate_limited"
-    assert error.headers == {"Retry-After": str(error.retry_after)}
+    assert service_error_response(error).headers["Retry-After"] == str(error.retry_after)
     return error.retry_after
 
 
@@ -136,7 +137,7 @@ async def test_non_mobile_number_types_are_refused(kind: str) -> None:
         for channel in (Channel.VIBER, Channel.SMS, Channel.VOICE):
             with pytest.raises(NumberTypeNotAllowed) as refused:
                 await stack.admit("app-1", [plan(number, channel)])
-            assert refused.value.status_code == 422
+            assert http_status(refused.value) == 422
             assert refused.value.code == "number_type_not_allowed"
         with pytest.raises(NumberTypeNotAllowed):
             await stack.send_otp(otp_body("+" + number))
@@ -179,7 +180,7 @@ async def test_daily_spend_cap() -> None:
         # The 4th flow took the estimate past 80 % of the cap: warned before the refusals.
         warnings = [e for e in events if e["event"] == "daily spend above 80% of the cap"]
         assert len(warnings) == 1
-        with pytest.raises(TooManyRequests) as refused:
+        with pytest.raises(RateLimited) as refused:
             await s.send_otp(otp_body("+306973000004"))
         # Each flow costs 0.0093 + 0.0375 = 0.0468: four fit (0.1872), a fifth could pass 0.2.
         assert refused.value.code == "spend_cap_reached"

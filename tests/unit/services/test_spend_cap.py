@@ -12,8 +12,8 @@ from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.spend import SpendDay
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
-from failover_otp.errors import TooManyRequests
 from failover_otp.services.codes import VerifyStatus
+from failover_otp.services.errors import RateLimited
 
 # A Viber step and its SMS failover: the worst case of one flow.
 WORST = PRICES[Channel.VIBER] + PRICES[Channel.SMS]  # 0.0468
@@ -22,7 +22,7 @@ WORST = PRICES[Channel.VIBER] + PRICES[Channel.SMS]  # 0.0468
 async def try_send(stack: ServiceStack, number: str) -> FlowRecord | None:
     try:
         record, _ = await stack.send_otp(otp_body(number))
-    except TooManyRequests as refused:
+    except RateLimited as refused:
         error = refused
     else:
         return record

@@ -4,6 +4,7 @@ Retry-After at once (uvicorn's limit answered plain text without the header)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import httpx
@@ -14,7 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from failover_otp.settings import Settings
-from failover_otp.web.admission import AdmissionLimit
+from failover_otp.web.admission import LAG_FLOOR_IN_FLIGHT, AdmissionLimit
 from failover_otp.web.app import create_app
 
 
@@ -81,3 +82,39 @@ def test_the_app_installs_the_limit_only_when_set() -> None:
 
     assert AdmissionLimit in middleware_of(64)
     assert AdmissionLimit not in middleware_of(0)
+
+
+async def test_while_the_loop_runs_late_new_requests_are_shed() -> None:
+    release = asyncio.Event()
+
+    async def slow(request: Request) -> PlainTextResponse:
+        await release.wait()
+        return PlainTextResponse("done")
+
+    inner = Starlette(routes=[Route("/slow", slow)])
+    limited = AdmissionLimit(inner, max_loop_lag=0.05)
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        held = [asyncio.create_task(client.get("/slow")) for _ in range(LAG_FLOOR_IN_FLIGHT)]
+        await _wait_for(lambda: limited.in_flight == LAG_FLOOR_IN_FLIGHT)
+        # CPU work on the loop (on purpose: it is what makes a loop late) is seen as lateness.
+        time.sleep(0.2)
+        await _wait_for(lambda: limited.loop_lag > 0.05)
+        # While it is late (set here, so no probe on time can come in between), new requests
+        # are shed.
+        messages: list[dict[str, object]] = []
+
+        async def collect(message: dict[str, object]) -> None:
+            messages.append(message)
+
+        limited.loop_lag = 0.2
+        scope = {"type": "http", "path": "/slow", "method": "GET", "headers": []}
+        await limited(scope, None, collect)  # type: ignore[arg-type]
+        assert messages[0]["status"] == 503
+        assert (b"retry-after", b"1") in messages[0]["headers"]  # type: ignore[operator]
+        assert b"FOTP_LIMIT_LOOP_LAG_MS" in messages[1]["body"]  # type: ignore[operator]
+        # On time again: admitted.
+        await _wait_for(lambda: limited.loop_lag < 0.05)
+        release.set()
+        assert all(r.status_code == 200 for r in await asyncio.gather(*held))
+        assert (await client.get("/slow")).status_code == 200

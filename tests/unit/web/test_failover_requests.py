@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.errors import ValidationFailed
+from failover_otp.services.errors import Invalid
 from failover_otp.web.failover_requests import standard_plans
 from failover_otp.web.failover_schemas import (
     VOICE_CALL_WINDOW_SECONDS,
@@ -160,7 +160,7 @@ def test_schema_rejects(step: dict[str, Any]) -> None:
     ],
 )
 def test_plans_reject(steps: list[dict[str, Any]]) -> None:
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Invalid):
         plans_of(*steps)
 
 

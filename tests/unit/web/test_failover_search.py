@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from failover_otp.domain.listing import SearchField, SearchOperator, TrackingFilter
-from failover_otp.errors import ValidationFailed
+from failover_otp.services.errors import Invalid
+from failover_otp.services.flow_reads import page_object
+from failover_otp.web.error_handlers import http_status
 from failover_otp.web.failover_schemas import SearchFilter
 from failover_otp.web.failover_search import (
-    page_object,
     page_size,
     parse_filters,
     parse_instant,
@@ -66,9 +67,9 @@ def test_filters_are_read_in_any_casing(
 def test_bad_filters_are_422_naming_the_item(
     field: str, operator: str, term: str, where: str
 ) -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(Invalid) as caught:
         parse(field, term, operator)
-    assert caught.value.status_code == 422
+    assert http_status(caught.value) == 422
     assert caught.value.details[0]["loc"] == ["body", 0, where]
 
 
@@ -80,7 +81,7 @@ def test_numeric_terms_are_read_as_digits() -> None:
 
 
 def test_too_many_filters() -> None:
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Invalid):
         parse_filters([SearchFilter(fieldName="type", searchTerm="Sms")] * 21)
 
 
@@ -103,13 +104,13 @@ def test_instants(text: str | None, expected: datetime | None) -> None:
 
 @pytest.mark.parametrize("text", ["yesterday", "2025-13-01T00:00Z", "2025-05-05T25:00Z", "1"])
 def test_bad_instants(text: str) -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(Invalid) as caught:
         parse_instant(text, "dateEnd")
     assert caught.value.details[0]["loc"] == ["query", "dateEnd"]
 
 
 def test_range_must_not_be_reversed() -> None:
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Invalid):
         parse_range("2025-05-06T00:00Z", "2025-05-05T00:00Z")
     assert parse_range("2025-05-05T00:00Z", "2025-05-05T00:00Z")[0] is not None
 

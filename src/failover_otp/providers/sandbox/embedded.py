@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TypedDict
 
@@ -18,6 +19,8 @@ from failover_otp.providers.retry import retry_unavailable
 from failover_otp.providers.sandbox.account import Account
 from failover_otp.providers.sandbox.profiles import Profile
 from failover_otp.providers.sandbox.routee_sim import RouteeSim, SimMessage, SimRefused, SimReport
+
+_PUSHES_AT_ONCE = 8
 
 
 def message_text(request: SendRequest) -> str:
@@ -51,13 +54,19 @@ class EmbeddedSandboxProvider:
         self.sim = RouteeSim(time_scale=time_scale, account=Account(opening=None), profile=profile)
         self._sink: ReportSink | None = None
         self._by_attempt: dict[str, str] = {}
+        # Reports handed to the service at once: a burst (every SMS of a failover wave reports
+        # Sent, then Delivered) would otherwise take every pooled connection and time the
+        # service's own work out; the rest wait here, in order.
+        self._pushing = asyncio.Semaphore(_PUSHES_AT_ONCE)
 
     async def start(self, sink: ReportSink) -> None:
         self._sink = sink
         self.sim.set_sink(self._push)
 
     async def _push(self, report: SimReport) -> None:
-        if self._sink is not None:
+        if self._sink is None:
+            return
+        async with self._pushing:
             await self._sink(
                 DeliveryReport(
                     message_id=report.message.message_id,

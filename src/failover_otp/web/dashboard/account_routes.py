@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from failover_otp.services.dashboard_sessions import Session
-from failover_otp.web.dashboard.routes import (
+from failover_otp.web.dashboard.pages import (
     SECURITY_HEADERS,
     _base,
     _login_redirect,
@@ -69,7 +69,7 @@ async def switch_application(
 
 
 async def _admin_page(request: Request, session: Session, new_secret: str | None) -> Response:
-    entries = await audit_trail(request).store.recent(
+    entries = await audit_trail(request).recent(
         application_id=session.application_id, limit=AUDIT_SHOWN
     )
     context = {**_context(session), "entries": entries, "new_secret": new_secret}

@@ -17,9 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from failover_otp.domain.listing import Cursor, TableFilter
 from failover_otp.domain.statuses import FlowStatus, StepStatus
-from failover_otp.services.dashboard import FlowRow
+from failover_otp.services.dashboard import Cursor, FlowRow, TableFilter
 
 FLOW_STATUS_CHOICES = [s.value for s in FlowStatus if s is not FlowStatus.QUEUED]
 STEP_STATUS_CHOICES = [

@@ -3,17 +3,12 @@ and the what-if replay of the shown application's recent flows (docs/adaptive-fa
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from failover_otp.domain.replay import replay, standard_policies
-from failover_otp.services.delivery_view import model_entries
-from failover_otp.store.replay_store import ReplayStore
-from failover_otp.web.dashboard.routes import (
+from failover_otp.web.dashboard.pages import (
     SECURITY_HEADERS,
     _login_redirect,
     _page,
@@ -45,22 +40,5 @@ async def timing_json(
     session = await current_session(request)
     if session is None:
         return _unauthorized()
-    services = get_services(request)
-    history = services.flows.history
-    model = await history.snapshot() if history is not None else None
-    now = services.clock.now()
-    settings = services.settings
-    flows, skipped = await ReplayStore(services.db).recorded(
-        session.application_id, now - timedelta(days=days), now, time_scale=settings.time_scale
-    )
-    policies = standard_policies(settings.auto_ttl_min_seconds, settings.auto_ttl_max_seconds)
-    body: dict[str, Any] = {
-        "models": model_entries(model) if model is not None else [],
-        "replay": {
-            "days": days,
-            "flows": len(flows),
-            "skipped": skipped,
-            "policies": [asdict(r) for r in replay(flows, policies)],
-        },
-    }
+    body = await get_services(request).timing.timing(session.application_id, days)
     return FastJSONResponse(body, headers=SECURITY_HEADERS)

@@ -15,27 +15,24 @@ from dataclasses import replace
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER, scrub_code, without_pin
 from failover_otp.domain.records import FlowMeta
-from failover_otp.errors import ValidationFailed
+from failover_otp.domain.statuses import Channel
 from failover_otp.services.codes import generate_code
-from failover_otp.web.otp_schemas import SendFailoverRequest, SmsStep, ViberOtpStep
+from failover_otp.services.errors import Invalid
+from failover_otp.services.otp_requests import OtpAsk
 
 
-def take_code(
-    request: SendFailoverRequest, meta: FlowMeta, *, length: int
-) -> tuple[FlowMeta, str | None]:
+def take_code(ask: OtpAsk, meta: FlowMeta, *, length: int) -> tuple[FlowMeta, str | None]:
     """The flow's code (given or generated; None when the flow carries none we know) and the
     meta to store, free of it."""
-    viber = [s for s in request.flow if isinstance(s, ViberOtpStep)]
+    viber = [s for s in ask.steps if s.channel is Channel.VIBER]
     given = {s.pin for s in viber if s.pin is not None}
     if len(given) > 1 or (given and any(s.pin is None for s in viber)):
-        raise ValidationFailed(
+        raise Invalid(
             "flow: every ViberOtp step carries the same pin, or none does (then the service "
             "generates the code)",
             details=[{"loc": ["body", "flow"], "msg": "inconsistent pin", "type": "value_error"}],
         )
-    placeholder = any(
-        PIN_PLACEHOLDER in s.message.body for s in request.flow if isinstance(s, SmsStep)
-    )
+    placeholder = any(PIN_PLACEHOLDER in s.sms_body for s in ask.steps if s.channel is Channel.SMS)
     if given:
         code = given.pop()
         # The caller's own code wherever it put it (SMS bodies, labels, extra fields, template

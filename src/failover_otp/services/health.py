@@ -1,0 +1,79 @@
+"""Readiness (``GET /health/ready``), the database gauges of ``/metrics``, and telling "the
+database cannot take this now" (503 + Retry-After) from a bug (500)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from failover_otp.metrics import set_deadline_gauges
+from failover_otp.services.clock import Clock
+from failover_otp.services.errors import Unavailable
+from failover_otp.store import readiness
+from failover_otp.store.availability import unavailable_reason
+from failover_otp.store.database import Database
+from failover_otp.store.deadline_queue import DeadlineQueue
+
+# What storage raises when it cannot serve (overload, a database refusing writes) and also, for
+# a bug, what it raises otherwise: ``storage_unavailable`` tells them apart.
+STORAGE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, ConnectionError)
+# How long the gauges' queries may take before /metrics answers with their last values.
+GAUGES_WITHIN_SECONDS = 2
+# What a refusal for overload asks the client to wait: short, the condition is usually a burst.
+OVERLOAD_RETRY_AFTER_SECONDS = 1
+
+log = structlog.get_logger(__name__)
+
+
+def storage_unavailable(error: BaseException) -> Unavailable | None:
+    """The refusal to answer when storage could not serve (overload, a database refusing
+    writes: a condition of the moment), or None when ``error`` is a bug."""
+    reason = unavailable_reason(error)
+    if reason is None:
+        return None
+    log.warning("database unavailable", reason=reason, error=str(error).splitlines()[0])
+    message = (
+        "the service is busy: no database connection was free in time; retry shortly"
+        if reason == "busy"
+        else "the database cannot take requests right now; retry shortly"
+    )
+    return Unavailable(message, retry_after=OVERLOAD_RETRY_AFTER_SECONDS)
+
+
+class HealthService:
+    def __init__(
+        self,
+        db: Database,
+        deadlines: DeadlineQueue,
+        clock: Clock,
+        *,
+        min_free_bytes: int,
+        within_seconds: float,
+    ) -> None:
+        self.db = db
+        self.deadlines = deadlines
+        self.clock = clock
+        self.min_free_bytes = min_free_bytes
+        self.within_seconds = within_seconds
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(ready, the body): each check named (``database``, ``writes``, ``disk``) with ``ok``
+        or why not, and the ``error`` when not ready."""
+        result = await readiness.check(
+            self.db, min_free_bytes=self.min_free_bytes, within_seconds=self.within_seconds
+        )
+        if result.ready:
+            return True, {"status": "ok", **result.checks}
+        body: dict[str, Any] = {"status": "unavailable", **result.checks, "error": result.error}
+        body.setdefault("database", "down")
+        return False, body
+
+    async def refresh_gauges(self) -> None:
+        """The deadline gauges from the database (raises if it cannot answer in time)."""
+        async with asyncio.timeout(GAUGES_WITHIN_SECONDS):
+            pending = await self.deadlines.pending_count()
+            earliest = await self.deadlines.next_due_at()
+        set_deadline_gauges(pending, earliest, self.clock.now())
