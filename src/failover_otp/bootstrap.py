@@ -286,6 +286,7 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         sessions=SessionStore(db),
         audit=AuditStore(db),
         listings=ListingStore(db),
+        stats=StatsStore(db),
     )
 
 

@@ -46,8 +46,14 @@ async def test_each_sent_step_end_is_counted_in_the_history(database_url: str) -
         assert [s["status"] for s in story["steps"]] == ["UNDELIVERED", "delivered"]
         assert "auto_ttl" not in story["steps"][0]  # a fixed ttl: the story is as before
 
-        model = (await api.client.get("/stats/delivery-times")).json()
-        by_key = {(m["channel"], m["country"], m["operator"]): m for m in model["models"]}
+        # The history is written behind the flow (services/delivery_history.py).
+        async def both_counted() -> dict[tuple[str, Any, Any], Any] | None:
+            model = (await api.client.get("/stats/delivery-times")).json()
+            found = {(m["channel"], m["country"], m["operator"]): m for m in model["models"]}
+            return found if ("sms", None, None) in found else None
+
+        by_key = await wait_until_async(both_counted, what="the SMS step's end in the history")
+        assert by_key is not None
         viber = by_key[("viber", None, None)]
         assert viber["samples"] == 1
         assert viber["trusted"] is False

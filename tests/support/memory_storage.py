@@ -28,4 +28,5 @@ def memory_storage(stores: MemoryStores | None = None) -> Storage:
         sessions=s.sessions,
         audit=s.audit,
         listings=s.listings,
+        stats=s.stats,
     )

@@ -10,6 +10,7 @@ such thing with the real provider: the route exists only when the provider is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
@@ -100,19 +101,47 @@ def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[Receive
     return received
 
 
+@dataclass(frozen=True, slots=True)
+class FlowInbox:
+    """One flow's messages as its phone has them."""
+
+    flow_id: str
+    phone: str
+    created_at: datetime
+    messages: list[ReceivedMessage]
+
+
 class SandboxInbox:
-    """``GET /sandbox/inbox/{flowId}``: a flow's received messages, with the running provider."""
+    """The inbox use case, with the running provider: ``GET /sandbox/inbox/{flowId}`` and the
+    dashboard's Sandbox inbox page (an application's flow by flow id or tracking id, or flows
+    already read, with what the sandbox's phone received of each)."""
 
     def __init__(self, flows: FlowService, provider: Provider) -> None:
         self.flows = flows
         self.provider = provider
 
-    async def messages(self, application_id: str, any_id: str) -> dict[str, Any]:
-        provider = self.provider
-        if not isinstance(provider, EmbeddedSandboxProvider):
+    @property
+    def available(self) -> bool:
+        """Only the embedded sandbox has an inbox; the real provider none."""
+        return isinstance(self.provider, EmbeddedSandboxProvider)
+
+    def _sandbox(self) -> EmbeddedSandboxProvider:
+        if not isinstance(self.provider, EmbeddedSandboxProvider):
             raise NotFound("there is no inbox: the service does not run the sandbox")
+        return self.provider
+
+    async def flow(self, application_id: str, any_id: str) -> FlowInbox | None:
+        self._sandbox()
         record = await self.flows.read(application_id, any_id)
-        if record is None:
+        return None if record is None else self.of(record)
+
+    def of(self, record: FlowRecord) -> FlowInbox:
+        flow = record.flow
+        messages = inbox(record, self._sandbox())
+        return FlowInbox(flow.id, record.meta.phone, flow.created_at, messages)
+
+    async def messages(self, application_id: str, any_id: str) -> dict[str, Any]:
+        found = await self.flow(application_id, any_id)
+        if found is None:
             raise NotFound(f"no flow or message {any_id!r}")
-        messages = [m.body() for m in inbox(record, provider)]
-        return {"flowId": record.flow.id, "messages": messages}
+        return {"flowId": found.flow_id, "messages": [m.body() for m in found.messages]}

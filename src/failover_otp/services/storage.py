@@ -24,6 +24,7 @@ from failover_otp.services.ports import (
     PendingSteps,
     RefusalCounts,
     SpendLedger,
+    Statistics,
     WebhookOutbox,
 )
 
@@ -47,3 +48,4 @@ class Storage:
     sessions: DashboardSessionRecords
     audit: AuditEntries
     listings: Listings
+    stats: Statistics

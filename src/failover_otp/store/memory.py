@@ -35,6 +35,7 @@ from failover_otp.store.memory_limits import (
 from failover_otp.store.memory_listing import MemoryListings
 from failover_otp.store.memory_outbox import MemoryOutbox
 from failover_otp.store.memory_state import MemoryState
+from failover_otp.store.memory_stats import MemoryStatistics
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -135,3 +136,4 @@ class MemoryStores:
         self.listings = MemoryListings(
             lambda: [FlowRecord(s.flow, s.meta) for s in state.flows.values()]
         )
+        self.stats = MemoryStatistics(state)

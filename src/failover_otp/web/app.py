@@ -84,5 +84,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(delivery_model_routes.router)
     if settings.provider is ProviderName.SANDBOX:
         app.include_router(sandbox_routes.router)  # the sandbox's inbox: no such thing on Routee
-    dashboard.install(app)  # /dashboard: pages, and its static files mounted
+    # /dashboard: pages, and its static files mounted (the sandbox's inbox: sandbox only)
+    dashboard.install(app, sandbox=settings.provider is ProviderName.SANDBOX)
     return app

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection
 from sqlalchemy import inspect as sa_inspect
-from tests.support.dashboard_flows import APP as TABLE_APP
-from tests.support.dashboard_flows import dashboard_flows
+from tests.support.stats_seed import APP as TABLE_APP
+from tests.support.stats_seed import seed
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
 from failover_otp.domain.listing import (
@@ -460,12 +460,11 @@ async def _names(store: Listings, ids: dict[str, str], **filters: Any) -> list[s
 async def test_table_filters(storage: Storage, few_steps: int) -> None:
     """Both SQLite shapes of a step-status filter find the same flows (few matching steps are
     found through the status index, many by testing each flow's own steps)."""
-    flows = dashboard_flows()
-    await _seed(storage, flows.values())
+    ids = await seed(storage.flows)
     table = storage.listings
     if isinstance(table, ListingStore):
         table = ListingStore(table.db, few_steps=few_steps)
-    await _table_filters(table, {name: flow.id for name, (flow, _) in flows.items()})
+    await _table_filters(table, ids)
 
 
 async def _table_filters(table: Listings, ids: dict[str, str]) -> None:
@@ -485,9 +484,7 @@ async def _table_filters(table: Listings, ids: dict[str, str]) -> None:
 
 
 async def test_table_pages_by_keyset_both_ways_and_from_a_date(storage: Storage) -> None:
-    flows = dashboard_flows()
-    await _seed(storage, flows.values())
-    await _table_pages(storage.listings, {name: flow.id for name, (flow, _) in flows.items()})
+    await _table_pages(storage.listings, await seed(storage.flows))
 
 
 async def _table_pages(table: Listings, ids: dict[str, str]) -> None:
@@ -523,9 +520,7 @@ async def _table_pages(table: Listings, ids: dict[str, str]) -> None:
 
 
 async def test_table_counts_up_to_its_limit_and_exports_every_match(storage: Storage) -> None:
-    flows = dashboard_flows()
-    ids = {name: flow.id for name, (flow, _) in flows.items()}
-    await _seed(storage, flows.values())
+    ids = await seed(storage.flows)
     table = storage.listings
     everyone = TableFilter(application_id=TABLE_APP)
     page = await table.table(everyone, size=2, count_limit=3)

@@ -20,6 +20,18 @@ def test_the_inbox_is_mounted_for_the_sandbox_only() -> None:
     assert not any(p.startswith("/sandbox") for p in _paths(ProviderName.ROUTEE))
 
 
+async def test_with_routee_the_dashboard_has_no_inbox_page() -> None:
+    """(With the sandbox the page is there: tests/browser/test_dashboard_inbox.py.)"""
+    sandbox = create_app(Settings(provider=ProviderName.SANDBOX, database_url="sqlite:///x.db"))
+    assert sandbox.state.sandbox_inbox is True  # the page and its links
+    app = create_app(Settings(provider=ProviderName.ROUTEE, database_url="sqlite:///unused.db"))
+    assert app.state.sandbox_inbox is False
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fotp.test") as http:
+        answer = await http.get("/dashboard/inbox")
+    assert answer.status_code == 404
+
+
 async def test_with_routee_the_inbox_answers_404() -> None:
     app = create_app(Settings(provider=ProviderName.ROUTEE, database_url="sqlite:///unused.db"))
     transport = httpx.ASGITransport(app=app)

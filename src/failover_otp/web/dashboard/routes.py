@@ -43,14 +43,24 @@ REFRESH_MS = 2000
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 
-def install(app: FastAPI) -> None:
-    """Serve the dashboard (pages and its vendored static files) from ``app``."""
-    from failover_otp.web.dashboard import account_routes, login_routes, timing_routes
+def install(app: FastAPI, *, sandbox: bool = False) -> None:
+    """Serve the dashboard (pages and its vendored static files) from ``app``; ``sandbox``:
+    the provider is the embedded sandbox, whose inbox gets a page (no such thing on Routee)."""
+    # Built on these helpers:
+    from failover_otp.web.dashboard import (
+        account_routes,
+        inbox_routes,
+        login_routes,
+        timing_routes,
+    )
 
     app.include_router(login_routes.router)
     app.include_router(router)
     app.include_router(account_routes.router)
     app.include_router(timing_routes.router)
+    app.state.sandbox_inbox = sandbox
+    if sandbox:
+        app.include_router(inbox_routes.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
 
 

@@ -1,6 +1,5 @@
-"""The dashboard tests' flows: worked out by hand, so that every aggregate and every filter of
-the flows table has a known answer (tests/integration/test_stats_store.py and
-contract/test_listings_contract.py)."""
+"""The dashboard's numbers worked out by hand: flows over two days (and one too old, and another
+application's), stored through the flows port, for the statistics contract and the table."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel, FlowStatus, StepStatus
+from failover_otp.services.ports import FlowRecords
 
 APP, OTHER = "app-stats", "app-other"
 DAY1 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ class S:
     parts: int = 1
 
 
-def dashboard_flow(
+def flow_of(
     app: str,
     created: datetime,
     specs: list[S],
@@ -81,14 +81,12 @@ V, M = Channel.VIBER, Channel.SMS
 VIBER_PRICE, SMS_PRICE = 0.0093, 0.0375
 
 
-def dashboard_flows() -> dict[str, tuple[Flow, FlowMeta]]:
-    """The flows by name: five of ``APP`` in range (two days), one older, one of ``OTHER``."""
-    return {
+async def seed(store: FlowRecords) -> dict[str, str]:
+    """Store the flows: their ids by name."""
+    seeded = {
         # Day 1: Viber delivered in 1 s; Viber delivered in 3 s; Viber expired, SMS in 2 s.
-        "seen": dashboard_flow(
-            APP, DAY1, [S(V, StepStatus.SEEN, 1, VIBER_PRICE)], FlowStatus.SUCCEEDED
-        ),
-        "delivered": dashboard_flow(
+        "seen": flow_of(APP, DAY1, [S(V, StepStatus.SEEN, 1, VIBER_PRICE)], FlowStatus.SUCCEEDED),
+        "delivered": flow_of(
             APP,
             DAY1 + timedelta(minutes=1),
             [S(V, StepStatus.DELIVERED, 3, VIBER_PRICE)],
@@ -96,14 +94,14 @@ def dashboard_flows() -> dict[str, tuple[Flow, FlowMeta]]:
             phone="306912345670",
             label="payment",
         ),
-        "failover": dashboard_flow(
+        "failover": flow_of(
             APP,
             DAY1 + timedelta(minutes=2),
             [S(V, StepStatus.EXPIRED, None, VIBER_PRICE), S(M, StepStatus.DELIVERED, 2, SMS_PRICE)],
             FlowStatus.SUCCEEDED,
         ),
         # Day 2: refused Viber, two-part SMS failed (Cyprus); a Viber still waiting.
-        "failed": dashboard_flow(
+        "failed": flow_of(
             APP,
             DAY2,
             [S(V, StepStatus.FAILED), S(M, StepStatus.FAILED, None, 2 * SMS_PRICE, "CY", parts=2)],
@@ -111,12 +109,15 @@ def dashboard_flows() -> dict[str, tuple[Flow, FlowMeta]]:
             phone="35799123456",
             label=None,
         ),
-        "waiting": dashboard_flow(
+        "waiting": flow_of(
             APP, DAY2 + timedelta(minutes=5), [S(V, StepStatus.QUEUED)], FlowStatus.IN_PROGRESS
         ),
         # Out of range, and another application's: never counted.
-        "old": dashboard_flow(
+        "old": flow_of(
             APP, SINCE - timedelta(days=3), [S(V, StepStatus.SEEN, 1, 1.0)], FlowStatus.SUCCEEDED
         ),
-        "other": dashboard_flow(OTHER, DAY1, [S(V, StepStatus.SEEN, 9, 5.0)], FlowStatus.SUCCEEDED),
+        "other": flow_of(OTHER, DAY1, [S(V, StepStatus.SEEN, 9, 5.0)], FlowStatus.SUCCEEDED),
     }
+    for flow, meta in seeded.values():
+        await store.create(flow, meta)
+    return {name: flow.id for name, (flow, _) in seeded.items()}
