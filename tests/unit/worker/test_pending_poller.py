@@ -11,6 +11,7 @@ from tests.support.security_stack import RecordingProvider, memory_stack, otp_bo
 
 from failover_otp.domain.statuses import Channel, FlowStatus, StepStatus
 from failover_otp.providers.base import DeliveryReport
+from failover_otp.services.flows import FlowService
 from failover_otp.worker.pending_poller import PendingPoller
 
 pytestmark = pytest.mark.asyncio
@@ -47,8 +48,8 @@ async def test_look_ups_are_bounded_and_spread_over_every_waiting_step() -> None
         monotonic = ManualClock()
         poller = PendingPoller(
             stack.storage.pending,
-            stack.flows,
-            provider,
+            # The poller asks through the flow service: one whose provider counts the look-ups.
+            FlowService(stack.storage.flows, provider, stack.clock),
             stack.clock,
             interval_seconds=10,
             max_per_second=20,
@@ -92,8 +93,8 @@ async def test_a_small_budget_walks_every_step_a_page_at_a_time() -> None:
         monotonic = ManualClock()
         poller = PendingPoller(
             stack.storage.pending,
-            stack.flows,
-            provider,
+            # The poller asks through the flow service: one whose provider counts the look-ups.
+            FlowService(stack.storage.flows, provider, stack.clock),
             stack.clock,
             interval_seconds=100,
             max_per_second=2,
