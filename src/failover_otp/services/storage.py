@@ -20,6 +20,7 @@ from failover_otp.services.ports import (
     Expiry,
     FlowRecords,
     IdempotencyKeys,
+    Listings,
     PendingSteps,
     RecordedFlows,
     RefusalCounts,
@@ -47,5 +48,6 @@ class Storage:
     operators: OperatorAccounts
     sessions: DashboardSessionRecords
     audit: AuditEntries
+    listings: Listings
     stats: Statistics
     replays: RecordedFlows
