@@ -19,7 +19,7 @@ from failover_otp.services.dashboard import DashboardService
 from failover_otp.settings import Settings
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.database import Database
-from failover_otp.store.flow_table import FlowTable
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.rollup_store import count_verified
@@ -50,7 +50,7 @@ async def test_a_wrong_code_then_the_right_one_on_the_timeline_and_in_conversion
             stack.apps,
             stack.flows,
             stack.clock,
-            table=FlowTable(stack.db),
+            ListingStore(stack.db),
             refusals=RefusalStore(stack.db),
         )
         view = await dashboard.flow("app-1", flow_id)
