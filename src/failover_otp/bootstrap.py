@@ -178,7 +178,7 @@ class Services:
         s = self.settings
         return TimingView(
             self.flows.history,
-            ReplayStore(self.db),
+            self.storage.replays,
             self.clock,
             auto_ttl_min_seconds=s.auto_ttl_min_seconds,
             auto_ttl_max_seconds=s.auto_ttl_max_seconds,
@@ -296,6 +296,7 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         audit=AuditStore(db),
         listings=ListingStore(db),
         stats=StatsStore(db),
+        replays=ReplayStore(db),
     )
 
 

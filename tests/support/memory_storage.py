@@ -29,4 +29,5 @@ def memory_storage(stores: MemoryStores | None = None) -> Storage:
         audit=s.audit,
         listings=s.listings,
         stats=s.stats,
+        replays=s.replays,
     )

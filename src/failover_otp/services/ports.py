@@ -28,6 +28,7 @@ from failover_otp.domain.listing import (
 from failover_otp.domain.outbox import NewWebhookEvent, WebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord, WaitingStep
 from failover_otp.domain.refusals import RefusalCount
+from failover_otp.domain.replay import RecordedFlow
 from failover_otp.domain.rollups import Rollup
 from failover_otp.domain.spend import Reservation, SpendDay
 from failover_otp.domain.stats import (
@@ -310,3 +311,12 @@ class Statistics(Protocol):
     async def conversion(
         self, application_id: str, since: datetime, until: datetime
     ) -> list[Conversion]: ...
+
+
+class RecordedFlows(Protocol):
+    async def recorded(
+        self, application_id: str, since: datetime, until: datetime, *, time_scale: float = 1.0
+    ) -> tuple[list[RecordedFlow], int]:
+        """The ended Viber → SMS flows created in ``[since, until)`` (the newest, at most
+        ``REPLAY_LIMIT``, in flow id order) and how many other ended flows were skipped."""
+        ...

@@ -22,6 +22,7 @@ from failover_otp.services.ports import (
     IdempotencyKeys,
     Listings,
     PendingSteps,
+    RecordedFlows,
     RefusalCounts,
     SpendLedger,
     Statistics,
@@ -49,3 +50,4 @@ class Storage:
     audit: AuditEntries
     listings: Listings
     stats: Statistics
+    replays: RecordedFlows

@@ -129,12 +129,13 @@ class Database:
             # A list or search page keeps one snapshot for its count and its rows.
             event.listen(self.scanner.sync_engine, "begin", _begin_deferred)
         else:
-            # Up to 2 x pool_size connections as before, but all kept once opened: an overflow
-            # connection was closed on every return, and opening one (a new server backend)
-            # costs milliseconds, at exactly the moments the service is busiest.
+            # pool_size connections, all kept once opened: an overflow connection was closed
+            # on every return, and opening one (a new server backend) costs milliseconds, at
+            # exactly the moments the service is busiest. The hot statements have the driver's
+            # own pool, twice as large (driver_write, driver_read).
             self.writer = create_async_engine(
                 self.url,
-                pool_size=2 * pool_size,
+                pool_size=pool_size,
                 max_overflow=0,
                 pool_timeout=pool_timeout,
                 pool_pre_ping=False,
@@ -360,7 +361,7 @@ class Database:
                     self._pg_pool = await asyncpg.create_pool(
                         dsn,
                         min_size=1,
-                        max_size=self._pool_size,
+                        max_size=2 * self._pool_size,
                         init=setup_postgres_connection,
                         reset=no_reset,
                         server_settings={"application_name": "failover-otp"},

@@ -34,6 +34,7 @@ from failover_otp.store.memory_limits import (
 )
 from failover_otp.store.memory_listing import MemoryListings
 from failover_otp.store.memory_outbox import MemoryOutbox
+from failover_otp.store.memory_replays import MemoryRecordedFlows
 from failover_otp.store.memory_state import MemoryState
 from failover_otp.store.memory_stats import MemoryStatistics
 
@@ -137,3 +138,4 @@ class MemoryStores:
             lambda: [FlowRecord(s.flow, s.meta) for s in state.flows.values()]
         )
         self.stats = MemoryStatistics(state)
+        self.replays = MemoryRecordedFlows(state)
