@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from failover_otp.key_file import key_from_file
 from failover_otp.providers.base import Provider
@@ -17,6 +17,7 @@ from failover_otp.providers.sandbox.profiles import profile_named
 from failover_otp.services.account_ports import Applications
 from failover_otp.services.audit import AuditTrail
 from failover_otp.services.auth import AuthService
+from failover_otp.services.auto_ttl_settings import AutoTtlSettings
 from failover_otp.services.clock import Clock, SystemClock
 from failover_otp.services.conversion import ConversionReports
 from failover_otp.services.dashboard import DashboardService
@@ -79,7 +80,7 @@ class Services:
     flows: FlowService
     # Every storage port, on this database (services/storage.py).
     storage: Storage
-    # The flows store itself, for what web/ still reads through it (listings, the queue's size).
+    # The concrete stores behind the web-facing services (web/ itself imports no store).
     flow_store: FlowStore
     deadline_queue: DeadlineQueue
     # The listings (the API's deliveries).
@@ -155,11 +156,20 @@ class Services:
         return DashboardSessions(
             self.storage.sessions,
             self.apps,
-            OperatorService(self.storage.operators, self.apps, self.clock),
+            self.operators,
             self.clock,
             session_seconds=s.dashboard_session_seconds,
             sign_in_failures=s.dashboard_sign_in_failures_per_15min,
         )
+
+    @cached_property
+    def operators(self) -> OperatorService:
+        return OperatorService(self.storage.operators, self.apps, self.clock)
+
+    @cached_property
+    def auto_ttl(self) -> AutoTtlSettings:
+        """Applications' own auto ttl settings (``apps auto-ttl``)."""
+        return AutoTtlSettings(TtlPolicyStore(self.db), self.clock)
 
     @cached_property
     def audit(self) -> AuditTrail:
@@ -224,7 +234,6 @@ class Services:
         return PendingPoller(
             self.storage.pending,
             self.flows,
-            self.provider,
             self.clock,
             interval_seconds=s.pending_poll_interval_seconds,
             max_per_second=s.pending_poll_max_per_second,
@@ -288,6 +297,39 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         sessions=SessionStore(db),
         audit=AuditStore(db),
         stats=StatsStore(db),
+    )
+
+
+async def migrate_schema(database_url: str) -> None:
+    """Create or upgrade the database's schema (``failover-otp migrate``)."""
+    await upgrade(database_url)
+
+
+def standalone_sandbox(
+    port: int,
+    time_scale: float,
+    *,
+    app_id: str | None,
+    app_secret: str | None,
+    callbacks: bool,
+    balance: float,
+    profile: str,
+    seed: int,
+) -> Coroutine[Any, Any, None]:
+    """The Routee sandbox alone on loopback (``failover-otp sandbox``): a coroutine that serves
+    until cancelled. Raises ValueError for an unknown profile (before anything is made)."""
+    from failover_otp.providers.sandbox.wire_server import serve_sandbox
+
+    chosen = profile_named(profile, seed)
+    return serve_sandbox(
+        "127.0.0.1",
+        port,
+        time_scale,
+        app_id=app_id,
+        app_secret=app_secret,
+        callbacks=callbacks,
+        balance=balance,
+        profile=chosen,
     )
 
 

@@ -11,57 +11,11 @@ from tests.support.security_stack import Stack, otp_body, security_stack
 
 from failover_otp.services.idempotency import (
     IdempotencyInProgress,
-    IdempotencyService,
     Reply,
 )
 from failover_otp.store.tables import flows, idempotency_keys
 
 BODY = b'{"flow": [{"to": "+306912345670", "order": 1}]}'
-
-
-class Calls:
-    """An endpoint stand-in that counts its executions and resumptions."""
-
-    def __init__(self) -> None:
-        self.executed: list[str] = []
-        self.resumed: list[str] = []
-        self.gate: asyncio.Event | None = None
-        self.fail: Exception | None = None
-        self.existing: set[str] = set()
-
-    async def execute(self, flow_id: str) -> Reply:
-        self.executed.append(flow_id)
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.fail is not None:
-            raise self.fail
-        self.existing.add(flow_id)
-        return Reply.json({"flowId": flow_id, "n": len(self.executed)})
-
-    async def resume(self, flow_id: str) -> Reply | None:
-        self.resumed.append(flow_id)
-        if flow_id not in self.existing:
-            return None
-        return Reply.json({"flowId": flow_id, "resumed": True})
-
-
-async def _run(
-    service: IdempotencyService,
-    calls: Calls,
-    *,
-    key: str | None = "key-1",
-    body: bytes = BODY,
-    app: str = "app-1",
-    endpoint: str = "POST /otp/send-failover",
-) -> tuple[Reply, bool]:
-    return await service.run(
-        application_id=app,
-        key=key,
-        endpoint=endpoint,
-        body=body,
-        execute=calls.execute,
-        resume=calls.resume,
-    )
 
 
 async def _flow_count(stack: Stack) -> int:

@@ -3,25 +3,21 @@
 The digit stories run the whole service (``open_services``, its worker loops) with the real
 Routee provider against the wire sandbox with its callbacks switched off: every status has to be
 looked up. Each Viber step lives an hour (a minute at time scale 60), so a flow that ends within
-seconds was moved by the poller, not by its ttl deadline.
+seconds was moved by the poller, not by its ttl deadline (its look-up bounds run on the in-memory
+storage: tests/unit/worker/test_pending_poller.py).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import pytest
 from tests.support.payloads import viber_sms_flow
 from tests.support.running_service import running_service, start_otp, wait_ended
-from tests.support.security_stack import RecordingProvider, otp_body, security_stack
 from tests.support.wire_sandbox import StartSandbox
 
-from failover_otp.domain.statuses import Channel, FlowStatus, StatusCode, StepStatus
-from failover_otp.providers.base import DeliveryReport
+from failover_otp.domain.statuses import FlowStatus, StatusCode, StepStatus
 from failover_otp.settings import Settings
-from failover_otp.store.pending_store import PendingStore
-from failover_otp.worker.pending_poller import PendingPoller
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -83,95 +79,3 @@ async def test_every_digit_story_ends_without_callbacks(
     counts = await sandbox.sends()
     assert counts["callbacks"] == {}
     assert counts["requests"]["GET /viber/tracking/{id}"] >= 1
-
-
-@dataclass
-class LookupCounter(RecordingProvider):
-    lookups: list[str] = field(default_factory=list)
-    answer: StepStatus | None = None
-
-    async def lookup(self, channel: Channel, message_id: str) -> DeliveryReport | None:
-        self.lookups.append(message_id)
-        return DeliveryReport(message_id, self.answer) if self.answer else None
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-async def test_look_ups_are_bounded_and_spread_over_every_waiting_step(
-    database_url: str,
-) -> None:
-    """30 waiting steps, 20 look-ups a second, one tick a second: the first tick only notes
-    them; one interval later a tick looks up 20, the next the other 10, then none until the
-    next interval; nobody is skipped and nobody is asked twice within an interval."""
-    async with security_stack(database_url, rate_limit_enabled=False) as stack:
-        ids = []
-        for i in range(30):
-            record, _ = await stack.send_otp(otp_body(f"+3069123400{i:02d}"))
-            ids.append(record.flow.steps[0].tracking_id)
-        provider = LookupCounter()
-        monotonic = ManualClock()
-        poller = PendingPoller(
-            PendingStore(stack.db),
-            stack.flows,
-            provider,
-            stack.clock,
-            interval_seconds=10,
-            max_per_second=20,
-            monotonic=monotonic,
-        )
-        assert (poller.tick, poller.per_tick) == (1.0, 20)
-        assert await poller.poll_once() == 0  # first seen
-        monotonic.now += 10
-        assert await poller.poll_once() == 20
-        assert await poller.poll_once() == 10
-        assert sorted(provider.lookups) == sorted(ids)
-        assert await poller.poll_once() == 0  # each was asked within the interval
-        monotonic.now += 10
-        assert await poller.poll_once() == 20
-
-        # What a look-up learns goes through the engine like a pushed report.
-        provider.answer = StepStatus.DELIVERED
-        monotonic.now += 10
-        await poller.poll_once()
-        await poller.poll_once()
-        delivered = [await stack.flow_store.load_by_tracking(i) for i in ids]
-        assert all(r is not None and r.flow.status is FlowStatus.SUCCEEDED for r in delivered)
-        # Ended flows wait on nothing: nothing is left to look up.
-        monotonic.now += 10
-        assert await poller.poll_once() == 0
-        assert (
-            await PendingStore(stack.db).waiting_steps(now=stack.clock.now(), after=None, limit=100)
-            == []
-        )
-
-
-async def test_a_small_budget_walks_every_step_a_page_at_a_time(database_url: str) -> None:
-    """Two look-ups a second: pages of 20 rows, two look-ups a tick, and after 15 ticks each
-    of the 30 waiting steps was asked exactly once."""
-    async with security_stack(database_url, rate_limit_enabled=False) as stack:
-        ids = []
-        for i in range(30):
-            record, _ = await stack.send_otp(otp_body(f"+3069123400{i:02d}"))
-            ids.append(record.flow.steps[0].tracking_id)
-        provider = LookupCounter()
-        monotonic = ManualClock()
-        poller = PendingPoller(
-            PendingStore(stack.db),
-            stack.flows,
-            provider,
-            stack.clock,
-            interval_seconds=100,
-            max_per_second=2,
-            monotonic=monotonic,
-        )
-        assert (poller.per_tick, poller.page) == (2, 20)
-        assert [await poller.poll_once() for _ in range(2)] == [0, 0]  # all seen, none due
-        monotonic.now += 100
-        assert [await poller.poll_once() for _ in range(15)] == [2] * 15
-        assert sorted(provider.lookups) == sorted(ids)

@@ -8,16 +8,11 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
-from tests.support.security_stack import PRICES, Stack, otp_body, security_stack
+from tests.support.security_stack import Stack, security_stack
+from tests.support.spend_sends import WORST, fail_over_everything, today, try_send
 
-from failover_otp.domain.records import FlowRecord
-from failover_otp.domain.spend import MICROS, SpendDay
-from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.services.errors import RateLimited
+from failover_otp.domain.spend import MICROS
 from failover_otp.store.tables import flows
-
-# A Viber step and its SMS failover: the worst case of one flow.
-WORST = PRICES[Channel.VIBER] + PRICES[Channel.SMS]  # 0.0468
 
 
 async def charged_today(stack: Stack, application_id: str = "app-1") -> float:
@@ -29,27 +24,6 @@ async def charged_today(stack: Stack, application_id: str = "app-1") -> float:
             )
         )
         return float(total.scalar_one())
-
-
-async def try_send(stack: Stack, number: str) -> FlowRecord | None:
-    try:
-        record, _ = await stack.send_otp(otp_body(number))
-    except RateLimited as refused:
-        error = refused
-    else:
-        return record
-    assert error.code == "spend_cap_reached"
-    return None
-
-
-async def fail_over_everything(stack: Stack, records: list[FlowRecord]) -> None:
-    """Every Viber step fails: every flow sends (and pays for) its SMS."""
-    for record in records:
-        await stack.report(record.flow.steps[0].tracking_id, StepStatus.UNDELIVERED)
-
-
-async def today(stack: Stack) -> SpendDay:
-    return await stack.security.abuse.spend.today("app-1", stack.clock.now())
 
 
 async def test_flows_still_running_hold_their_worst_case(database_url: str) -> None:

@@ -75,27 +75,17 @@ def _run(database_url: str | None, work: Callable[[Services], Awaitable[T]]) -> 
         raise typer.Exit(1) from None
 
 
-def audit_trail(services: Services) -> Any:
-    from failover_otp.services.audit import AuditTrail
-    from failover_otp.store.audit_store import AuditStore
-
-    return AuditTrail(AuditStore(services.db), services.clock)
-
-
 async def cli_audit(
     services: Services, action: str, application_id: str | None = None, **detail: Any
 ) -> None:
     """Record an admin action taken from the command line."""
     from failover_otp.services.audit import cli_actor
 
-    await audit_trail(services).record(cli_actor(), action, application_id=application_id, **detail)
+    await services.audit.record(cli_actor(), action, application_id=application_id, **detail)
 
 
 def operator_service(services: Services) -> Any:
-    from failover_otp.services.operators import OperatorService
-    from failover_otp.store.operator_store import OperatorStore
-
-    return OperatorService(OperatorStore(services.db), services.apps, services.clock)
+    return services.operators
 
 
 def _password(from_stdin: bool) -> str:
@@ -244,9 +234,7 @@ def audit_list(
         since = since.replace(tzinfo=UTC)
 
     async def work(services: Services) -> list[dict[str, Any]]:
-        entries = await audit_trail(services).store.recent(
-            application_id=app_id, since=since, limit=limit
-        )
+        entries = await services.audit.store.recent(application_id=app_id, since=since, limit=limit)
         return [{**asdict(e), "at": e.at.isoformat()} for e in entries]
 
     rows = _run(database_url, work)

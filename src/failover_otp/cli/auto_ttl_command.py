@@ -47,18 +47,16 @@ def register(apps_app: typer.Typer, load_settings: SettingsLoader, run: Runner) 
             from failover_otp.bootstrap import open_services
             from failover_otp.cli.admin_commands import cli_audit
             from failover_otp.domain.adaptive_ttl import AutoTtl
-            from failover_otp.store.ttl_policy_store import TtlPolicy, TtlPolicyStore
 
             async with open_services(settings) as services:
                 if await services.apps.get(app_id) is None:
                     return None
-                store = TtlPolicyStore(services.db)
                 if clear:
-                    await store.clear(app_id)
+                    await services.auto_ttl.clear(app_id)
                     shown: dict[str, Any] = {"applicationId": app_id, "autoTtl": None}
                 else:
                     bounds = AutoTtl(min_seconds, max_seconds, threshold)
-                    await store.set(app_id, TtlPolicy(bounds, default), services.clock.now())
+                    await services.auto_ttl.set(app_id, bounds, is_default=default)
                     shown = {
                         "applicationId": app_id,
                         "autoTtl": {

@@ -255,9 +255,9 @@ def worker(
 def migrate(database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema."""
     settings = load_settings(creates_database=True, database_url=database_url)
-    from failover_otp.store.migrate import upgrade
+    from failover_otp.bootstrap import migrate_schema
 
-    _run(upgrade(settings.database_url))
+    _run(migrate_schema(settings.database_url))
     console().print("schema is up to date")
 
 
@@ -287,11 +287,19 @@ def sandbox(
     from failover_otp.logging_setup import configure_logging
 
     configure_logging("info")
-    from failover_otp.providers.sandbox.profiles import profile_named
-    from failover_otp.providers.sandbox.wire_server import serve_sandbox
+    from failover_otp.bootstrap import standalone_sandbox
 
     try:
-        chosen = profile_named(profile, seed)
+        server = standalone_sandbox(
+            port,
+            time_scale,
+            app_id=app_id,
+            app_secret=app_secret,
+            callbacks=not no_callbacks,
+            balance=balance,
+            profile=profile,
+            seed=seed,
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--profile") from None
 
@@ -303,18 +311,7 @@ def sandbox(
 
         stop = asyncio.Event()
         _install_stop_signals(stop)
-        task = asyncio.create_task(
-            serve_sandbox(
-                "127.0.0.1",
-                port,
-                time_scale,
-                app_id=app_id,
-                app_secret=app_secret,
-                callbacks=not no_callbacks,
-                balance=balance,
-                profile=chosen,
-            )
-        )
+        task = asyncio.create_task(server)
         await stop.wait()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -32,8 +32,6 @@ def register(app: typer.Typer, load_settings: SettingsLoader, run: Runner) -> No
 
         async def main() -> dict[str, Any] | str:
             from failover_otp.bootstrap import open_services
-            from failover_otp.domain.replay import replay, standard_policies
-            from failover_otp.store.replay_store import ReplayStore
 
             async with open_services(settings) as services:
                 chosen = app_id
@@ -42,15 +40,13 @@ def register(app: typer.Typer, load_settings: SettingsLoader, run: Runner) -> No
                     if len(apps) != 1:
                         return f"{len(apps)} applications: name one with --app"
                     chosen = apps[0].id
-                now = services.clock.now()
-                flows, skipped = await ReplayStore(services.db).recorded(
-                    chosen, now - period, now, time_scale=settings.time_scale
+                flows, skipped, results = await services.timing.replay(
+                    chosen, period, min_ttl=min_ttl, max_ttl=max_ttl
                 )
-            results = replay(flows, standard_policies(min_ttl, max_ttl))
             return {
                 "applicationId": chosen,
                 "since": since,
-                "flows": len(flows),
+                "flows": flows,
                 "skipped": skipped,
                 "policies": [asdict(r) for r in results],
             }

@@ -92,3 +92,16 @@ def _describe(key: ModelKey) -> str:
     if key.operator is not None:
         parts.append(key.operator)
     return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TtlPolicy:
+    """An application's ``"ttl": "auto"`` settings (``apps auto-ttl``), or the service's."""
+
+    bounds: AutoTtl
+    # Whether a step that omits its ttl gets auto (else omitting it is refused, as before).
+    is_default: bool
+
+
+# The settings' defaults (FOTP_AUTO_TTL_*), for callers without settings at hand.
+BUILT_IN_POLICY = TtlPolicy(AutoTtl(5.0, 120.0, DEFAULT_THRESHOLD), is_default=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from failover_otp.domain.rollups import Rollup, median_ms
 from failover_otp.domain.stats import (
@@ -89,3 +90,46 @@ def conversion(rollup: Rollup) -> list[Conversion]:
         for (day, channel, country), v in sorted(rollup.flows.items())
         if channel and round(v[1]) > 0
     ]
+
+
+class RollupViews:
+    """The dashboard's aggregates as views of one ``rollup`` read, for a store to inherit: the
+    SQL store reads its stored rollups, the in-memory twin counts them from its flows."""
+
+    async def rollup(self, application_id: str, since: datetime, until: datetime) -> Rollup:
+        """The counters of the application's flows created in ``[since, until)`` (steps:
+        created in it)."""
+        raise NotImplementedError
+
+    async def channel_delivery(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[ChannelDelivery]:
+        """Per channel: steps created in the range, how many succeeded, how many failed."""
+        return channel_delivery(await self.rollup(application_id, since, until))
+
+    async def flows_per_day(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[DayFlows]:
+        """Flows created per UTC day: outcomes, failovers, actual cost and SMS-only parts."""
+        return flows_per_day(await self.rollup(application_id, since, until))
+
+    async def cost_per_day(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[DayChannelCost]:
+        """What the provider charged, per UTC day and channel (steps without a price left out)."""
+        return cost_per_day(await self.rollup(application_id, since, until))
+
+    async def delivery_latency(
+        self, application_id: str, since: datetime, until: datetime, *, by_country: bool = True
+    ) -> list[DeliveryLatency]:
+        """Median send-to-delivery seconds per channel and country (``""``: country unknown, or
+        every country when ``by_country`` is false)."""
+        rollup = await self.rollup(application_id, since, until)
+        return delivery_latency(rollup, by_country=by_country)
+
+    async def conversion(
+        self, application_id: str, since: datetime, until: datetime
+    ) -> list[Conversion]:
+        """OTP flows created in the range and how many had their code verified, per UTC day and
+        the channel and country of each flow's last step (the message the user typed from)."""
+        return conversion(await self.rollup(application_id, since, until))

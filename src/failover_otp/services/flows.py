@@ -28,7 +28,7 @@ from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
 from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
-from failover_otp.domain.statuses import RejectReason, StepStatus
+from failover_otp.domain.statuses import Channel, RejectReason, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
     FLOWS_ENDED,
@@ -50,6 +50,7 @@ from failover_otp.providers.base import (
 from failover_otp.retrying import Backoff, retry
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
+from failover_otp.services.errors import Unavailable
 from failover_otp.services.ports import FlowRecords
 from failover_otp.services.webhooks import WebhookEvents
 
@@ -409,6 +410,14 @@ class FlowService:
             self._looked_up.clear()
         self._looked_up[tracking_id] = (now, asked + 1)
         return True
+
+    async def look_up(self, channel: Channel, tracking_id: str) -> DeliveryReport | None:
+        """What the provider says about a message now (None: it knows nothing of it); raises
+        ``Unavailable`` when it could not be asked. The pending-message poller's question."""
+        try:
+            return await self.provider.lookup(channel, tracking_id)
+        except ProviderError as exc:
+            raise Unavailable(str(exc), retry_after=1) from exc
 
     async def cancel(self, flow_id: str, reason: str) -> FlowRecord | None:
         return await self.apply(flow_id, Cancel(reason))

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from failover_otp.domain.adaptive_ttl import AutoTtl
+from failover_otp.domain.adaptive_ttl import BUILT_IN_POLICY, AutoTtl, TtlPolicy
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
 from failover_otp.phones import InvalidPhoneNumber, normalize
 from failover_otp.services.errors import Invalid
-from failover_otp.store.ttl_policy_store import BUILT_IN_POLICY, TtlPolicy
 
 # The longest ttl an OTP step may ask for (a day), and so the cap of its auto ttl.
 OTP_TTL_MAX_SECONDS = 86_400

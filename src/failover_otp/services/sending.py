@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from failover_otp.domain.adaptive_ttl import AutoTtl
+from failover_otp.domain.adaptive_ttl import AutoTtl, TtlPolicy
 from failover_otp.domain.events import Start
 from failover_otp.domain.flow import FlowKind, StepPlan
 from failover_otp.domain.records import FlowMeta, FlowRecord
@@ -23,7 +23,6 @@ from failover_otp.services.otp_codes import take_code
 from failover_otp.services.otp_requests import OTP_TTL_MAX_SECONDS, OtpAsk, otp_plans
 from failover_otp.services.security import Security
 from failover_otp.settings import Settings
-from failover_otp.store.ttl_policy_store import TtlPolicy
 
 
 class TtlPolicies(Protocol):

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from failover_otp.domain.replay import replay, standard_policies
+from failover_otp.domain.replay import PolicyResult, replay, standard_policies
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.delivery_view import model_entries
@@ -35,17 +35,30 @@ class TimingView:
     async def timing(self, application_id: str, days: int) -> dict[str, Any]:
         """The model's curves, and the replay of the application's flows of the last ``days``."""
         model = await self.history.snapshot() if self.history is not None else None
-        now = self.clock.now()
-        flows, skipped = await self.recorded.recorded(
-            application_id, now - timedelta(days=days), now, time_scale=self.time_scale
+        flows, skipped, results = await self.replay(
+            application_id,
+            timedelta(days=days),
+            min_ttl=self.auto_ttl_min_seconds,
+            max_ttl=self.auto_ttl_max_seconds,
         )
-        policies = standard_policies(self.auto_ttl_min_seconds, self.auto_ttl_max_seconds)
         return {
             "models": model_entries(model) if model is not None else [],
             "replay": {
                 "days": days,
-                "flows": len(flows),
+                "flows": flows,
                 "skipped": skipped,
-                "policies": [asdict(r) for r in replay(flows, policies)],
+                "policies": [asdict(r) for r in results],
             },
         }
+
+    async def replay(
+        self, application_id: str, period: timedelta, *, min_ttl: float, max_ttl: float
+    ) -> tuple[int, int, list[PolicyResult]]:
+        """What fixed ttls and auto (bounded by ``min_ttl``..``max_ttl``) would have done with
+        the application's Viber → SMS flows of the last ``period``: (flows replayed, other
+        flows skipped, each policy's result)."""
+        now = self.clock.now()
+        flows, skipped = await self.recorded.recorded(
+            application_id, now - period, now, time_scale=self.time_scale
+        )
+        return len(flows), skipped, replay(flows, standard_policies(min_ttl, max_ttl))

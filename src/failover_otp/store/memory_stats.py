@@ -7,20 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from failover_otp.domain import stats_views as views
 from failover_otp.domain.rollups import Rollup, flow_counters
-from failover_otp.domain.stats import (
-    ChannelDelivery,
-    CodeChecks,
-    Conversion,
-    DayChannelCost,
-    DayFlows,
-    DeliveryLatency,
-)
+from failover_otp.domain.stats import CodeChecks
+from failover_otp.domain.stats_views import RollupViews
 from failover_otp.store.memory_state import MemoryState
 
 
-class MemoryStatistics:
+class MemoryStatistics(RollupViews):
     def __init__(self, state: MemoryState) -> None:
         self.state = state
 
@@ -39,32 +32,6 @@ class MemoryStatistics:
                 steps = flow_counters(replace(flow, steps=in_range), verified=verified)
                 total.add(Rollup(steps=steps.steps, latency=steps.latency))
         return total
-
-    async def channel_delivery(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[ChannelDelivery]:
-        return views.channel_delivery(await self.rollup(application_id, since, until))
-
-    async def flows_per_day(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[DayFlows]:
-        return views.flows_per_day(await self.rollup(application_id, since, until))
-
-    async def cost_per_day(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[DayChannelCost]:
-        return views.cost_per_day(await self.rollup(application_id, since, until))
-
-    async def delivery_latency(
-        self, application_id: str, since: datetime, until: datetime, *, by_country: bool = True
-    ) -> list[DeliveryLatency]:
-        rollup = await self.rollup(application_id, since, until)
-        return views.delivery_latency(rollup, by_country=by_country)
-
-    async def conversion(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[Conversion]:
-        return views.conversion(await self.rollup(application_id, since, until))
 
     async def code_checks(self, flow_id: str) -> CodeChecks | None:
         stored = self.state.flows.get(flow_id)

@@ -14,7 +14,6 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from failover_otp.domain import stats_views as views
 from failover_otp.domain.rollups import Rollup
 from failover_otp.domain.stats import (
     ChannelDelivery,
@@ -24,6 +23,7 @@ from failover_otp.domain.stats import (
     DayFlows,
     DeliveryLatency,
 )
+from failover_otp.domain.stats_views import RollupViews
 from failover_otp.store.database import Database
 from failover_otp.store.rollup_store import RollupStore
 from failover_otp.store.tables import flows, otp_codes
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-class StatsStore:
+class StatsStore(RollupViews):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.rollups = RollupStore(db)
@@ -48,39 +48,6 @@ class StatsStore:
         """The counters of the application's flows created in ``[since, until)``: read once,
         then viewed by ``domain/stats_views.py``."""
         return await self.rollups.read(application_id, since, until)
-
-    async def channel_delivery(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[ChannelDelivery]:
-        """Per channel: steps created in the range, how many succeeded, how many failed."""
-        return views.channel_delivery(await self.rollup(application_id, since, until))
-
-    async def flows_per_day(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[DayFlows]:
-        """Flows created per UTC day: outcomes, failovers, actual cost and SMS-only parts."""
-        return views.flows_per_day(await self.rollup(application_id, since, until))
-
-    async def cost_per_day(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[DayChannelCost]:
-        """What the provider charged, per UTC day and channel (steps without a price left out)."""
-        return views.cost_per_day(await self.rollup(application_id, since, until))
-
-    async def delivery_latency(
-        self, application_id: str, since: datetime, until: datetime, *, by_country: bool = True
-    ) -> list[DeliveryLatency]:
-        """Median send-to-delivery seconds per channel and country (``""``: country unknown, or
-        every country when ``by_country`` is false)."""
-        rollup = await self.rollup(application_id, since, until)
-        return views.delivery_latency(rollup, by_country=by_country)
-
-    async def conversion(
-        self, application_id: str, since: datetime, until: datetime
-    ) -> list[Conversion]:
-        """OTP flows created in the range and how many had their code verified, per UTC day and
-        the channel and country of each flow's last step (the message the user typed from)."""
-        return views.conversion(await self.rollup(application_id, since, until))
 
     async def code_checks(self, flow_id: str) -> CodeChecks | None:
         """The flow's code checks, or None when it has no code of ours (a customer's own pin)."""

@@ -5,26 +5,16 @@ Read only when a send asks for auto or omits a ttl, so an ordinary send stays wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from failover_otp.domain.adaptive_ttl import AutoTtl
+from failover_otp.domain.adaptive_ttl import BUILT_IN_POLICY, AutoTtl, TtlPolicy
 from failover_otp.store.database import Database
 from failover_otp.store.tables import app_ttl_policies
 from failover_otp.store.upsert import insert_for
 
-
-@dataclass(frozen=True, slots=True)
-class TtlPolicy:
-    bounds: AutoTtl
-    # Whether a step that omits its ttl gets auto (else omitting it is refused, as before).
-    is_default: bool
-
-
-# The settings' defaults (FOTP_AUTO_TTL_*), for callers without settings at hand.
-BUILT_IN_POLICY = TtlPolicy(AutoTtl(5.0, 120.0, 0.95), is_default=False)
+__all__ = ["BUILT_IN_POLICY", "TtlPolicy", "TtlPolicyStore"]
 
 
 class TtlPolicyStore:

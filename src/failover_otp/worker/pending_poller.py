@@ -4,9 +4,10 @@ Routee pushes delivery reports to ``FOTP_PUBLIC_URL``; if they never arrive (a w
 firewall, Routee not honouring ``callback`` on ``/viber/otp``) a flow would otherwise only learn
 a step's fate when its ttl deadline looks it up, or when someone reads it. This loop, run beside
 the deadline worker, asks the provider about every waiting step once per interval while its
-deadline is ahead, and feeds what it learns through ``FlowService.report``: the same path as a
-pushed report, so the engine's rules (statuses only move forward, failover, webhooks) apply
-unchanged, and a report that changes nothing changes nothing.
+deadline is ahead (``FlowService.look_up``), and feeds what it learns through
+``FlowService.report``: the same path as a pushed report, so the engine's rules (statuses only
+move forward, failover, webhooks) apply unchanged, and a report that changes nothing changes
+nothing.
 
 Bounded: at most ``max_per_second`` look-ups per process, spread over the waiting steps by a
 cursor that walks them in deadline order (the ``PendingSteps`` port). A step is first looked up one
@@ -26,8 +27,8 @@ import structlog
 
 from failover_otp.domain.records import WaitingStep
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.providers.base import Provider, ProviderError
 from failover_otp.services.clock import Clock
+from failover_otp.services.errors import Unavailable
 from failover_otp.services.flows import FlowService
 from failover_otp.services.ports import PendingSteps
 
@@ -48,7 +49,6 @@ class PendingPoller:
         self,
         store: PendingSteps,
         service: FlowService,
-        provider: Provider,
         clock: Clock,
         *,
         interval_seconds: float,
@@ -58,7 +58,6 @@ class PendingPoller:
     ) -> None:
         self.store = store
         self.service = service
-        self.provider = provider
         self.clock = clock
         # The interval is engine time: a scaled-up run (demos, tests) polls as much faster.
         self.interval = interval_seconds / time_scale
@@ -123,8 +122,8 @@ class PendingPoller:
     async def _look_up(self, row: WaitingStep) -> None:
         try:
             channel = Channel(row.channel)
-            report = await self.provider.lookup(channel, row.tracking_id)
-        except (ValueError, ProviderError) as exc:
+            report = await self.service.look_up(channel, row.tracking_id)
+        except (ValueError, Unavailable) as exc:
             log.warning("pending look-up failed", flow_id=row.flow_id, error=str(exc))
             return
         self.looked_up += 1

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 A, B = "http://127.0.0.1:9/a", "http://127.0.0.1:9/b"
 
 
-async def _claim(
+async def claimed(
     storage: Storage,
     at: datetime | int = T0,
     worker: str = "w1",
@@ -36,23 +36,7 @@ async def _claim(
     )
 
 
-async def claim(
-    storage: Storage,
-    at: datetime | int = T0,
-    worker: str = "w1",
-    *,
-    limit: int = 10,
-    skip_applications: Collection[str] = (),
-    skip_hosts: Collection[str] = (),
-) -> list[str]:
-    events = await _claim(
-        storage,
-        at,
-        worker,
-        limit=limit,
-        skip_applications=skip_applications,
-        skip_hosts=skip_hosts,
-    )
+def ids(events: list[WebhookEvent]) -> list[str]:
     return [e.event_id for e in events]
 
 
@@ -60,21 +44,21 @@ async def test_only_each_flows_oldest_pending_event_is_claimable(storage: Storag
     a = [webhook("flow-a", n, url=A) for n in (1, 2, 3)]
     b = [webhook("flow-b", 1, url=B)]
     await storage.outbox.enqueue([a[0], b[0], a[1], a[2]])
-    first = await _claim(storage, T0)
+    first = await claimed(storage, T0)
     assert [e.event_id for e in first] == [a[0].event_id, b[0].event_id]
     assert first[0].target_host == "127.0.0.1:9"
-    assert await claim(storage) == []  # leased
+    assert ids(await claimed(storage)) == []  # leased
     for event in first:
         await storage.outbox.mark_delivered(event.seq, attempts=1, now=T0)
-    second = await _claim(storage, T0)
+    second = await claimed(storage, T0)
     assert [e.event_id for e in second] == [a[1].event_id]
     # A failed attempt waits for its retry time, and holds the flow's later events back.
     retry_at = T0 + timedelta(hours=1)
     assert await storage.outbox.mark_failed(
         second[0].seq, worker_id="w1", attempts=1, error="HTTP 500", retry_at=retry_at
     )
-    assert await claim(storage) == []
-    later = await _claim(storage, retry_at)
+    assert ids(await claimed(storage)) == []
+    later = await claimed(storage, retry_at)
     assert [e.event_id for e in later] == [a[1].event_id]
     assert later[0].attempts == 1
     assert later[0].last_error == "HTTP 500"
@@ -85,7 +69,7 @@ async def test_only_each_flows_oldest_pending_event_is_claimable(storage: Storag
     assert await storage.outbox.mark_failed(
         later[0].seq, worker_id="w1", attempts=2, error="gave up", retry_at=None
     )
-    assert await claim(storage, retry_at) == [a[2].event_id]
+    assert ids(await claimed(storage, retry_at)) == [a[2].event_id]
     assert await storage.outbox.counts() == {PENDING: 1, DELIVERED: 2, DEAD: 1}
     delivered = (await storage.outbox.events("flow-a"))[0]
     assert delivered.status == DELIVERED
@@ -94,9 +78,9 @@ async def test_only_each_flows_oldest_pending_event_is_claimable(storage: Storag
 
 async def test_an_expired_lease_hands_the_event_to_another_worker(storage: Storage) -> None:
     await storage.outbox.enqueue([webhook("flow-a", 1)])
-    [mine] = await _claim(storage, T0, "w1")
-    assert await claim(storage, 29, "w2") == []
-    [theirs] = await _claim(storage, 31, "w2")
+    [mine] = await claimed(storage, T0, "w1")
+    assert ids(await claimed(storage, 29, "w2")) == []
+    [theirs] = await claimed(storage, 31, "w2")
     assert theirs.event_id == mine.event_id
     assert not await storage.outbox.mark_failed(
         mine.seq, worker_id="w1", attempts=1, error="late", retry_at=T0
@@ -113,21 +97,21 @@ async def test_claims_are_earliest_first_bounded_and_skip_busy_applications_and_
     ]
     await storage.outbox.enqueue(events)
     at = T0 + timedelta(seconds=5)
-    assert await claim(storage, at, limit=2, skip_applications=["app-2"]) == ["f1-1", "f3-1"]
+    assert ids(await claimed(storage, at, limit=2, skip_applications=["app-2"])) == ["f1-1", "f3-1"]
     await storage.outbox.release([e.seq for e in await storage.outbox.events()], worker_id="w1")
-    assert await claim(storage, at, limit=2) == ["f2-1", "f3-1"]  # by due time, then by seq
+    assert ids(await claimed(storage, at, limit=2)) == ["f2-1", "f3-1"]  # by due time, then by seq
     await storage.outbox.release([e.seq for e in await storage.outbox.events()], worker_id="w1")
-    assert await claim(storage, at, skip_hosts=["127.0.0.1:9"]) == ["f3-1"]
+    assert ids(await claimed(storage, at, skip_hosts=["127.0.0.1:9"])) == ["f3-1"]
     # Only the holder's release frees an event.
     await storage.outbox.release([e.seq for e in await storage.outbox.events()], worker_id="w9")
-    assert await claim(storage, at, "w2") == ["f1-1", "f2-1"]
+    assert ids(await claimed(storage, at, "w2")) == ["f1-1", "f2-1"]
 
 
 async def test_gone_kills_every_pending_event_to_the_same_url(storage: Storage) -> None:
     await storage.outbox.enqueue(
         [webhook("f1", 1, url=A), webhook("f2", 1, url=A), webhook("f3", 1, url=B)]
     )
-    first = (await _claim(storage, T0, limit=1))[0]
+    first = (await claimed(storage, T0, limit=1))[0]
     dropped = await storage.outbox.disable_endpoint(
         first, attempts=1, error="HTTP 410", reason="endpoint gone"
     )

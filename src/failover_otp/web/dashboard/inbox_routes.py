@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from failover_otp.services.dashboard import TableFilter
 from failover_otp.services.sandbox_inbox import FlowInbox
-from failover_otp.store.flow_table import TableFilter
 from failover_otp.web.dashboard.pages import _login_redirect, _page
 from failover_otp.web.dashboard.routes import dashboard_service
 from failover_otp.web.dashboard.sessions import current_session
