@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import StepStatus, stored_as
 from failover_otp.store.database import Database
+from failover_otp.store.filter_probe import nothing_matches
 from failover_otp.store.paging import bounded_count
 from failover_otp.store.search_store import escape_like, records_in_order, step_exists
 from failover_otp.store.tables import UTCDateTime, flows, steps
@@ -177,6 +178,8 @@ class FlowTable:
         """The ``size`` newest matches older than ``older_than`` (or the oldest ``size`` newer
         than ``newer_than``, or the very newest), with the cursors either side."""
         async with self.db.scan() as conn:
+            if await nothing_matches(conn, where, sqlite=self.db.is_sqlite):
+                return TablePage(0, [], None, None)
             conditions, newest = await self._conditions(conn, where)
             key = tuple_(newest, flows.c.id)
             matching = and_(*conditions)
