@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -96,6 +97,7 @@ class Database:
         self._pool_size = pool_size
         self._pg_pool: asyncpg.Pool | None = None
         self._pg_pool_opening = asyncio.Lock()
+        self._last_wait = (0.0, 0.0)  # (seconds waited, when: monotonic)
         if self.is_sqlite:
             _prepare_sqlite_file(self.url)
             # Point reads and writes take microseconds: they run on the event loop (see
@@ -186,7 +188,9 @@ class Database:
         """SQLite's write turn, waited for at most ``pool_timeout`` (the queue is full then)."""
         try:
             async with asyncio.timeout(self.pool_timeout):
+                asked = time.monotonic()
                 await self._write_turn.acquire()
+                self._waited(asked)
         except TimeoutError:
             raise DatabaseBusy(
                 f"no turn on the SQLite writer within {self.pool_timeout:g} s"
@@ -225,6 +229,18 @@ class Database:
         :meth:`read_row`."""
         naive = moment.astimezone(UTC).replace(tzinfo=None)
         return naive.isoformat(sep=" ", timespec="microseconds") if self.is_sqlite else naive
+
+    def _waited(self, asked: float) -> None:
+        now = time.monotonic()
+        self._last_wait = (now - asked, now)
+
+    @property
+    def queue_delay(self) -> float:
+        """How long the latest writer waited for its turn (SQLite) or a hot statement for a
+        connection (PostgreSQL), in seconds, if that was within the last second (else 0): the
+        database's queue, which admission control keeps short (web/admission.py)."""
+        wait, at = self._last_wait
+        return wait if time.monotonic() - at < 1.0 else 0.0
 
     @property
     def dialect(self) -> Dialect:
@@ -318,7 +334,9 @@ class Database:
     async def _postgres_connection(self) -> AsyncIterator[asyncpg.Connection]:
         pool = self._pg_pool or await self._open_postgres_pool()
         try:
+            asked = time.monotonic()
             conn = await pool.acquire(timeout=self.pool_timeout)
+            self._waited(asked)
         except TimeoutError:
             raise DatabaseBusy(f"no database connection within {self.pool_timeout:g} s") from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:

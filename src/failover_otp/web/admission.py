@@ -7,11 +7,12 @@ crash. This one counts only requests being worked on, answers in the API's JSON 
 and says when to come back. A refused request has read nothing and stored nothing.
 
 A count alone cannot keep answers fast on every machine: how long the requests in flight take
-depends on how much CPU the process gets. So the process also watches its own event loop
-(``FOTP_LIMIT_LOOP_LAG_MS``): a callback scheduled every 25 ms notes how late it runs, and
-while the loop runs later than the bound (the process has more work than CPU) new requests are
-shed the same way. A slow provider or database does not make the loop late (requests waiting
-on them cost no CPU), so it never sheds for them.
+depends on how much CPU the process and its database get. So the process also watches its own
+queues (``FOTP_LIMIT_LOOP_LAG_MS``): the event loop (a callback scheduled every 25 ms notes
+how late it runs: the process has more work than CPU) and the database's (how long the latest
+write waited for SQLite's writer, or a hot statement for a PostgreSQL connection); while either
+runs later than the bound, new requests are shed the same way. A slow provider does not make
+either late (requests waiting on it cost no CPU and hold no turn), so it never sheds for it.
 
 Liveness (``/health/live``) and ``/metrics`` are always admitted: an overloaded process is
 alive, and its metrics are how an operator sees the overload.
@@ -20,6 +21,7 @@ alive, and its metrics are how an operator sees the overload.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,8 +39,16 @@ LAG_FLOOR_IN_FLIGHT = 8
 
 
 class AdmissionLimit:
-    def __init__(self, app: ASGIApp, *, max_in_flight: int = 0, max_loop_lag: float = 0.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_in_flight: int = 0,
+        max_loop_lag: float = 0.0,
+        queue_delay: Callable[[], float] | None = None,
+    ) -> None:
         self.app = app
+        self.queue_delay = queue_delay or (lambda: 0.0)  # the database's queue, seconds
         self.max_in_flight = max_in_flight  # 0: no count limit
         self.max_loop_lag = max_loop_lag  # seconds; 0: lateness not watched
         self.in_flight = 0
@@ -61,10 +71,11 @@ class AdmissionLimit:
         if self.max_loop_lag:
             if not self._probing:
                 self._probe(asyncio.get_running_loop(), None)
-            if self.loop_lag > self.max_loop_lag and self.in_flight >= LAG_FLOOR_IN_FLIGHT:
+            late = max(self.loop_lag, self.queue_delay())
+            if late > self.max_loop_lag and self.in_flight >= LAG_FLOOR_IN_FLIGHT:
                 await _shed(
-                    f"the service has more work than it can do at once (its loop runs "
-                    f"{1000 * self.loop_lag:.0f} ms late, past FOTP_LIMIT_LOOP_LAG_MS)",
+                    f"the service has more work than it can do at once (its work runs "
+                    f"{1000 * late:.0f} ms late, past FOTP_LIMIT_LOOP_LAG_MS)",
                     scope,
                     receive,
                     send,

@@ -32,6 +32,11 @@ from failover_otp.web.request_guard import RequestGuard
 from failover_otp.web.responses import FastJSONResponse
 
 
+def _database_queue_delay(app: FastAPI) -> float:
+    services = getattr(app.state, "services", None)
+    return float(services.db.queue_delay) if services is not None else 0.0
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
             AdmissionLimit,
             max_in_flight=settings.limit_concurrency,
             max_loop_lag=settings.limit_loop_lag_ms / 1000,
+            queue_delay=lambda: _database_queue_delay(app),
         )
     install_openapi(app)
     install_docs(app)

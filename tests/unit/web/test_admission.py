@@ -118,3 +118,27 @@ async def test_while_the_loop_runs_late_new_requests_are_shed() -> None:
         release.set()
         assert all(r.status_code == 200 for r in await asyncio.gather(*held))
         assert (await client.get("/slow")).status_code == 200
+
+
+async def test_while_the_database_queue_is_long_new_requests_are_shed() -> None:
+    release = asyncio.Event()
+    delay = [0.0]
+
+    async def slow(request: Request) -> PlainTextResponse:
+        await release.wait()
+        return PlainTextResponse("done")
+
+    inner = Starlette(routes=[Route("/slow", slow)])
+    limited = AdmissionLimit(inner, max_loop_lag=0.05, queue_delay=lambda: delay[0])
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        held = [asyncio.create_task(client.get("/slow")) for _ in range(LAG_FLOOR_IN_FLIGHT)]
+        await _wait_for(lambda: limited.in_flight == LAG_FLOOR_IN_FLIGHT)
+        delay[0] = 0.3  # the latest write waited 300 ms for its turn
+        shed = await client.get("/slow")
+        assert shed.status_code == 503
+        assert shed.headers["retry-after"] == "1"
+        delay[0] = 0.0
+        release.set()
+        assert all(r.status_code == 200 for r in await asyncio.gather(*held))
+        assert (await client.get("/slow")).status_code == 200
