@@ -8,7 +8,8 @@ status on ``flows (application_id, status, created_at)``, a step's status (with 
 widened by a day: a failover step is created after its flow) on ``steps (application_id,
 status, created_at)``, a partial label or number as one pass over the application's steps or
 flows (of the asked status and range) that stops at the first hit, and the step status together
-with the label over the steps of that status. If any part finds nothing, nothing matches and the table says so at once.
+with the label over the steps of that status. If any part finds nothing, nothing matches and
+the table says so at once.
 """
 
 from __future__ import annotations
