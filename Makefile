@@ -47,13 +47,16 @@ migrate: .venv
 # TEST_WORKERS pytest-xdist processes (more than the cores pays off), each test file on one
 # worker so its module fixtures start once. Each worker has its own throwaway PostgreSQL
 # cluster (tests/support/postgres.py); ports come from the OS. TEST_WORKERS=0: no xdist.
+# The end-to-end tests mostly wait too (on servers, on ttls at time scale 60): they run on
+# E2E_WORKERS workers, each with its own shared servers (tests/e2e/conftest.py).
 TEST_WORKERS ?= 3
+E2E_WORKERS ?= 3
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadfile)
 run_tier = $(PYTEST) -m "$(1)" $(2) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 UNIT_TIER = $(call run_tier,unit or property,tests/unit tests/property)
-INTEGRATION_TIER = $(call run_tier,integration,$(XDIST) tests/integration)
-E2E_TIER = $(call run_tier,e2e,tests/e2e)
+INTEGRATION_TIER = $(call run_tier,integration,$(call xdist,$(TEST_WORKERS)) tests/integration)
+E2E_TIER = $(call run_tier,e2e,$(call xdist,$(E2E_WORKERS)) tests/e2e)
 BROWSER_TIER = $(call run_tier,browser,tests/browser)
 
 test: .venv

@@ -64,7 +64,9 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     with one_database(args.db, "memory") as (scratch, db):
         sandbox = sandbox_process(scratch).start()
-        service = Service(db.url, scratch, extra_env=routee_env(sandbox.url))
+        # Capacity, not shedding: requests wait for the database as long as they must.
+        env = {**routee_env(sandbox.url), "FOTP_DB_POOL_TIMEOUT_SECONDS": "60"}
+        service = Service(db.url, scratch, extra_env=env)
         try:
             service.start()
             assert service.process is not None

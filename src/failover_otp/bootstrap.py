@@ -29,7 +29,7 @@ from failover_otp.services.flows import FlowService
 from failover_otp.services.health import HealthService
 from failover_otp.services.housekeeping import Housekeeping
 from failover_otp.services.operators import OperatorService
-from failover_otp.services.ports import WebhookOutbox
+from failover_otp.services.ports import Listings, WebhookOutbox
 from failover_otp.services.provider_callbacks import ProviderCallbacks
 from failover_otp.services.sandbox_inbox import SandboxInbox
 from failover_otp.services.security import Security, build_code_book, build_security
@@ -47,16 +47,14 @@ from failover_otp.store.database import Database
 from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.delivery_store import DeliveryStore
 from failover_otp.store.flow_store import FlowStore
-from failover_otp.store.flow_table import FlowTable
 from failover_otp.store.idempotency_store import IdempotencyStore
-from failover_otp.store.listing import Listings
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.operator_store import OperatorStore
 from failover_otp.store.pending_store import PendingStore
 from failover_otp.store.purge_store import PurgeStore
 from failover_otp.store.refusal_store import RefusalStore
 from failover_otp.store.replay_store import ReplayStore
-from failover_otp.store.search_store import SearchStore
 from failover_otp.store.session_store import SessionStore
 from failover_otp.store.spend_store import SpendStore
 from failover_otp.store.stats_store import StatsStore
@@ -83,7 +81,7 @@ class Services:
     # The concrete stores behind the web-facing services (web/ itself imports no store).
     flow_store: FlowStore
     deadline_queue: DeadlineQueue
-    # The listings (the API's deliveries).
+    # The API's deliveries, the tracking search and the dashboard's table.
     listings: Listings
     apps: Applications
     auth: AuthService
@@ -115,7 +113,6 @@ class Services:
         return FlowReads(
             self.flows,
             self.listings,
-            SearchStore(self.db),
             time_scale=self.settings.time_scale,
             count_limit=self.settings.list_count_limit,
         )
@@ -143,7 +140,8 @@ class Services:
             self.apps,
             self.flows,
             self.clock,
-            table=FlowTable(self.db, count_limit=s.list_count_limit),
+            self.listings,
+            count_limit=s.list_count_limit,
             refusals=self.storage.refusals,
             time_scale=s.time_scale,
             sms_price=s.price_sms,
@@ -180,7 +178,7 @@ class Services:
         s = self.settings
         return TimingView(
             self.flows.history,
-            ReplayStore(self.db),
+            self.storage.replays,
             self.clock,
             auto_ttl_min_seconds=s.auto_ttl_min_seconds,
             auto_ttl_max_seconds=s.auto_ttl_max_seconds,
@@ -296,7 +294,9 @@ def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:
         operators=OperatorStore(db),
         sessions=SessionStore(db),
         audit=AuditStore(db),
+        listings=ListingStore(db),
         stats=StatsStore(db),
+        replays=ReplayStore(db),
     )
 
 
@@ -387,7 +387,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         flows=flows,
         flow_store=flow_store,
         deadline_queue=DeadlineQueue(db),
-        listings=Listings(db),
+        listings=storage.listings,
         apps=apps,
         auth=AuthService(apps, clock, token_ttl_seconds=settings.token_ttl_seconds),
         provider=provider,

@@ -21,20 +21,16 @@ from failover_otp.client import (
     FailoverOtpClient,
     RetryPolicy,
 )
+from tests.e2e.shared_servers import SharedServers
 from tests.support.payloads import number, viber_sms_flow
 from tests.support.ports import free_port
-from tests.support.server import ServerProcess, cli, create_application, serve_args
+from tests.support.server import ServerProcess, cli, create_application
 
 
 @pytest.fixture(scope="module")
-def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("client-cli")
-    database_url = f"sqlite:///{workdir}/client.db"
-    proc = ServerProcess(args=[], workdir=workdir, env={"FOTP_DATABASE_URL": database_url})
-    proc.args = serve_args(proc.port, database_url)
-    proc.start()
-    yield proc
-    proc.stop()
+def cli_server(shared_servers: SharedServers) -> ServerProcess:
+    """The shared SQLite server (conftest.py): these tests use applications of their own."""
+    return shared_servers.get("sqlite")
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,12 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.shared_servers import SharedServers
 from tests.support.ports import LOOPBACK
-from tests.support.server import ServerProcess, serve_args
+from tests.support.server import ServerProcess
 
 FIFTY_MB = 50 * 1024 * 1024
 # Generous bounds for a busy machine.
@@ -21,13 +20,9 @@ ANSWER_WITHIN = 30.0
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir: Path = tmp_path_factory.mktemp("boundary")
-    proc = ServerProcess(args=[], workdir=workdir)
-    proc.args = serve_args(proc.port, f"sqlite:///{workdir}/e2e.db")
-    proc.start()
-    yield proc
-    proc.stop()
+def server(shared_servers: SharedServers) -> ServerProcess:
+    """The shared SQLite server (conftest.py): the request limits are the defaults."""
+    return shared_servers.get("sqlite")
 
 
 def _head(path: str, headers: dict[str, str]) -> bytes:

@@ -8,10 +8,8 @@ run under two minutes.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +20,8 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation
 
-from tests.support import postgres as pg
-from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
+from tests.e2e.shared_servers import SharedServers
+from tests.support.server import ApiSession, ServerProcess, create_application
 
 EXAMPLES_PER_OPERATION = 25
 # How the API refuses invalid data (schemathesis's default list, with 413 and without 5xx).
@@ -48,22 +46,9 @@ REJECTION_STATUSES = [
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def fuzzed_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:
-    workdir: Path = tmp_path_factory.mktemp("schemathesis")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            database_url = f"sqlite:///{workdir}/fuzz.db"
-        else:
-            server: pg.PostgresServer = request.getfixturevalue("postgres_server")
-            database_url = stack.enter_context(pg.fresh_database(server.base_url))
-        proc = ServerProcess(args=[], workdir=workdir)
-        proc.args = serve_args(proc.port, database_url)
-        proc.env = {"FOTP_DATABASE_URL": database_url}
-        proc.start()
-        yield proc
-        proc.stop()
+def fuzzed_server(request: pytest.FixtureRequest, shared_servers: SharedServers) -> ServerProcess:
+    """The shared server of the set-up (conftest.py); the fuzz uses an application of its own."""
+    return shared_servers.get(str(request.param))
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
 from sqlalchemy import inspect, text
 from tests.support.server import COMMAND
 
 from failover_otp.store.database import engine_for
 from failover_otp.store.migrate import HEAD_REVISION, upgrade
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: an empty database, not one at head."""
+    return empty_database_url
 
 
 async def _schema(database_url: str) -> tuple[set[str], list[str]]:

@@ -120,9 +120,9 @@ def test_find_postgres_uses_the_local_server_without_binaries(
 def test_sync_fresh_database_with_pg_trgm(local_server: pg.PostgresServer) -> None:
     with pg.fresh_database(local_server.base_url, extensions=["pg_trgm"]) as url:
         name = pg.database_name(url)
-        assert pg._run_sync(_database_exists(local_server.base_url, name))
-        pg._run_sync(_check_database(url))
-    assert not pg._run_sync(_database_exists(local_server.base_url, name))
+        assert pg.run_sync(_database_exists(local_server.base_url, name))
+        pg.run_sync(_check_database(url))
+    assert not pg.run_sync(_database_exists(local_server.base_url, name))
 
 
 # ------------------------------------------------------------------ a throwaway cluster
@@ -196,7 +196,7 @@ def test_forced_temporary_cluster_starts_and_is_removed(monkeypatch: pytest.Monk
         if os.geteuid() == 0:
             assert root.stat().st_uid != 0  # PostgreSQL refuses to run as root
         with pg.fresh_database(server.base_url, extensions=["pg_trgm"]) as url:
-            pg._run_sync(_check_database(url))
+            pg.run_sync(_check_database(url))
     assert not root.exists()
     assert not port_is_open("127.0.0.1", port)
 

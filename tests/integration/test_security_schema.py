@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
@@ -12,6 +13,13 @@ from sqlalchemy import Connection
 from failover_otp.store.database import engine_for
 from failover_otp.store.migrate import upgrade
 from failover_otp.store.tables import metadata
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: an empty database, not one at head."""
+    return empty_database_url
+
 
 OURS = {"idempotency_keys", "otp_codes", "rate_counters", "spend_days", "spend_reservations"} | {
     "operators",

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import Connection, insert, select
 
 from failover_otp.store.database import engine_for
 from failover_otp.store.migrate import alembic_config, upgrade
 from failover_otp.store.tables import webhook_outbox
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: an empty database, not one at head."""
+    return empty_database_url
 
 
 def _before_0011(connection: Connection) -> None:

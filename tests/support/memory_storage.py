@@ -27,5 +27,7 @@ def memory_storage(stores: MemoryStores | None = None) -> Storage:
         operators=s.operators,
         sessions=s.sessions,
         audit=s.audit,
+        listings=s.listings,
         stats=s.stats,
+        replays=s.replays,
     )

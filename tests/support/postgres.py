@@ -135,7 +135,7 @@ def _quote_identifier(name: str) -> str:
 # --------------------------------------------------------------------------- running async code
 
 
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to the end from sync code, even when an event loop is already running."""
     try:
         asyncio.get_running_loop()
@@ -169,7 +169,7 @@ async def server_problem_async(url: str, timeout: float = 3.0) -> str | None:
 
 def server_problem(url: str, timeout: float = 3.0) -> str | None:
     """Sync :func:`server_problem_async`."""
-    return _run_sync(server_problem_async(url, timeout))
+    return run_sync(server_problem_async(url, timeout))
 
 
 def _port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -430,18 +430,28 @@ def postgres_server(*, force_temporary: bool | None = None) -> Iterator[Postgres
 
 
 async def create_database_async(
-    base_url: str, *, extensions: Sequence[str] = (), prefix: str = TEST_DB_PREFIX
+    base_url: str,
+    *,
+    extensions: Sequence[str] = (),
+    prefix: str = TEST_DB_PREFIX,
+    template: str | None = None,
 ) -> str:
     """Create a fresh, uniquely named UTF8/C database on ``base_url``'s server and return its URL
     (same scheme and credentials as ``base_url``). ``extensions`` are created in it, e.g.
-    ``("pg_trgm",)``."""
+    ``("pg_trgm",)``. ``template`` names a database (of ours, without open connections) to
+    copy instead of an empty one: a copy of a migrated database is a fraction of a migration."""
     name = f"{prefix}{uuid.uuid4().hex[:16]}"
     admin = await _connect(base_url)
     try:
-        await admin.execute(
-            f"CREATE DATABASE {_quote_identifier(name)} "
-            "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-        )
+        if template is None:
+            await admin.execute(
+                f"CREATE DATABASE {_quote_identifier(name)} "
+                "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            )
+        else:
+            await admin.execute(
+                f"CREATE DATABASE {_quote_identifier(name)} TEMPLATE {_quote_identifier(template)}"
+            )
     finally:
         await admin.close()
     url = with_database(base_url, name)
@@ -469,20 +479,25 @@ async def drop_database_async(url: str, *, base_url: str | None = None) -> None:
         await admin.close()
 
 
-def create_database(base_url: str, *, extensions: Sequence[str] = ()) -> str:
+def create_database(
+    base_url: str, *, extensions: Sequence[str] = (), template: str | None = None
+) -> str:
     """Sync :func:`create_database_async`."""
-    return _run_sync(create_database_async(base_url, extensions=extensions))
+    return run_sync(create_database_async(base_url, extensions=extensions, template=template))
 
 
 def drop_database(url: str, *, base_url: str | None = None) -> None:
     """Sync :func:`drop_database_async`."""
-    _run_sync(drop_database_async(url, base_url=base_url))
+    run_sync(drop_database_async(url, base_url=base_url))
 
 
 @contextlib.contextmanager
-def fresh_database(base_url: str, *, extensions: Sequence[str] = ()) -> Iterator[str]:
-    """Yield the URL of a new database on ``base_url``'s server; drop it afterwards."""
-    url = create_database(base_url, extensions=extensions)
+def fresh_database(
+    base_url: str, *, extensions: Sequence[str] = (), template: str | None = None
+) -> Iterator[str]:
+    """Yield the URL of a new database on ``base_url``'s server (a copy of ``template`` if
+    given); drop it afterwards."""
+    url = create_database(base_url, extensions=extensions, template=template)
     try:
         yield url
     finally:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,32 @@ def cli(
     return result.stdout
 
 
+def cli_in_process(*args: str) -> str:
+    """Run a one-shot ``failover-otp`` command in this process (the same Typer app the command
+    line runs, without the ~1 s a new Python process costs to start) and return its output."""
+    from typer.testing import CliRunner
+
+    from failover_otp.cli.main import app
+
+    def invoke() -> str:
+        result = CliRunner().invoke(app, list(args))
+        if result.exit_code != 0:
+            raise RuntimeError(f"failover-otp {' '.join(args)} failed:\n{result.output}")
+        return result.stdout
+
+    # In a thread of its own: the command runs (and then closes) an event loop of its own, which
+    # must not meet the caller's (an async test's, or Playwright's in the browser tests).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(invoke).result()
+
+
 def create_application(database_url: str, name: str = "tests") -> tuple[str, str]:
     # Only `serve` and `migrate` create a database; tests may make their application before
-    # any server has run on it (`migrate` at head is a quick no-op).
-    cli("migrate", "--database-url", database_url)
-    creds = json.loads(cli("apps", "create", name, "--json", "--database-url", database_url))
+    # any server has run on it (`migrate` at head is a quick no-op). In this process: every
+    # module's fixtures make applications, and two process starts each added up to minutes.
+    cli_in_process("migrate", "--database-url", database_url)
+    output = cli_in_process("apps", "create", name, "--json", "--database-url", database_url)
+    creds = json.loads(output)
     return creds["applicationId"], creds["applicationSecret"]
 
 

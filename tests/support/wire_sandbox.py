@@ -8,6 +8,7 @@ callback receiver stands in for the service's ``/callbacks/routee/{token}`` rout
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,8 @@ class Receiver:
 
     url: str = ""
     reports: list[DeliveryReport] = field(default_factory=list)
+    # When each report arrived (time.monotonic()), in the order of ``reports``.
+    arrivals: list[float] = field(default_factory=list)
     bodies: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -103,16 +106,24 @@ class Receiver:
         if request.match_info["token"] != CALLBACK_TOKEN:
             return web.Response(status=404)
         reports = parse_callback(await request.read())
+        arrived = time.monotonic()
         async with self.changed:
             self.bodies += 1
             self.reports.extend(reports)
+            self.arrivals.extend(arrived for _ in reports)
             self.changed.notify_all()
         return web.Response(text="ok")
 
     def statuses(self, message_id: str) -> list[StepStatus]:
         return [r.status for r in self.reports if r.message_id == message_id]
 
-    async def wait_for(self, message_id: str, status: StepStatus, timeout: float = 5.0) -> None:
+    def first_arrival(self, message_id: str) -> float:
+        pairs = zip(self.reports, self.arrivals, strict=True)
+        return min(arrived for report, arrived in pairs if report.message_id == message_id)
+
+    # Generous: a loaded machine delays callbacks by seconds; the bound only decides how long a
+    # broken test takes to fail (tests/support/waiting.py).
+    async def wait_for(self, message_id: str, status: StepStatus, timeout: float = 30.0) -> None:
         async with self.changed:
             await asyncio.wait_for(
                 self.changed.wait_for(lambda: status in self.statuses(message_id)), timeout

@@ -1,4 +1,4 @@
-"""An id prefix as a range of the id's index (store/flow_table.py): the same ids as "starts
+"""An id prefix as a range of the id's index (store/listing_filters.py): the same ids as "starts
 with", including prefixes ending in "f" (the range's end carries) and in a dash."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, insert, select
 
-from failover_otp.store.flow_table import prefix_range
+from failover_otp.store.listing_filters import prefix_range
 
 IDS = [
     "ab3f0000-0000-4000-8000-000000000000",

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from failover_otp.domain import stats_views as views
+from failover_otp.domain.listing import Cursor, TableFilter, TablePage
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel
 from failover_otp.services.account_ports import Applications
@@ -22,10 +23,9 @@ from failover_otp.services.conversion import (
 )
 from failover_otp.services.dashboard_stats import stats_view
 from failover_otp.services.flows import FlowService
-from failover_otp.services.ports import RefusalCounts, Statistics
+from failover_otp.services.ports import Listings, RefusalCounts, Statistics
 from failover_otp.services.story import flow_story, iso
 from failover_otp.services.timeline import TimelineEvent, channel_name, flow_timeline, format_ms
-from failover_otp.store.flow_table import Cursor, FlowTable, TableFilter, TablePage
 
 # Periods the charts can cover, in days.
 PERIODS = (1, 7, 30, 90)
@@ -87,15 +87,19 @@ class DashboardService:
         apps: Applications,
         flows: FlowService,
         clock: Clock,
+        listings: Listings,
         *,
-        table: FlowTable,
+        count_limit: int = 10_000,
         refusals: RefusalCounts,
         time_scale: float = 1.0,
         sms_price: float = 0.0375,
         currency: str = DEFAULT_CURRENCY,
     ) -> None:
         self.store = stats
-        self.table_store = table
+        self.listings = listings
+        # Matches the table counts at most, for its "N flows" (FOTP_LIST_COUNT_LIMIT; 0: all;
+        # more shows as "more than N").
+        self.count_limit = count_limit
         self.refusals = refusals
         self.currency = currency
         self.apps = apps
@@ -104,11 +108,6 @@ class DashboardService:
         self.time_scale = time_scale
         self.sms_price = sms_price
         self._stats_cache: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
-
-    @property
-    def count_limit(self) -> int:
-        """Matches the table counts at most (FOTP_LIST_COUNT_LIMIT; 0: all)."""
-        return self.table_store.count_limit
 
     async def app_name(self, app_id: str) -> str:
         """The application's name as the pages show it (its id if it has none)."""
@@ -125,15 +124,19 @@ class DashboardService:
         older_than: Cursor | None = None,
         newer_than: Cursor | None = None,
     ) -> tuple[TablePage, list[FlowRow]]:
-        """A page of the flows table (store/flow_table.py), and its rows as the table shows them."""
-        page = await self.table_store.page(
-            where, size=size, older_than=older_than, newer_than=newer_than
+        """A page of the flows table, and its rows as the table shows them."""
+        page = await self.listings.table(
+            where,
+            size=size,
+            count_limit=self.count_limit,
+            older_than=older_than,
+            newer_than=newer_than,
         )
         return page, [self._row(r) for r in page.records]
 
     async def export(self, where: TableFilter) -> AsyncIterator[list[FlowRow]]:
         """Every row the filter matches, newest first, a batch at a time (the CSV export)."""
-        async for batch in self.table_store.batches(where):
+        async for batch in self.listings.table_batches(where):
             yield [self._row(r) for r in batch]
 
     def _row(self, record: FlowRecord) -> FlowRow:

@@ -10,20 +10,19 @@ from datetime import datetime
 from typing import Any
 
 from failover_otp.domain.flow import FlowKind
-from failover_otp.phones import InvalidPhoneNumber, normalize
-from failover_otp.services.errors import NotFound, shown
-from failover_otp.services.flows import FlowService
-from failover_otp.services.story import flow_story, step_story
-from failover_otp.services.tracking import tracking
-from failover_otp.store.listing import DeliveryFilter, Listings
-from failover_otp.store.rows import step_from_row
-from failover_otp.store.search_store import (
+from failover_otp.domain.listing import (
+    DeliveryFilter,
     SearchField,
     SearchOperator,
-    SearchStore,
     TrackingFilter,
     TrackingQuery,
 )
+from failover_otp.phones import InvalidPhoneNumber, normalize
+from failover_otp.services.errors import NotFound, shown
+from failover_otp.services.flows import FlowService
+from failover_otp.services.ports import Listings
+from failover_otp.services.story import flow_story, step_story
+from failover_otp.services.tracking import tracking
 
 # The tracking search's filter types, for the web layer that parses a request into them.
 __all__ = [
@@ -85,15 +84,13 @@ class FlowReads:
     def __init__(
         self,
         flows: FlowService,
-        deliveries: Listings,
-        search: SearchStore,
+        listings: Listings,
         *,
         time_scale: float = 1.0,
         count_limit: int = 0,
     ) -> None:
         self.flows = flows
-        self.deliveries = deliveries
-        self.search_store = search
+        self.listings = listings
         self.time_scale = time_scale
         # Matches are counted up to this many (0: all): FOTP_LIST_COUNT_LIMIT.
         self.count_limit = count_limit
@@ -132,7 +129,7 @@ class FlowReads:
             size=size,
             count_limit=self.count_limit,
         )
-        total, records = await self.search_store.search(query)
+        total, records = await self.listings.search(query)
         content = [tracking(r.flow, r.meta, self.time_scale) for r in records]
         return page_object(content, total, page, size, count_limit=self.count_limit)
 
@@ -160,12 +157,12 @@ class FlowReads:
             flow_id=flow_id or None,
             kind=FlowKind.OTP,
         )
-        total, rows = await self.deliveries.list_deliveries(
+        total, deliveries = await self.listings.deliveries(
             where, limit=limit, offset=offset, count_limit=self.count_limit
         )
         results = []
-        for row in rows:
-            item = step_story(step_from_row(row), row["label"], row["flow_id"], self.time_scale)
-            item["flow_status"] = row["flow_status"]
+        for delivery in deliveries:
+            item = step_story(delivery.step, delivery.label, delivery.flow_id, self.time_scale)
+            item["flow_status"] = delivery.flow_status
             results.append(item)
         return delivery_page(results, total, limit, offset, count_limit=self.count_limit)

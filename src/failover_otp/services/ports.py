@@ -8,7 +8,7 @@ same behaviour as SQLite and PostgreSQL. The values they exchange are plain doma
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,9 +17,18 @@ from failover_otp.domain.delivery_model import ModelKey, Observation
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.idempotency_keys import KeyRecord
 from failover_otp.domain.limits import Exceeded, Window
+from failover_otp.domain.listing import (
+    Cursor,
+    Delivery,
+    DeliveryFilter,
+    TableFilter,
+    TablePage,
+    TrackingQuery,
+)
 from failover_otp.domain.outbox import NewWebhookEvent, WebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord, WaitingStep
 from failover_otp.domain.refusals import RefusalCount
+from failover_otp.domain.replay import RecordedFlow
 from failover_otp.domain.rollups import Rollup
 from failover_otp.domain.spend import Reservation, SpendDay
 from failover_otp.domain.stats import (
@@ -176,6 +185,41 @@ class IdempotencyKeys(Protocol):
     async def purge(self, now: datetime) -> int: ...
 
 
+class Listings(Protocol):
+    """One application's flows or deliveries, filtered, newest first: the OTP API's list, the
+    tracking search and the dashboard's table. Totals are counted no further than a limit (one
+    past it means "more than that"), and only that many matches can be paged through."""
+
+    async def deliveries(
+        self, where: DeliveryFilter, *, limit: int, offset: int, count_limit: int = 0
+    ) -> tuple[int, list[Delivery]]:
+        """(matching steps, the page of ``limit`` after ``offset``), newest step first."""
+        ...
+
+    async def search(self, query: TrackingQuery) -> tuple[int, list[FlowRecord]]:
+        """(matching flows, the page ``query.page`` of ``query.size``), newest flow first."""
+        ...
+
+    async def table(
+        self,
+        where: TableFilter,
+        *,
+        size: int,
+        count_limit: int = ...,
+        older_than: Cursor | None = None,
+        newer_than: Cursor | None = None,
+    ) -> TablePage:
+        """The ``size`` newest matches older than ``older_than`` (or the oldest ``size`` newer
+        than ``newer_than``), with the cursors of the pages either side."""
+        ...
+
+    def table_batches(
+        self, where: TableFilter, *, size: int = ...
+    ) -> AsyncIterator[list[FlowRecord]]:
+        """Every match, newest first, ``size`` at a time."""
+        ...
+
+
 class Admissions(Protocol):
     """A send's admission: its limit windows and its spend reservation, taken together."""
 
@@ -267,3 +311,12 @@ class Statistics(Protocol):
     async def conversion(
         self, application_id: str, since: datetime, until: datetime
     ) -> list[Conversion]: ...
+
+
+class RecordedFlows(Protocol):
+    async def recorded(
+        self, application_id: str, since: datetime, until: datetime, *, time_scale: float = 1.0
+    ) -> tuple[list[RecordedFlow], int]:
+        """The ended Viber → SMS flows created in ``[since, until)`` (the newest, at most
+        ``REPLAY_LIMIT``, in flow id order) and how many other ended flows were skipped."""
+        ...

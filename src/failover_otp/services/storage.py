@@ -20,7 +20,9 @@ from failover_otp.services.ports import (
     Expiry,
     FlowRecords,
     IdempotencyKeys,
+    Listings,
     PendingSteps,
+    RecordedFlows,
     RefusalCounts,
     SpendLedger,
     Statistics,
@@ -46,4 +48,6 @@ class Storage:
     operators: OperatorAccounts
     sessions: DashboardSessionRecords
     audit: AuditEntries
+    listings: Listings
     stats: Statistics
+    replays: RecordedFlows

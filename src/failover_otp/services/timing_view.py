@@ -11,14 +11,14 @@ from failover_otp.domain.replay import PolicyResult, replay, standard_policies
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.delivery_view import model_entries
-from failover_otp.store.replay_store import ReplayStore
+from failover_otp.services.ports import RecordedFlows
 
 
 class TimingView:
     def __init__(
         self,
         history: DeliveryHistory | None,
-        recorded: ReplayStore,
+        recorded: RecordedFlows,
         clock: Clock,
         *,
         auto_ttl_min_seconds: float,

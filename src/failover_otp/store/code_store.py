@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.aggregate import is_settled
@@ -19,26 +18,23 @@ from failover_otp.domain.code_text import redact_request
 from failover_otp.domain.flow import Flow, FlowKind
 from failover_otp.store.counter_store import give_back_slot, take_slot
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import Dialect, dialect_named
 from failover_otp.store.rollup_store import count_verified
 from failover_otp.store.tables import flows, otp_codes
 
 _DAY = 86_400
 
 
-# One upsert per dialect, built once and run through the driver (store/driver_sql.py): a send
-# stores its code before anything else (docs/benchmarks.md).
-_PUT_STATEMENTS: dict[str, Any] = {}
+def _build_put(dialect: Dialect) -> Any:
+    stmt = dialect.insert(otp_codes)
+    replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
+    return stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
 
 
 def _put_statement(dialect_name: str) -> Any:
-    statement = _PUT_STATEMENTS.get(dialect_name)
-    if statement is None:
-        insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-        stmt = insert(otp_codes)
-        replace = {c.name: stmt.excluded[c.name] for c in otp_codes.c if c.name != "flow_id"}
-        statement = stmt.on_conflict_do_update(index_elements=[otp_codes.c.flow_id], set_=replace)
-        _PUT_STATEMENTS[dialect_name] = statement
-    return statement
+    # One upsert per dialect, built once and run through the driver (store/driver_sql.py): a
+    # send stores its code before anything else (docs/benchmarks.md).
+    return dialect_named(dialect_name).once("otp_codes.put", _build_put)
 
 
 class CodeStore:

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.limits import Exceeded, Window, exceeded_by, window_start
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import rate_counters
-from failover_otp.store.upsert import insert_for
 
 
 def stored_key(key: str, seconds: int) -> str:
@@ -27,11 +27,15 @@ def stored_key(key: str, seconds: int) -> str:
 def _count_one(conn: AsyncConnection, key: str, seconds: int, now: datetime) -> Any:
     """``INSERT`` the window's row with a count of 1 (for ``ON CONFLICT`` to build on)."""
     start = window_start(now, seconds)
-    return insert_for(conn, rate_counters).values(
-        key=stored_key(key, seconds),
-        window_start=start,
-        count=1,
-        expires_at=datetime.fromtimestamp(start + seconds, UTC),
+    return (
+        dialect_of(conn)
+        .insert(rate_counters)
+        .values(
+            key=stored_key(key, seconds),
+            window_start=start,
+            count=1,
+            expires_at=datetime.fromtimestamp(start + seconds, UTC),
+        )
     )
 
 

@@ -13,11 +13,13 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import Dialect as SQLAlchemyDialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from failover_otp.store import sqlite_inline
+from failover_otp.store.dialect import Dialect, dialect_named
 from failover_otp.store.driver_sql import (
     DriverConnection,
     PostgresDriver,
@@ -85,6 +87,8 @@ class Database:
         # How long a caller waits for a connection (a pooled one, or SQLite's writer) before
         # DatabaseBusy: under overload a request is answered 503 quickly instead of queueing.
         self.pool_timeout = pool_timeout
+        # What the stores' SQL asks of the database (store/dialect.py); the engines are here.
+        self.dialect: Dialect = dialect_named(self.url.get_backend_name())
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._write_turn = asyncio.Lock()
         self._write_conn: AsyncConnection | None = None
@@ -125,12 +129,13 @@ class Database:
             # A list or search page keeps one snapshot for its count and its rows.
             event.listen(self.scanner.sync_engine, "begin", _begin_deferred)
         else:
-            # Up to 2 x pool_size connections as before, but all kept once opened: an overflow
-            # connection was closed on every return, and opening one (a new server backend)
-            # costs milliseconds, at exactly the moments the service is busiest.
+            # pool_size connections, all kept once opened: an overflow connection was closed
+            # on every return, and opening one (a new server backend) costs milliseconds, at
+            # exactly the moments the service is busiest. The hot statements have the driver's
+            # own pool, twice as large (driver_write, driver_read).
             self.writer = create_async_engine(
                 self.url,
-                pool_size=2 * pool_size,
+                pool_size=pool_size,
                 max_overflow=0,
                 pool_timeout=pool_timeout,
                 pool_pre_ping=False,
@@ -243,7 +248,9 @@ class Database:
         return wait if time.monotonic() - at < 1.0 else 0.0
 
     @property
-    def dialect(self) -> Dialect:
+    def sqlalchemy_dialect(self) -> SQLAlchemyDialect:
+        """SQLAlchemy's dialect, which compiles the driver's statements (``self.dialect`` is
+        the stores' view of the database, store/dialect.py)."""
         return self.writer.dialect
 
     @asynccontextmanager
@@ -256,7 +263,7 @@ class Database:
         if self.is_sqlite:
             async with self._turn_to_write():
                 inline = await self._sqlite_writer()
-                driver = SqliteDriver(self.dialect, inline)
+                driver = SqliteDriver(self.sqlalchemy_dialect, inline)
                 await driver.run_plain("BEGIN IMMEDIATE")
                 try:
                     yield driver
@@ -268,7 +275,7 @@ class Database:
                 )
             return
         async with self._postgres_connection() as conn:
-            pg = PostgresDriver(self.dialect, conn)
+            pg = PostgresDriver(self.sqlalchemy_dialect, conn)
             if one_statement:
                 yield pg
                 return
@@ -285,8 +292,8 @@ class Database:
         """The driver of a SQLAlchemy connection, to run hot statements in its transaction."""
         raw = (await conn.get_raw_connection()).driver_connection
         if self.is_sqlite:
-            return SqliteDriver(self.dialect, raw)
-        return PostgresDriver(self.dialect, raw)
+            return SqliteDriver(self.sqlalchemy_dialect, raw)
+        return PostgresDriver(self.sqlalchemy_dialect, raw)
 
     @asynccontextmanager
     async def driver_read(self) -> AsyncIterator[DriverConnection]:
@@ -294,7 +301,7 @@ class Database:
         them, or a connection of the PostgreSQL driver's pool."""
         if not self.is_sqlite:
             async with self._postgres_connection() as conn:
-                yield PostgresDriver(self.dialect, conn)
+                yield PostgresDriver(self.sqlalchemy_dialect, conn)
             return
         inline = (
             self._sqlite_readers.pop()
@@ -302,7 +309,7 @@ class Database:
             else await sqlite_inline.reader(self.url.database or ":memory:")
         )
         try:
-            yield SqliteDriver(self.dialect, inline)
+            yield SqliteDriver(self.sqlalchemy_dialect, inline)
         finally:
             if len(self._sqlite_readers) < _SQLITE_READERS_KEPT:
                 self._sqlite_readers.append(inline)
@@ -354,7 +361,7 @@ class Database:
                     self._pg_pool = await asyncpg.create_pool(
                         dsn,
                         min_size=1,
-                        max_size=self._pool_size,
+                        max_size=2 * self._pool_size,
                         init=setup_postgres_connection,
                         reset=no_reset,
                         server_settings={"application_name": "failover-otp"},

@@ -1,10 +1,14 @@
 """The deadline queue: each flow's next deadline, claimed under a lease by the workers that fire
 them. The rows are written with their flow (``FlowStore`` saves a flow and its deadline in one
-transaction); this module only hands them out."""
+transaction); this module only hands them out.
+
+The worker asks for claims many times a second: its statements are built once and run through the
+driver (``store/driver_sql.py``), without SQLAlchemy's execution layers per call."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 
@@ -51,22 +55,25 @@ class DeadlineQueue:
         """
         params = {"now": now, "worker_id": worker_id, "lease_until": lease_until, "limit": limit}
         # One statement: on PostgreSQL it needs no BEGIN and COMMIT round trips around it.
-        async with self.db.write_one() as conn:
-            rows = (await conn.execute(_CLAIM_DUE, params)).all()
-        return [ClaimedDeadline(r.flow_id, r.kind, r.step_index, r.due_at) for r in rows]
+        async with self.db.driver_write(one_statement=True) as driver:
+            rows = await driver.fetch(_CLAIM_DUE, params)
+        return [ClaimedDeadline(flow_id, kind, index, due) for flow_id, kind, index, due in rows]
 
     async def next_claimable_at(self, now: datetime) -> datetime | None:
         """When the earliest deadline that no live worker holds falls due (None: none waits)."""
-        async with self.db.read() as conn:
-            value: datetime | None = (await conn.execute(_NEXT_CLAIMABLE, {"now": now})).scalar()
-            return value
+        due: datetime | None = await self._scalar(_NEXT_CLAIMABLE, {"now": now})
+        return due
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest deadline falls due, claimed or not (None: the queue is empty)."""
-        async with self.db.read() as conn:
-            value: datetime | None = (await conn.execute(_NEXT_DUE)).scalar()
-            return value
+        due: datetime | None = await self._scalar(_NEXT_DUE, {})
+        return due
 
     async def pending_count(self) -> int:
-        async with self.db.read() as conn:
-            return int((await conn.execute(_PENDING)).scalar_one())
+        return int(await self._scalar(_PENDING, {}))
+
+    async def _scalar(self, statement: Any, params: dict[str, Any]) -> Any:
+        """The first column of the first row of ``statement`` (None: no row)."""
+        async with self.db.driver_read() as driver:
+            rows = await driver.fetch(statement, params)
+        return rows[0][0] if rows else None

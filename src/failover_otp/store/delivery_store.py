@@ -16,27 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from failover_otp.domain.delivery_model import ModelKey, Observation, hour_of
 from failover_otp.domain.statuses import Channel
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import Dialect, dialect_of
 from failover_otp.store.tables import delivery_histograms
-from failover_otp.store.upsert import insert_for
 
 _HOUR = 3600
-_BUMP: dict[str, Any] = {}
+
+
+def _build_bump(dialect: Dialect) -> Any:
+    stmt = dialect.insert(delivery_histograms)
+    c = delivery_histograms.c
+    return stmt.on_conflict_do_update(
+        index_elements=[c.channel, c.country, c.operator, c.hour, c.bin],
+        set_={
+            "delivered": c.delivered + stmt.excluded.delivered,
+            "censored": c.censored + stmt.excluded.censored,
+        },
+    )
 
 
 def _bump(conn: AsyncConnection) -> Any:
-    statement = _BUMP.get(conn.dialect.name)
-    if statement is None:
-        stmt = insert_for(conn, delivery_histograms)
-        c = delivery_histograms.c
-        statement = stmt.on_conflict_do_update(
-            index_elements=[c.channel, c.country, c.operator, c.hour, c.bin],
-            set_={
-                "delivered": c.delivered + stmt.excluded.delivered,
-                "censored": c.censored + stmt.excluded.censored,
-            },
-        )
-        _BUMP[conn.dialect.name] = statement
-    return statement
+    return dialect_of(conn).once("delivery_histograms.bump", _build_bump)
 
 
 class DeliveryStore:

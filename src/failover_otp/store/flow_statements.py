@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.records import FlowMeta
+from failover_otp.store.dialect import POSTGRESQL, Dialect, dialect_named
 from failover_otp.store.driver_sql import DriverConnection
 from failover_otp.store.rows import step_values
 from failover_otp.store.tables import deadlines, flows, steps
@@ -29,7 +29,6 @@ UPDATE_STEP = update(steps).where(
 )
 INSERT_DEADLINE = insert(deadlines)
 DELETE_DEADLINE = delete(deadlines).where(deadlines.c.flow_id == bindparam("b_flow_id"))
-_UPSERT_DEADLINES: dict[str, Any] = {}
 
 
 def _replacing_deadline(stmt: Any) -> Any:
@@ -47,14 +46,12 @@ def _replacing_deadline(stmt: Any) -> Any:
     )
 
 
+def _build_upsert_deadline(dialect: Dialect) -> Any:
+    return _replacing_deadline(dialect.insert(deadlines))
+
+
 def upsert_deadline(conn: AsyncConnection | DriverConnection) -> Any:
-    name = conn.dialect.name
-    statement = _UPSERT_DEADLINES.get(name)
-    if statement is None:
-        insert = postgresql.insert if name == "postgresql" else sqlite.insert
-        statement = _replacing_deadline(insert(deadlines))
-        _UPSERT_DEADLINES[name] = statement
-    return statement
+    return dialect_named(conn.dialect.name).once("deadlines.upsert", _build_upsert_deadline)
 
 
 async def write_steps(
@@ -92,7 +89,8 @@ async def write_deadline(driver: DriverConnection, old: Flow | None, new: Flow) 
     await driver.execute(statement, values, columns=tuple(values))
 
 
-# PostgreSQL: a save as one statement (see FlowStore._save_in_one), by shape.
+# Where the dialect has ``one_statement_writes`` (PostgreSQL): a save as one statement (see
+# FlowStore._save_in_one), by shape.
 SaveShape = tuple[tuple[str, ...], tuple[str, ...], int, int, str]
 _PG_SAVES: dict[SaveShape, Select[Any]] = {}
 
@@ -149,7 +147,7 @@ def pg_save_statement(shape: SaveShape) -> Select[Any]:
         )
         statement = statement.add_cte(changed.cte(f"c{i}"))
     if deadline == "upsert":
-        upsert = postgresql.insert(deadlines).from_select(
+        upsert = POSTGRESQL.insert(deadlines).from_select(
             _DEADLINE_INSERT_COLUMNS, _deadline_row(u)
         )
         statement = statement.add_cte(_replacing_deadline(upsert).cte("d"))

@@ -21,6 +21,7 @@ from failover_otp.store.rollup_store import roll_up, rollup_change
 from failover_otp.store.rows import (
     flow_from_rows,
     flow_state_values,
+    meta_from_row,
     plans_to_json,
     step_values,
 )
@@ -72,7 +73,7 @@ class FlowStore:
         # A flow stored already final (a first send refused for good) is counted in the
         # dashboard's rollups in the same transaction.
         change = rollup_change(None, flow)
-        if not self.db.is_sqlite and not webhooks and change.empty:
+        if self.db.dialect.one_statement_writes and not webhooks and change.empty:
             await self._create_in_one(flow, meta, values)
             return
         if not webhooks and change.empty:
@@ -130,7 +131,7 @@ class FlowStore:
         # a finished flow is counted there, so most saves change nothing.
         change = rollup_change(old, new)
         if not webhooks and not ends and not settles and change.empty:
-            if not self.db.is_sqlite:
+            if self.db.dialect.one_statement_writes:
                 return await self._save_in_one(old, new, meta)
             # SQLite: the hot path through the driver (store/driver_sql.py).
             async with self.db.driver_write() as driver:
@@ -247,11 +248,4 @@ class FlowStore:
             if deadline_values[0] is not None
             else None
         )
-        meta = FlowMeta(
-            request=list(row["request"]),
-            phone=row["phone"],
-            label=row["label"],
-            callback_url=row["callback_url"],
-            callback_strategy=row["callback_strategy"],
-        )
-        return FlowRecord(flow_from_rows(row, step_rows, deadline), meta)
+        return FlowRecord(flow_from_rows(row, step_rows, deadline), meta_from_row(row))

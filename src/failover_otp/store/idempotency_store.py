@@ -8,8 +8,8 @@ from sqlalchemy import and_, delete, select, update
 
 from failover_otp.domain.idempotency_keys import DONE, IN_PROGRESS, KeyRecord
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import idempotency_keys
-from failover_otp.store.upsert import insert_for
 
 
 class IdempotencyStore:
@@ -30,7 +30,8 @@ class IdempotencyStore:
                 delete(idempotency_keys).where(key, idempotency_keys.c.expires_at <= now)
             )
             stmt = (
-                insert_for(conn, idempotency_keys)
+                dialect_of(conn)
+                .insert(idempotency_keys)
                 .values(
                     application_id=record.application_id,
                     key=record.key,

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from failover_otp.domain.delivery_model import hour_of
 from failover_otp.domain.outbox import DEAD, DELIVERED
+from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.refusals import day_of as refusal_day
 from failover_otp.store.memory_accounts import (
     MemoryApplications,
@@ -31,7 +32,9 @@ from failover_otp.store.memory_limits import (
     MemoryRefusals,
     MemorySpend,
 )
+from failover_otp.store.memory_listing import MemoryListings
 from failover_otp.store.memory_outbox import MemoryOutbox
+from failover_otp.store.memory_replays import MemoryRecordedFlows
 from failover_otp.store.memory_state import MemoryState
 from failover_otp.store.memory_stats import MemoryStatistics
 
@@ -131,4 +134,8 @@ class MemoryStores:
         self.operators = MemoryOperators(state)
         self.sessions = MemorySessions(state)
         self.audit = MemoryAudit(state)
+        self.listings = MemoryListings(
+            lambda: [FlowRecord(s.flow, s.meta) for s in state.flows.values()]
+        )
         self.stats = MemoryStatistics(state)
+        self.replays = MemoryRecordedFlows(state)

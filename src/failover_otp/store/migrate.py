@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, text
 
 from failover_otp.store.database import engine_for
+from failover_otp.store.dialect import dialect_of
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -37,7 +38,7 @@ def _at_head(connection: Connection) -> bool:
 
 
 def _upgrade(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
+    if dialect_of(connection).advisory_locks:
         # Serialises concurrent `migrate` runs; released when this transaction ends.
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
     if _at_head(connection):

@@ -9,8 +9,8 @@ from sqlalchemy import Delete, Select, delete, insert, select, update
 
 from failover_otp.domain.accounts import Grant, Operator
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import applications, dashboard_sessions, operator_roles, operators
-from failover_otp.store.upsert import insert_for
 
 
 class OperatorStore:
@@ -66,8 +66,10 @@ class OperatorStore:
             if role is None:
                 await conn.execute(delete(operator_roles).where(*where))
                 return
-            stmt = insert_for(conn, operator_roles).values(
-                operator_id=operator_id, application_id=application_id, role=role
+            stmt = (
+                dialect_of(conn)
+                .insert(operator_roles)
+                .values(operator_id=operator_id, application_id=application_id, role=role)
             )
             await conn.execute(
                 stmt.on_conflict_do_update(

@@ -20,7 +20,6 @@ from sqlalchemy import text
 from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.database import Database
 from failover_otp.store.tables import service_state
-from failover_otp.store.upsert import insert_for
 
 PROBE_KEY = "readiness_probe"
 
@@ -47,7 +46,7 @@ async def check(db: Database, *, min_free_bytes: int, within_seconds: float) -> 
     except Exception as exc:
         reason = unavailable_reason(exc) or "failing"
         return _failed(result, reason, str(exc).splitlines()[0] if str(exc) else repr(exc))
-    if db.is_sqlite and db.url.database not in (None, "", ":memory:"):
+    if db.dialect.is_file and db.url.database not in (None, "", ":memory:"):
         free = _free_bytes(Path(str(db.url.database)))
         enough = free >= min_free_bytes
         result.checks["disk"] = "ok" if enough else "full"
@@ -73,7 +72,7 @@ async def _read(db: Database) -> None:
 async def _write(db: Database) -> None:
     value = f"{datetime.now(UTC).isoformat()} pid {os.getpid()}"
     async with db.write() as conn:
-        statement = insert_for(conn, service_state).values(key=PROBE_KEY, value=value)
+        statement = db.dialect.insert(service_state).values(key=PROBE_KEY, value=value)
         await conn.execute(
             statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
         )

@@ -16,27 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.refusals import RefusalCount, day_of
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import Dialect, dialect_of
 from failover_otp.store.tables import refusal_counts
-from failover_otp.store.upsert import insert_for
 
-_BUMP: dict[str, Any] = {}
+
+def _build_bump(dialect: Dialect) -> Any:
+    stmt = dialect.insert(refusal_counts)
+    return stmt.on_conflict_do_update(
+        index_elements=[
+            refusal_counts.c.application_id,
+            refusal_counts.c.day,
+            refusal_counts.c.reason,
+        ],
+        set_={"count": refusal_counts.c.count + 1, "last_at": stmt.excluded.last_at},
+    )
 
 
 def _bump(conn: AsyncConnection) -> Any:
     """``INSERT ... ON CONFLICT DO UPDATE count = count + 1``, built once per dialect."""
-    statement = _BUMP.get(conn.dialect.name)
-    if statement is None:
-        stmt = insert_for(conn, refusal_counts)
-        statement = stmt.on_conflict_do_update(
-            index_elements=[
-                refusal_counts.c.application_id,
-                refusal_counts.c.day,
-                refusal_counts.c.reason,
-            ],
-            set_={"count": refusal_counts.c.count + 1, "last_at": stmt.excluded.last_at},
-        )
-        _BUMP[conn.dialect.name] = statement
-    return statement
+    return dialect_of(conn).once("refusal_counts.bump", _build_bump)
 
 
 class RefusalStore:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,12 +65,14 @@ class ReplayStore:
         grouped: dict[str, list[Mapping[Any, Any]]] = {}
         for row in rows:
             grouped.setdefault(row["flow_id"], []).append(row)
-        recorded = [_recorded(group, time_scale) for group in grouped.values()]
+        recorded = [recorded_flow(group, time_scale) for group in grouped.values()]
         found = [r for r in recorded if r is not None]
         return found, len(recorded) - len(found)
 
 
-def _recorded(group: list[Mapping[Any, Any]], scale: float) -> RecordedFlow | None:
+def recorded_flow(group: Sequence[Mapping[Any, Any]], scale: float) -> RecordedFlow | None:
+    """One ended flow's steps (rows in step order) as the replay sees it; None unless it was
+    a Viber step and (maybe) its SMS failover."""
     viber = group[0]
     if viber["channel"] != Channel.VIBER.value or len(group) > 2:
         return None

@@ -6,8 +6,8 @@ the rollups are read (``RollupStore.read``), and to count a part of a day exactl
 does not start or end at midnight. ``tests/integration/test_rollups.py`` checks that what the
 saves keep equals what this computes.
 
-The two places the dialects differ (a timestamp's UTC day, milliseconds between two timestamps)
-are :func:`day_of` and :func:`ms_between`.
+The two places the dialects differ (a timestamp's UTC day, the time between two timestamps) are
+the dialect's (``store/dialect.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
-    extract,
     func,
     insert,
     literal_column,
@@ -35,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from failover_otp.domain.flow import FlowKind, Role
 from failover_otp.domain.rollups import FLOW_FIELDS, LATENCY_BOUNDS_MS, STEP_FIELDS
 from failover_otp.domain.statuses import Channel, FlowStatus, Outcome, StepStatus
+from failover_otp.store.dialect import dialect_named
 from failover_otp.store.tables import flow_rollups, flows, latency_rollups, step_rollups, steps
 
 FINAL = tuple(s.value for s in FlowStatus if s.is_terminal)
@@ -44,19 +44,9 @@ _FAILURE = tuple(s.value for s in StepStatus if s.outcome is Outcome.FAILURE)
 _EMPTY: ColumnElement[str] = literal_column("''")
 
 
-def day_of(dialect: str, column: Any) -> ColumnElement[str]:
-    """The UTC calendar day of a timestamp column as ``YYYY-MM-DD`` text."""
-    if dialect == "sqlite":
-        return func.strftime("%Y-%m-%d", column)
-    return func.to_char(column, "YYYY-MM-DD")
-
-
 def ms_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
     """Whole milliseconds from ``start`` to ``end`` (rounded as ``domain/rollups.py`` does)."""
-    if dialect == "sqlite":
-        seconds: ColumnElement[Any] = (func.julianday(end) - func.julianday(start)) * 86400.0
-    else:
-        seconds = extract("epoch", end - start)
+    seconds = dialect_named(dialect).seconds_between(start, end)
     return cast(func.round(seconds * 1000), Integer)
 
 
@@ -102,7 +92,7 @@ def flow_rows(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
         .correlate(flows)
         .scalar_subquery()
     )
-    day = day_of(dialect, flows.c.created_at).label("day")
+    day = dialect_named(dialect).day_of(flows.c.created_at).label("day")
     channel = func.coalesce(last.c.channel, _EMPTY).label("channel")
     country = func.coalesce(last.c.country, _EMPTY).label("country")
     otp = flows.c.kind == FlowKind.OTP.value
@@ -135,7 +125,7 @@ def flow_rows(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
 def step_rows(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
     """Per application, day of the step's creation, channel and country: ``STEP_FIELDS`` of the
     steps ``where`` selects (it may name ``flows``: the steps are joined to their flow)."""
-    day = day_of(dialect, steps.c.created_at).label("day")
+    day = dialect_named(dialect).day_of(steps.c.created_at).label("day")
     country = func.coalesce(steps.c.country, _EMPTY).label("country")
     columns = (
         func.count(),
@@ -160,7 +150,7 @@ def step_rows(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
 
 def latency_rows(dialect: str, *where: ColumnElement[bool]) -> Select[Any]:
     """Per application, day, channel, country and latency bucket: the delivered steps."""
-    day = day_of(dialect, steps.c.created_at).label("day")
+    day = dialect_named(dialect).day_of(steps.c.created_at).label("day")
     country = func.coalesce(steps.c.country, _EMPTY).label("country")
     bucket = _bucket(ms_between(dialect, steps.c.sent_at, steps.c.delivered_at)).label("bucket")
     return (

@@ -32,6 +32,7 @@ from failover_otp.domain.rollups import (
     day_of,
 )
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import Dialect, dialect_of
 from failover_otp.store.rollup_sql import FINAL, UNFINISHED, flow_rows, latency_rows, step_rows
 from failover_otp.store.tables import (
     UTCDateTime,
@@ -41,10 +42,8 @@ from failover_otp.store.tables import (
     step_rollups,
     steps,
 )
-from failover_otp.store.upsert import insert_for
 
 _DAY = timedelta(days=1)
-_UPSERTS: dict[tuple[str, str], Any] = {}
 _TABLES: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...] = (
     (flow_rollups, ("day", "channel", "country"), FLOW_FIELDS),
     (step_rollups, ("day", "channel", "country"), STEP_FIELDS),
@@ -54,16 +53,15 @@ _TABLES: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...] = (
 
 def _upsert(conn: AsyncConnection, table: Table, fields: Sequence[str]) -> Any:
     """``INSERT ... ON CONFLICT DO UPDATE counter = counter + excluded.counter``, built once."""
-    key = (conn.dialect.name, table.name)
-    statement = _UPSERTS.get(key)
-    if statement is None:
-        stmt = insert_for(conn, table)
-        statement = stmt.on_conflict_do_update(
+
+    def build(dialect: Dialect) -> Any:
+        stmt = dialect.insert(table)
+        return stmt.on_conflict_do_update(
             index_elements=list(table.primary_key.columns),
             set_={f: table.c[f] + stmt.excluded[f] for f in fields},
         )
-        _UPSERTS[key] = statement
-    return statement
+
+    return dialect_of(conn).once(f"{table.name}.add", build)
 
 
 def _value(field: str, value: float) -> float | int:

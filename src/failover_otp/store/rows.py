@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from failover_otp.domain.flow import (
     Step,
     StepPlan,
 )
+from failover_otp.domain.records import FlowMeta, FlowRecord
 from failover_otp.domain.statuses import (
     Channel,
     FlowStatus,
@@ -158,3 +160,32 @@ def flow_from_rows(
         version=row["version"],
         cancelled=bool(row["cancelled"]),
     )
+
+
+def meta_from_row(row: Mapping[Any, Any]) -> FlowMeta:
+    """What a flow was created with, from its ``flows`` row."""
+    return FlowMeta(
+        request=list(row["request"]),
+        phone=row["phone"],
+        label=row["label"],
+        callback_url=row["callback_url"],
+        callback_strategy=row["callback_strategy"],
+    )
+
+
+def records_in_order(
+    ids: Sequence[str],
+    flow_rows: Sequence[Mapping[Any, Any]],
+    step_rows: Sequence[Mapping[Any, Any]],
+) -> list[FlowRecord]:
+    """The flows of ``ids``, in that order, from their rows and their steps' rows (the deadline
+    left out: no listing shows it)."""
+    by_flow: defaultdict[str, list[Mapping[Any, Any]]] = defaultdict(list)
+    for row in step_rows:
+        by_flow[row["flow_id"]].append(row)
+    rows = {row["id"]: row for row in flow_rows}
+    return [
+        FlowRecord(flow_from_rows(rows[i], by_flow[i], None), meta_from_row(rows[i]))
+        for i in ids
+        if i in rows  # always: a listing reads its flows in one snapshot
+    ]

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from failover_otp.domain.flow import Flow
 from failover_otp.domain.spend import Reservation, SpendDay, day_of, micros
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import flows, spend_days, spend_reservations
-from failover_otp.store.upsert import insert_for
 
 _DAY = 86_400
 # A reservation without a flow this old belongs to a request that died before creating it.
@@ -45,7 +45,8 @@ async def reserve(
     if reservation.amount > cap:
         return None
     claimed = await conn.execute(
-        insert_for(conn, spend_reservations)
+        dialect_of(conn)
+        .insert(spend_reservations)
         .values(
             flow_id=reservation.flow_id,
             application_id=reservation.application_id,
@@ -59,11 +60,15 @@ async def reserve(
     )
     if claimed.first() is None:
         return await _day(conn, reservation.application_id, reservation.day)
-    upsert = insert_for(conn, spend_days).values(
-        application_id=reservation.application_id,
-        day=reservation.day,
-        reserved=reservation.amount,
-        spent=0,
+    upsert = (
+        dialect_of(conn)
+        .insert(spend_days)
+        .values(
+            application_id=reservation.application_id,
+            day=reservation.day,
+            reserved=reservation.amount,
+            spent=0,
+        )
     )
     row = (
         await conn.execute(

@@ -1,6 +1,7 @@
 """The operator dashboard's aggregates: delivery, failovers, cost, latency, conversion.
 
-(The flows table is ``store/flow_table.py``; refusals are ``store/refusal_store.py``.)
+(The flows table is one of the listings, ``store/listing.py``; refusals are
+``store/refusal_store.py``.)
 
 Every figure is read off the period's daily rollups (``store/rollup_store.py``: a few rows per
 day, plus the flows not yet finished), not off every flow of the period; the pure views of them

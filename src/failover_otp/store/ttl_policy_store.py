@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 
 from failover_otp.domain.adaptive_ttl import BUILT_IN_POLICY, AutoTtl, TtlPolicy
 from failover_otp.store.database import Database
+from failover_otp.store.dialect import dialect_of
 from failover_otp.store.tables import app_ttl_policies
-from failover_otp.store.upsert import insert_for
 
 __all__ = ["BUILT_IN_POLICY", "TtlPolicy", "TtlPolicyStore"]
 
@@ -43,7 +43,7 @@ class TtlPolicyStore:
             "updated_at": now,
         }
         async with self.db.write() as conn:
-            stmt = insert_for(conn, app_ttl_policies).values(**values)
+            stmt = dialect_of(conn).insert(app_ttl_policies).values(**values)
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["application_id"], set_=values)
             )

@@ -215,3 +215,25 @@ async def test_conversion_per_day_channel_and_country(
     assert checks.verified_at == DAY1
     assert checks.wrong == 0
     assert await store.code_checks(ids["seen"]) is None  # no code of ours, never verified
+
+
+async def test_the_replay_reads_ended_viber_then_sms_flows(storage: Storage) -> None:
+    await an_application(storage)
+    delivered = await a_flow(storage, timedelta(0), viber=StepStatus.DELIVERED)
+    failed_over = await a_flow(
+        storage, timedelta(minutes=1), viber=StepStatus.UNDELIVERED, sms=StepStatus.DELIVERED
+    )
+    await a_flow(storage, timedelta(minutes=2), viber=None)  # still running: not replayed
+    flows, skipped = await storage.replays.recorded("app-1", *WEEK, time_scale=2.0)
+    assert skipped == 0
+    assert [f.flow_id for f in flows] == sorted([delivered.flow.id, failed_over.flow.id])
+    by_id = {f.flow_id: f for f in flows}
+    first, second = by_id[delivered.flow.id], by_id[failed_over.flow.id]
+    assert (first.viber_delivered, first.sms_started, first.viber_price) == (8.0, None, 0.0093)
+    assert first.country == "GR"
+    assert second.viber_delivered is None
+    assert second.viber_failed == 8.0
+    assert second.sms_started == 0.0
+    assert second.sms_delivered == 20.0
+    assert second.sms_price == 0.0375
+    assert await storage.replays.recorded("app-2", *WEEK) == ([], 0)

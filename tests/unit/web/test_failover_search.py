@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from failover_otp.domain.listing import SearchField, SearchOperator, TrackingFilter
 from failover_otp.services.errors import Invalid
 from failover_otp.services.flow_reads import page_object
-from failover_otp.store.search_store import SearchField, SearchOperator, TrackingFilter
 from failover_otp.web.error_handlers import http_status
 from failover_otp.web.failover_schemas import SearchFilter
 from failover_otp.web.failover_search import (

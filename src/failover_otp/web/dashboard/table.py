@@ -4,7 +4,7 @@ Filters: a flow or step status, a label (partial), digits of the number (partial
 flow id or tracking id (the 8 characters the table shows find the flow), and a range of creation
 days (``from``/``to``, UTC, both included). Position: ``older``/``newer`` cursors (the pager) or
 ``at`` (jump to a date: that day's newest flows first); none of them is an offset, so every page
-costs the same (store/flow_table.py).
+costs the same (store/listing.py).
 """
 
 from __future__ import annotations

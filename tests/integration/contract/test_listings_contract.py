@@ -1,18 +1,32 @@
-"""The tracking search over a real database (SQLite and PostgreSQL): every operator on every
-field, date bounds, paging edges and isolation between applications."""
+"""The listings' contract, held by each implementation alike (in memory, SQLite, PostgreSQL): the
+tracking search (every operator on every field, date bounds, paging edges, isolation between
+applications), the OTP API's deliveries and the dashboard's flows table (filters, keyset pages,
+bounded counts, the export)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection
 from sqlalchemy import inspect as sa_inspect
+from tests.support.stats_seed import APP as TABLE_APP
+from tests.support.stats_seed import seed
 
 from failover_otp.domain.flow import Flow, FlowKind, Role, Step, StepPlan
+from failover_otp.domain.listing import (
+    Cursor,
+    DeliveryFilter,
+    SearchField,
+    SearchOperator,
+    TableFilter,
+    TrackingFilter,
+    TrackingQuery,
+)
 from failover_otp.domain.records import FlowMeta
 from failover_otp.domain.statuses import (
     DEFAULT_FAILOVER_ON,
@@ -21,17 +35,11 @@ from failover_otp.domain.statuses import (
     StatusCode,
     StepStatus,
 )
+from failover_otp.services.ports import Listings
+from failover_otp.services.storage import Storage
 from failover_otp.store.database import Database
-from failover_otp.store.flow_store import FlowStore
-from failover_otp.store.listing import DeliveryFilter, Listings
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
-from failover_otp.store.search_store import (
-    SearchField,
-    SearchOperator,
-    SearchStore,
-    TrackingFilter,
-    TrackingQuery,
-)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -87,9 +95,14 @@ def _flow(
     return flow, FlowMeta(request=request, phone=specs[0].to)
 
 
+async def _seed(storage: Storage, flows: Iterable[tuple[Flow, FlowMeta]]) -> None:
+    for flow, meta in flows:
+        await storage.flows.create(flow, meta)
+
+
 @dataclass
 class Fixture:
-    search: SearchStore
+    search: Listings
     ids: dict[str, str]
 
     async def names(
@@ -108,10 +121,7 @@ class Fixture:
 
 
 @pytest.fixture
-async def data(database_url: str) -> AsyncIterator[Fixture]:
-    await upgrade(database_url)
-    db = Database(database_url)
-    store = FlowStore(db)
+async def data(storage: Storage) -> Fixture:
     viber, sms, voice = Channel.VIBER, Channel.SMS, Channel.VOICE
     flows = {
         # Viber FAILED, SMS Delivered.
@@ -168,10 +178,8 @@ async def data(database_url: str) -> AsyncIterator[Fixture]:
             FlowStatus.SUCCEEDED,
         ),
     }
-    for flow, meta in flows.values():
-        await store.create(flow, meta)
-    yield Fixture(SearchStore(db), {name: flow.id for name, (flow, _) in flows.items()})
-    await db.dispose()
+    await _seed(storage, flows.values())
+    return Fixture(storage.listings, {name: flow.id for name, (flow, _) in flows.items()})
 
 
 ALL = ["f5", "f4", "f3", "f2", "f1"]  # newest first
@@ -364,40 +372,159 @@ async def test_a_bounded_count_stops_past_its_limit_and_pages_stay_within_it(
     assert await page(1, 2, 10) == (5, ["f3", "f2"])
 
 
-async def test_deliveries_are_counted_up_to_the_limit(database_url: str) -> None:
-    await upgrade(database_url)
-    db = Database(database_url)
-    store = FlowStore(db)
-    try:
-        for minute in range(5):
-            number = f"3069123456{70 + minute}"
-            flow, meta = _flow(
-                APP,
-                minute,
-                FlowKind.OTP,
-                [StepSpec(Channel.VIBER, number, StepStatus.DELIVERED)],
-                FlowStatus.SUCCEEDED,
-            )
-            await store.create(flow, meta)
-        listings = Listings(db)
-        where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
-        total, rows = await listings.list_deliveries(where, limit=2, offset=0, count_limit=3)
-        assert total == 4  # more than 3
-        assert [r["phone"] for r in rows] == ["306912345674", "306912345673"]
-        total, rows = await listings.list_deliveries(where, limit=2, offset=2, count_limit=3)
-        assert [r["phone"] for r in rows] == ["306912345672"]
-        total, rows = await listings.list_deliveries(where, limit=2, offset=3, count_limit=3)
-        assert rows == []
-        total, rows = await listings.list_deliveries(where, limit=2, offset=4, count_limit=0)
-        assert (total, [r["phone"] for r in rows]) == (5, ["306912345670"])
-        # A whole number is matched as such; digits of one as a part of any.
-        whole = DeliveryFilter(
-            application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
+async def test_deliveries_are_counted_up_to_the_limit(storage: Storage) -> None:
+    seeded = [
+        _flow(
+            APP,
+            minute,
+            FlowKind.OTP,
+            [StepSpec(Channel.VIBER, f"3069123456{70 + minute}", StepStatus.DELIVERED)],
+            FlowStatus.SUCCEEDED,
         )
-        total, rows = await listings.list_deliveries(whole, limit=10, offset=0, count_limit=3)
-        assert (total, [r["phone"] for r in rows]) == (1, ["306912345672"])
-        part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
-        total, rows = await listings.list_deliveries(part, limit=10, offset=0, count_limit=10)
-        assert total == 5
-    finally:
-        await db.dispose()
+        for minute in range(5)
+    ]
+    await _seed(storage, seeded)
+    listings = storage.listings
+    where = DeliveryFilter(application_id=APP, kind=FlowKind.OTP)
+    total, rows = await listings.deliveries(where, limit=2, offset=0, count_limit=3)
+    assert total == 4  # more than 3
+    assert [d.step.to for d in rows] == ["306912345674", "306912345673"]
+    total, rows = await listings.deliveries(where, limit=2, offset=2, count_limit=3)
+    assert [d.step.to for d in rows] == ["306912345672"]
+    total, rows = await listings.deliveries(where, limit=2, offset=3, count_limit=3)
+    assert rows == []
+    total, rows = await listings.deliveries(where, limit=2, offset=4, count_limit=0)
+    assert (total, [d.step.to for d in rows]) == (5, ["306912345670"])
+    # A whole number is matched as such; digits of one as a part of any.
+    whole = DeliveryFilter(
+        application_id=APP, kind=FlowKind.OTP, phone="306912345672", phone_whole=True
+    )
+    total, rows = await listings.deliveries(whole, limit=10, offset=0, count_limit=3)
+    assert (total, [d.step.to for d in rows]) == (1, ["306912345672"])
+    part = DeliveryFilter(application_id=APP, kind=FlowKind.OTP, phone="3456")
+    total, rows = await listings.deliveries(part, limit=10, offset=0, count_limit=10)
+    assert total == 5
+
+
+async def test_delivery_filters(data: Fixture) -> None:
+    async def names(**filters: Any) -> list[tuple[str, str]]:
+        where = DeliveryFilter(application_id=APP, **filters)
+        total, rows = await data.search.deliveries(where, limit=50, offset=0, count_limit=100)
+        by_id = {v: k for k, v in data.ids.items()}
+        found = [(by_id[d.flow_id], d.step.channel.value) for d in rows]
+        assert total == len(found)
+        return found
+
+    assert await names() == [
+        ("f5", "voice"),
+        ("f4", "sms"),
+        ("f3", "viber"),
+        ("f2", "voice"),
+        ("f2", "sms"),
+        ("f2", "viber"),
+        ("f1", "sms"),
+        ("f1", "viber"),
+    ]
+    # As shown: a queued filter finds the send in flight too.
+    assert await names(step_status="QUEUED") == [("f4", "sms"), ("f3", "viber")]
+    assert await names(flow_status="Failed") == [("f2", "voice"), ("f2", "sms"), ("f2", "viber")]
+    assert await names(kind=FlowKind.OTP) == [("f3", "viber")]
+    assert await names(flow_id=data.ids["f1"]) == [("f1", "sms"), ("f1", "viber")]
+    assert await names(flow_id=data.ids["b1"]) == []  # another application's flow
+    assert await names(phone="4477") == [("f5", "voice"), ("f2", "voice")]
+    assert await names(phone="%") == []  # LIKE wildcards are literal
+    assert await names(phone=GREEK, phone_whole=True) == [("f1", "sms"), ("f1", "viber")]
+    assert await names(step_status="UNDELIVERED", flow_status="Failed", kind=FlowKind.STANDARD) == [
+        ("f2", "sms"),
+        ("f2", "viber"),
+    ]
+    rows = (await data.search.deliveries(DeliveryFilter(APP), limit=1, offset=0))[1]
+    assert rows[0].flow_status == "Succeeded"
+    assert rows[0].step.status is StepStatus.COMPLETED
+
+
+# -- the dashboard's flows table --------------------------------------------------------------
+
+
+async def _names(store: Listings, ids: dict[str, str], **filters: Any) -> list[str]:
+    page = await store.table(TableFilter(application_id=TABLE_APP, **filters), size=50)
+    by_id = {v: k for k, v in ids.items()}
+    result = [by_id[r.flow.id] for r in page.records]
+    assert page.total == len(result)
+    assert page.newer is None
+    assert page.older is None
+    return result
+
+
+@pytest.mark.parametrize("few_steps", [20_000, 0], ids=["through-the-index", "flow-by-flow"])
+async def test_table_filters(storage: Storage, few_steps: int) -> None:
+    """Both SQLite shapes of a step-status filter find the same flows (few matching steps are
+    found through the status index, many by testing each flow's own steps)."""
+    ids = await seed(storage.flows)
+    table = storage.listings
+    if isinstance(table, ListingStore):
+        table = ListingStore(table.db, few_steps=few_steps)
+    await _table_filters(table, ids)
+
+
+async def _table_filters(table: Listings, ids: dict[str, str]) -> None:
+    assert await _names(table, ids) == ["waiting", "failed", "failover", "delivered", "seen", "old"]
+    assert await _names(table, ids, flow_status="Failed") == ["failed"]
+    assert await _names(table, ids, step_status="EXPIRED") == ["failover"]
+    assert await _names(table, ids, tag="PAY") == ["delivered"]
+    assert await _names(table, ids, phone="357") == ["failed"]
+    assert await _names(table, ids, flow_id=ids["seen"]) == ["seen"]
+    # The 8 characters the table shows find the flow (upper case too).
+    assert await _names(table, ids, flow_id=ids["seen"][:8].upper()) == ["seen"]
+    assert await _names(table, ids, flow_id=ids["other"]) == []  # another application's flow
+    # A date range: creation days, the end day included.
+    day2 = datetime(2026, 3, 2, tzinfo=UTC)
+    assert await _names(table, ids, created_from=day2) == ["waiting", "failed"]
+    assert await _names(table, ids, created_to=day2) == ["failover", "delivered", "seen", "old"]
+
+
+async def test_table_pages_by_keyset_both_ways_and_from_a_date(storage: Storage) -> None:
+    await _table_pages(storage.listings, await seed(storage.flows))
+
+
+async def _table_pages(table: Listings, ids: dict[str, str]) -> None:
+    everyone = TableFilter(application_id=TABLE_APP)
+    first = await table.table(everyone, size=2)
+    assert first.total == 6
+    assert [r.flow.id for r in first.records] == [ids["waiting"], ids["failed"]]
+    assert first.newer is None
+    assert first.older is not None
+    second = await table.table(everyone, size=2, older_than=first.older)
+    assert [r.flow.id for r in second.records] == [ids["failover"], ids["delivered"]]
+    assert [s.channel for s in second.records[0].flow.steps] == [Channel.VIBER, Channel.SMS]
+    assert second.newer is not None
+    assert second.older is not None
+    back = await table.table(everyone, size=2, newer_than=second.newer)
+    assert [r.flow.id for r in back.records] == [ids["waiting"], ids["failed"]]
+    assert back.newer is None
+    assert back.older is not None
+    last = await table.table(everyone, size=2, older_than=second.older)
+    assert [r.flow.id for r in last.records] == [ids["seen"], ids["old"]]
+    assert last.older is None
+    assert last.newer is not None
+    # Jump to day 1: its newest flow first.
+    at_day1 = Cursor(datetime(2026, 3, 2, tzinfo=UTC))
+    jumped = await table.table(everyone, size=2, older_than=at_day1)
+    assert [r.flow.id for r in jumped.records] == [ids["failover"], ids["delivered"]]
+    assert jumped.newer is not None
+    # A cursor survives its text form.
+    assert Cursor.decode(second.older.encode()) == second.older
+    # A tracking id's prefix finds its flow too.
+    step_id = second.records[0].flow.steps[1].tracking_id
+    assert await _names(table, ids, flow_id=step_id[:10]) == ["failover"]
+
+
+async def test_table_counts_up_to_its_limit_and_exports_every_match(storage: Storage) -> None:
+    ids = await seed(storage.flows)
+    table = storage.listings
+    everyone = TableFilter(application_id=TABLE_APP)
+    page = await table.table(everyone, size=2, count_limit=3)
+    assert page.total == 4  # "more than 3"
+    batches = [b async for b in table.table_batches(everyone, size=4)]
+    assert [len(b) for b in batches] == [4, 2]
+    assert [r.flow.id for b in batches for r in b][-1] == ids["old"]
