@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from tests.support.stats_seed import DAY1, M, S, V, flow_of
 
+from failover_otp.domain.listing import TableFilter
 from failover_otp.domain.statuses import FlowStatus, StepStatus
 from failover_otp.store.database import Database
 from failover_otp.store.filter_probe import nothing_matches
 from failover_otp.store.flow_store import FlowStore
-from failover_otp.store.flow_table import FlowTable, TableFilter
+from failover_otp.store.listing import ListingStore
 from failover_otp.store.migrate import upgrade
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -65,15 +66,15 @@ async def test_empty_combinations_are_told_at_once_and_matches_never_cut(
             # A label on another step of the flow than the one of the asked status.
             TableFilter(APP, step_status="FAILED", tag="payment"),
         ]
-        table = FlowTable(db)
+        table = ListingStore(db)
         async with db.scan() as conn:
             for where in empty:
                 assert await nothing_matches(conn, where, sqlite=db.is_sqlite), where
             for where in matching:
                 assert not await nothing_matches(conn, where, sqlite=db.is_sqlite), where
         for where in empty:
-            assert (await table.page(where, size=10)).total == 0
+            assert (await table.table(where, size=10)).total == 0
         for where in matching:
-            assert (await table.page(where, size=10)).total > 0, where
+            assert (await table.table(where, size=10)).total > 0, where
     finally:
         await db.dispose()

@@ -15,18 +15,16 @@ the table says so at once.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import FromClause, Select, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from failover_otp.domain.listing import TableFilter
 from failover_otp.domain.statuses import StepStatus, stored_as
-from failover_otp.store.search_store import escape_like
+from failover_otp.store.listing_filters import escape_like
 from failover_otp.store.tables import flows, steps
-
-if TYPE_CHECKING:
-    from failover_otp.store.flow_table import TableFilter
 
 # A step is created at most this long after its flow (its ttls: minutes; a day is generous).
 _STEP_LAG = timedelta(days=1)
