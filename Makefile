@@ -85,6 +85,7 @@ check: .venv
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy --explicit-package-bases $(PY_DIRS)
+	$(BIN)/lint-imports
 
 bench: .venv
 	@if [ ! -d benchmarks ]; then \

@@ -102,20 +102,27 @@ def empty_database_url(
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@pytest.fixture
+def sqlite_url_at_head(tmp_path_factory: pytest.TempPathFactory, sqlite_at_head: Path) -> str:
+    """A fresh SQLite database with the schema at head and no rows."""
+    path = tmp_path_factory.mktemp("db") / "failover-otp.db"
+    with closing(sqlite3.connect(sqlite_at_head)) as source, closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgresql_url_at_head(
+    postgres_server: pg.PostgresServer, postgres_at_head: str
 ) -> Iterator[str]:
+    """A fresh PostgreSQL database with the schema at head and no rows."""
+    with pg.fresh_database(postgres_server.base_url, template=postgres_at_head) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
     """A fresh database on each backend with the schema at head and no rows: what `migrate`
     makes (migrating it again is a quick no-op)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "failover-otp.db"
-        template: Path = request.getfixturevalue("sqlite_at_head")
-        with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(path)) as copy:
-            source.backup(copy)
-        yield f"sqlite:///{path}"
-        return
-    server: pg.PostgresServer = request.getfixturevalue("postgres_server")
-    head: str = request.getfixturevalue("postgres_at_head")
-    with pg.fresh_database(server.base_url, template=head) as url:
-        yield url
+    url: str = request.getfixturevalue(f"{request.param}_url_at_head")
+    return url

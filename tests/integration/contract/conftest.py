@@ -12,7 +12,6 @@ from tests.support.memory_storage import memory_storage
 from failover_otp.bootstrap import sql_storage
 from failover_otp.services.storage import Storage
 from failover_otp.store.database import Database
-from failover_otp.store.migrate import upgrade
 
 
 @dataclass
@@ -22,18 +21,12 @@ class Backend:
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Backend]:
-    """Every port on a fresh, empty store of each kind."""
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Every port on a fresh, empty store of each kind (a database at head: tests/conftest.py)."""
     if request.param == "memory":
         yield Backend("memory", memory_storage())
         return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db')}/failover-otp.db"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    await upgrade(url)
+    url: str = request.getfixturevalue(f"{request.param}_url_at_head")
     db = Database(url)
     try:
         yield Backend(request.param, sql_storage(db, purge_batch=2))

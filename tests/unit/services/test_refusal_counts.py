@@ -8,12 +8,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from tests.support.security_stack import security_stack
+from tests.support.security_stack import memory_stack
 
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.statuses import DEFAULT_FAILOVER_ON, Channel
 from failover_otp.services.errors import ServiceError
-from failover_otp.store.refusal_store import RefusalStore
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -22,9 +21,8 @@ def plan(number: str, channel: Channel = Channel.VIBER) -> StepPlan:
     return StepPlan(channel, number, 60.0, DEFAULT_FAILOVER_ON[channel])
 
 
-async def test_every_kind_of_refusal_is_counted_per_reason_and_day(database_url: str) -> None:
-    async with security_stack(
-        database_url,
+async def test_every_kind_of_refusal_is_counted_per_reason_and_day() -> None:
+    async with memory_stack(
         allowed_countries="GR",
         rate_limit_number_per_10min=1,
         spend_cap_per_day=0.02,
@@ -50,7 +48,7 @@ async def test_every_kind_of_refusal_is_counted_per_reason_and_day(database_url:
             "spend_cap_reached",
             "country_not_allowed",
         ]
-        store = RefusalStore(stack.db)
+        store = stack.storage.refusals
         today = stack.clock.moment
         counts = {r.reason: r.count for r in await store.counts("app-1", today, today)}
         assert counts == {
