@@ -193,7 +193,9 @@ class Services:
     @cached_property
     def provider_callbacks(self) -> ProviderCallbacks:
         """Routee's delivery reports, at the path that carries ``callback_token``."""
-        return ProviderCallbacks(self.flows, self.callback_token)
+        from failover_otp.providers.routee.wire import parse_callback
+
+        return ProviderCallbacks(self.flows, self.callback_token, parse_callback)
 
     @cached_property
     def sandbox_inbox(self) -> SandboxInbox:
