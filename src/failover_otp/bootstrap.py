@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from failover_otp.services.storage import Storage
 from failover_otp.services.timing_view import TimingView
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
+from failover_otp.store import readiness
 from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.audit_store import AuditStore
@@ -121,11 +123,14 @@ class Services:
     def health(self) -> HealthService:
         s = self.settings
         return HealthService(
-            self.db,
+            functools.partial(
+                readiness.check,
+                self.db,
+                min_free_bytes=s.health_min_free_disk_mb * 2**20,
+                within_seconds=s.db_pool_timeout_seconds,
+            ),
             self.deadline_queue,
             self.clock,
-            min_free_bytes=s.health_min_free_disk_mb * 2**20,
-            within_seconds=s.db_pool_timeout_seconds,
         )
 
     @cached_property
@@ -188,11 +193,14 @@ class Services:
     @cached_property
     def provider_callbacks(self) -> ProviderCallbacks:
         """Routee's delivery reports, at the path that carries ``callback_token``."""
-        return ProviderCallbacks(self.flows, self.callback_token)
+        from failover_otp.providers.routee.wire import parse_callback
+
+        return ProviderCallbacks(self.flows, self.callback_token, parse_callback)
 
     @cached_property
     def sandbox_inbox(self) -> SandboxInbox:
-        return SandboxInbox(self.flows, self.provider)
+        sandbox = self.provider if isinstance(self.provider, EmbeddedSandboxProvider) else None
+        return SandboxInbox(self.flows, sandbox.sim if sandbox is not None else None)
 
     # -- what a worker runs ----------------------------------------------------------------------
 

@@ -69,9 +69,9 @@ async def test_empty_combinations_are_told_at_once_and_matches_never_cut(
         table = ListingStore(db)
         async with db.scan() as conn:
             for where in empty:
-                assert await nothing_matches(conn, where, sqlite=db.is_sqlite), where
+                assert await nothing_matches(conn, where, db.dialect), where
             for where in matching:
-                assert not await nothing_matches(conn, where, sqlite=db.is_sqlite), where
+                assert not await nothing_matches(conn, where, db.dialect), where
         for where in empty:
             assert (await table.table(where, size=10)).total == 0
         for where in matching:

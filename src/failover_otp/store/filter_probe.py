@@ -22,23 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from failover_otp.domain.listing import TableFilter
-from failover_otp.domain.statuses import StepStatus, stored_as
-from failover_otp.store.listing_filters import escape_like
+from failover_otp.store.dialect import Dialect
+from failover_otp.store.listing_filters import contains, contains_any_case, step_shown_as
 from failover_otp.store.tables import flows, steps
 
 # A step is created at most this long after its flow (its ttls: minutes; a day is generous).
 _STEP_LAG = timedelta(days=1)
 
 
-async def nothing_matches(conn: AsyncConnection, where: TableFilter, *, sqlite: bool) -> bool:
+async def nothing_matches(conn: AsyncConnection, where: TableFilter, dialect: Dialect) -> bool:
     """True when an indexed probe proves that no flow matches ``where``; False when one might."""
-    for probe in _probes(where, sqlite=sqlite):
+    for probe in _probes(where, dialect):
         if (await conn.execute(probe)).first() is None:
             return True
     return False
 
 
-def _probes(where: TableFilter, *, sqlite: bool) -> list[Select[Any]]:
+def _probes(where: TableFilter, dialect: Dialect) -> list[Select[Any]]:
     app = where.application_id
     probes: list[Select[Any]] = []
     in_range: list[ColumnElement[bool]] = []
@@ -53,15 +53,14 @@ def _probes(where: TableFilter, *, sqlite: bool) -> list[Select[Any]]:
         probes.append(_one(flows, *own))
     step_conditions: list[ColumnElement[bool]] = [steps.c.application_id == app]
     if where.step_status:
-        shown = stored_as(StepStatus(where.step_status))  # queued includes sends in flight
-        step_conditions.append(steps.c.status.in_(sorted(s.value for s in shown)))
+        step_conditions.append(step_shown_as(where.step_status))
         if where.created_from is not None:
             step_conditions.append(steps.c.created_at >= where.created_from)
         if where.created_to is not None:
             step_conditions.append(steps.c.created_at < where.created_to + _STEP_LAG)
         probes.append(_one(steps, *step_conditions))
     if where.tag:
-        label = _contains(steps.c.label, where.tag, sqlite=sqlite)
+        label = contains_any_case(dialect, steps.c.label, where.tag)
         probes.append(_one(steps, steps.c.application_id == app, label))
         if where.step_status:
             # The label on any of the flow's steps, beside a step of the asked status.
@@ -69,24 +68,15 @@ def _probes(where: TableFilter, *, sqlite: bool) -> list[Select[Any]]:
             same_flow = exists(
                 select(labelled.c.idx).where(
                     labelled.c.flow_id == steps.c.flow_id,
-                    _contains(labelled.c.label, where.tag, sqlite=sqlite),
+                    contains_any_case(dialect, labelled.c.label, where.tag),
                 )
             )
             probes.append(_one(steps, *step_conditions, same_flow))
     if where.phone:
-        number = flows.c.phone.like(f"%{escape_like(where.phone)}%", escape="\\")
+        number = contains(flows.c.phone, where.phone)
         status = [flows.c.status == where.flow_status] if where.flow_status else []
         probes.append(_one(flows, flows.c.application_id == app, *in_range, *status, number))
     return probes
-
-
-def _contains(column: ColumnElement[str], text: str, *, sqlite: bool) -> ColumnElement[bool]:
-    """A case-insensitive partial match. SQLite's own ``LIKE`` already ignores the case of ASCII
-    letters (and only theirs, as ``lower()`` does), and saves a ``lower()`` per row."""
-    pattern = f"%{escape_like(text)}%"
-    if sqlite:
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
 
 
 def _one(table: FromClause, *conditions: ColumnElement[bool]) -> Select[Any]:

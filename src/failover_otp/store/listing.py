@@ -173,7 +173,7 @@ class ListingStore:
         counted up to ``count_limit``."""
         async with self.db.scan() as conn:
             # A combination that matches nothing would walk every flow for its count.
-            if await nothing_matches(conn, where, sqlite=self.db.is_sqlite):
+            if await nothing_matches(conn, where, self.dialect):
                 return TablePage(0, [], None, None)
             matching, newest = await self._table_condition(conn, where)
             total = await _count(
