@@ -199,7 +199,8 @@ class Services:
 
     @cached_property
     def sandbox_inbox(self) -> SandboxInbox:
-        return SandboxInbox(self.flows, self.provider)
+        sandbox = self.provider if isinstance(self.provider, EmbeddedSandboxProvider) else None
+        return SandboxInbox(self.flows, sandbox.sim if sandbox is not None else None)
 
     # -- what a worker runs ----------------------------------------------------------------------
 
