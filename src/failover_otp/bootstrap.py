@@ -43,6 +43,7 @@ from failover_otp.store import readiness
 from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.audit_store import AuditStore
+from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
@@ -281,6 +282,13 @@ class Services:
             interval_seconds=s.purge_interval_seconds,
             delivery_window_hours=s.delivery_model_window_hours,
         )
+
+
+def storage_error_reason(error: BaseException) -> str | None:
+    """How the store reads an error of its drivers: ``busy`` or ``unavailable`` (a condition of
+    the moment, answered 503 + Retry-After) or None (a bug). Handed to the web's error handlers,
+    which may not import the store."""
+    return unavailable_reason(error)
 
 
 def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:

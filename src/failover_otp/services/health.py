@@ -14,7 +14,6 @@ from failover_otp.metrics import set_deadline_gauges
 from failover_otp.services.clock import Clock
 from failover_otp.services.errors import Unavailable
 from failover_otp.services.ports import DeadlineQueue
-from failover_otp.store.availability import unavailable_reason
 
 # What storage raises when it cannot serve (overload, a database refusing writes) and also, for
 # a bug, what it raises otherwise: ``storage_unavailable`` tells them apart.
@@ -27,10 +26,14 @@ OVERLOAD_RETRY_AFTER_SECONDS = 1
 log = structlog.get_logger(__name__)
 
 
-def storage_unavailable(error: BaseException) -> Unavailable | None:
+def storage_unavailable(
+    error: BaseException, classify: Callable[[BaseException], str | None]
+) -> Unavailable | None:
     """The refusal to answer when storage could not serve (overload, a database refusing
-    writes: a condition of the moment), or None when ``error`` is a bug."""
-    reason = unavailable_reason(error)
+    writes: a condition of the moment), or None when ``error`` is a bug. ``classify`` is the
+    storage's own reading of its errors (``busy``, ``unavailable`` or None), handed over by
+    bootstrap: only the store knows its drivers' error codes."""
+    reason = classify(error)
     if reason is None:
         return None
     log.warning("database unavailable", reason=reason, error=str(error).splitlines()[0])
