@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -38,9 +39,11 @@ from failover_otp.services.storage import Storage
 from failover_otp.services.timing_view import TimingView
 from failover_otp.services.webhooks import WebhookEvents
 from failover_otp.settings import ProviderName, Settings
+from failover_otp.store import readiness
 from failover_otp.store.admission_store import AdmissionStore
 from failover_otp.store.app_store import AppStore
 from failover_otp.store.audit_store import AuditStore
+from failover_otp.store.availability import unavailable_reason
 from failover_otp.store.code_store import CodeStore
 from failover_otp.store.counter_store import CounterStore
 from failover_otp.store.database import Database
@@ -121,11 +124,14 @@ class Services:
     def health(self) -> HealthService:
         s = self.settings
         return HealthService(
-            self.db,
+            functools.partial(
+                readiness.check,
+                self.db,
+                min_free_bytes=s.health_min_free_disk_mb * 2**20,
+                within_seconds=s.db_pool_timeout_seconds,
+            ),
             self.deadline_queue,
             self.clock,
-            min_free_bytes=s.health_min_free_disk_mb * 2**20,
-            within_seconds=s.db_pool_timeout_seconds,
         )
 
     @cached_property
@@ -188,11 +194,14 @@ class Services:
     @cached_property
     def provider_callbacks(self) -> ProviderCallbacks:
         """Routee's delivery reports, at the path that carries ``callback_token``."""
-        return ProviderCallbacks(self.flows, self.callback_token)
+        from failover_otp.providers.routee.wire import parse_callback
+
+        return ProviderCallbacks(self.flows, self.callback_token, parse_callback)
 
     @cached_property
     def sandbox_inbox(self) -> SandboxInbox:
-        return SandboxInbox(self.flows, self.provider)
+        sandbox = self.provider if isinstance(self.provider, EmbeddedSandboxProvider) else None
+        return SandboxInbox(self.flows, sandbox.sim if sandbox is not None else None)
 
     # -- what a worker runs ----------------------------------------------------------------------
 
@@ -273,6 +282,13 @@ class Services:
             interval_seconds=s.purge_interval_seconds,
             delivery_window_hours=s.delivery_model_window_hours,
         )
+
+
+def storage_error_reason(error: BaseException) -> str | None:
+    """How the store reads an error of its drivers: ``busy`` or ``unavailable`` (a condition of
+    the moment, answered 503 + Retry-After) or None (a bug). Handed to the web's error handlers,
+    which may not import the store."""
+    return unavailable_reason(error)
 
 
 def sql_storage(db: Database, *, purge_batch: int = 100) -> Storage:

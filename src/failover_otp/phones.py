@@ -14,8 +14,8 @@ from failover_otp.metrics import register_cache
 # A send looks at its numbers several times (validation, the abuse checks, the country and
 # operator), so the answers are kept, but only for the numbers in use at the moment: a parsed
 # number and its answers take ~0.5 KB, and a million distinct numbers must not mean 500 MB.
-_PARSED_KEPT = 1024
-_ANSWERS_KEPT = 4096
+_PARSED_KEPT = 256
+_ANSWERS_KEPT = 1024
 
 
 class InvalidPhoneNumber(ValueError):

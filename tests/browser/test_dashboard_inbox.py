@@ -11,21 +11,16 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from failover_otp.client import FailoverOtpClient
+from tests.browser.conftest import sqlite_server
 from tests.browser.test_dashboard import _page, _sign_in
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import number
-from tests.support.server import ApiSession, ServerProcess, create_application, serve_args
+from tests.support.server import ApiSession, ServerProcess, create_application
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("browser-inbox")
-    database_url = f"sqlite:///{workdir}/dashboard.db"
-    proc = ServerProcess(args=[], workdir=workdir, env={"FOTP_DATABASE_URL": database_url})
-    proc.args = serve_args(proc.port, database_url)
-    proc.start()
-    yield proc
-    proc.stop()
+    yield from sqlite_server(tmp_path_factory, "browser-inbox")
 
 
 def test_a_generated_code_read_in_the_sandbox_inbox_verifies(

@@ -55,6 +55,10 @@ class CodeCipher:
         text = stored[len(_PREFIX) :]
         try:
             sealed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            # base64 ignores the spare low bits of the last character: a row that is not the exact
+            # text encrypt() wrote has been changed, even when its bytes decode the same.
+            if base64.urlsafe_b64encode(sealed).rstrip(b"=").decode() != text:
+                raise ValueError("not the canonical encoding")
             nonce, body = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
             return self._aead.decrypt(nonce, body, flow_id.encode()).decode()
         except (binascii.Error, InvalidTag, ValueError) as exc:

@@ -4,7 +4,8 @@ database cannot take this now" (503 + Retry-After) from a bug (500)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,10 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from failover_otp.metrics import set_deadline_gauges
 from failover_otp.services.clock import Clock
 from failover_otp.services.errors import Unavailable
-from failover_otp.store import readiness
-from failover_otp.store.availability import unavailable_reason
-from failover_otp.store.database import Database
-from failover_otp.store.deadline_queue import DeadlineQueue
+from failover_otp.services.ports import DeadlineQueue
 
 # What storage raises when it cannot serve (overload, a database refusing writes) and also, for
 # a bug, what it raises otherwise: ``storage_unavailable`` tells them apart.
@@ -28,10 +26,14 @@ OVERLOAD_RETRY_AFTER_SECONDS = 1
 log = structlog.get_logger(__name__)
 
 
-def storage_unavailable(error: BaseException) -> Unavailable | None:
+def storage_unavailable(
+    error: BaseException, classify: Callable[[BaseException], str | None]
+) -> Unavailable | None:
     """The refusal to answer when storage could not serve (overload, a database refusing
-    writes: a condition of the moment), or None when ``error`` is a bug."""
-    reason = unavailable_reason(error)
+    writes: a condition of the moment), or None when ``error`` is a bug. ``classify`` is the
+    storage's own reading of its errors (``busy``, ``unavailable`` or None), handed over by
+    bootstrap: only the store knows its drivers' error codes."""
+    reason = classify(error)
     if reason is None:
         return None
     log.warning("database unavailable", reason=reason, error=str(error).splitlines()[0])
@@ -43,28 +45,28 @@ def storage_unavailable(error: BaseException) -> Unavailable | None:
     return Unavailable(message, retry_after=OVERLOAD_RETRY_AFTER_SECONDS)
 
 
+class ReadinessResult(Protocol):
+    ready: bool
+    checks: dict[str, str]
+    error: str | None
+
+
 class HealthService:
     def __init__(
         self,
-        db: Database,
+        check: Callable[[], Awaitable[ReadinessResult]],
         deadlines: DeadlineQueue,
         clock: Clock,
-        *,
-        min_free_bytes: int,
-        within_seconds: float,
     ) -> None:
-        self.db = db
+        # The storage's own checks (read, write, disk space: store/readiness.py), each named.
+        self.check = check
         self.deadlines = deadlines
         self.clock = clock
-        self.min_free_bytes = min_free_bytes
-        self.within_seconds = within_seconds
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(ready, the body): each check named (``database``, ``writes``, ``disk``) with ``ok``
         or why not, and the ``error`` when not ready."""
-        result = await readiness.check(
-            self.db, min_free_bytes=self.min_free_bytes, within_seconds=self.within_seconds
-        )
+        result = await self.check()
         if result.ready:
             return True, {"status": "ok", **result.checks}
         body: dict[str, Any] = {"status": "unavailable", **result.checks, "error": result.error}

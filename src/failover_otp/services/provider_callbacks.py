@@ -10,15 +10,20 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable
 
-from failover_otp.providers.routee.wire import MalformedBody, parse_callback
+from failover_otp.providers.base import DeliveryReport
 from failover_otp.services.errors import Malformed, NotFound
 from failover_otp.services.flows import FlowService
 
+# Reads the delivery reports of a callback body; raises ValueError for a body it cannot read.
+CallbackParser = Callable[[bytes], list[DeliveryReport]]
+
 
 class ProviderCallbacks:
-    def __init__(self, flows: FlowService, token: str) -> None:
+    def __init__(self, flows: FlowService, token: str, parse: CallbackParser) -> None:
         self.flows = flows
         self._token = token.encode()
+        # Routee's wire format (providers/routee/wire.py), handed over by bootstrap.
+        self._parse = parse
 
     async def routee(self, token: str, read_body: Callable[[], Awaitable[bytes]]) -> int:
         """Apply the reports of one callback (``read_body`` is read only for the right token):
@@ -26,8 +31,8 @@ class ProviderCallbacks:
         if not hmac.compare_digest(token.encode(), self._token):
             raise NotFound("not found")
         try:
-            reports = parse_callback(await read_body())
-        except MalformedBody as exc:
+            reports = self._parse(await read_body())
+        except ValueError as exc:
             raise Malformed(str(exc), code="malformed_callback") from None
         for report in reports:
             await self.flows.report(report)

@@ -11,15 +11,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from failover_otp.domain.code_text import PIN_PLACEHOLDER
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
-from failover_otp.providers.base import Provider
-from failover_otp.providers.sandbox.embedded import EmbeddedSandboxProvider
 from failover_otp.services.errors import NotFound
 from failover_otp.services.flows import FlowService
+
+
+class SandboxMessage(Protocol):
+    """A message as the sandbox took it."""
+
+    @property
+    def channel(self) -> Channel: ...
+
+    @property
+    def to(self) -> str: ...
+
+    @property
+    def extra(self) -> dict[str, Any]: ...
+
+
+M = TypeVar("M", bound=SandboxMessage)
+
+
+class SandboxMessages(Protocol[M]):
+    """The embedded sandbox's record of the messages it took (``RouteeSim``)."""
+
+    def find(self, message_id: str) -> M | None: ...
+
+    def current(self, message: M) -> tuple[StepStatus, str | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +95,11 @@ def _text_and_code(
     return text, code_in_text(template, text) if template else None
 
 
-def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[ReceivedMessage]:
+def inbox(record: FlowRecord, sandbox: SandboxMessages[Any]) -> list[ReceivedMessage]:
     """The flow's messages the sandbox accepted, in order, with the code each carried."""
     received: list[ReceivedMessage] = []
     for step in record.flow.steps:
-        message = provider.sim.find(step.tracking_id)
+        message = sandbox.find(step.tracking_id)
         if message is None:
             continue  # refused, or not sent yet
         content = message.extra.get("content")
@@ -86,7 +108,7 @@ def inbox(record: FlowRecord, provider: EmbeddedSandboxProvider) -> list[Receive
         stored_message = stored.get("message")
         template = stored_message.get("body") if isinstance(stored_message, dict) else None
         text, code = _text_and_code(message.channel, content, template)
-        status, _ = provider.sim.current(message)
+        status, _ = sandbox.current(message)
         received.append(
             ReceivedMessage(
                 tracking_id=step.tracking_id,
@@ -116,19 +138,20 @@ class SandboxInbox:
     dashboard's Sandbox inbox page (an application's flow by flow id or tracking id, or flows
     already read, with what the sandbox's phone received of each)."""
 
-    def __init__(self, flows: FlowService, provider: Provider) -> None:
+    def __init__(self, flows: FlowService, sandbox: SandboxMessages[Any] | None) -> None:
         self.flows = flows
-        self.provider = provider
+        # None: the service runs the real provider, which has no inbox.
+        self.sandbox = sandbox
 
     @property
     def available(self) -> bool:
         """Only the embedded sandbox has an inbox; the real provider none."""
-        return isinstance(self.provider, EmbeddedSandboxProvider)
+        return self.sandbox is not None
 
-    def _sandbox(self) -> EmbeddedSandboxProvider:
-        if not isinstance(self.provider, EmbeddedSandboxProvider):
+    def _sandbox(self) -> SandboxMessages[Any]:
+        if self.sandbox is None:
             raise NotFound("there is no inbox: the service does not run the sandbox")
-        return self.provider
+        return self.sandbox
 
     async def flow(self, application_id: str, any_id: str) -> FlowInbox | None:
         self._sandbox()

@@ -20,6 +20,9 @@ _PG_UNAVAILABLE = frozenset(
     {"25006", "53100", "53200", "53300", "53400", "57P01", "57P02", "57P03"}
 )
 _PG_UNAVAILABLE_CLASSES = ("08",)  # connection exceptions
+# A transaction the server gave up to break a deadlock or a serialisation conflict, or a lock it
+# could not take at once: the same request succeeds when tried again.
+_PG_BUSY = frozenset({"40P01", "40001", "55P03"})
 _SQLITE_UNAVAILABLE = frozenset(
     {
         sqlite3.SQLITE_BUSY,
@@ -51,6 +54,8 @@ def unavailable_reason(error: BaseException) -> str | None:
     if isinstance(original, sqlite3.Error):
         return _sqlite_reason(original)
     state = getattr(original, "sqlstate", None)
+    if state in _PG_BUSY:
+        return "busy"
     if isinstance(state, str) and (
         state in _PG_UNAVAILABLE or state.startswith(_PG_UNAVAILABLE_CLASSES)
     ):

@@ -118,6 +118,10 @@ class CodeStore:
         a right code is no failure, so the slot goes back in the same transaction.
         """
         async with self.db.write() as conn:
+            # The flow's row first, as a save of the flow takes it (flow, then its code in
+            # scrub_ended): the other order deadlocks with a save that ends the flow meanwhile.
+            # (SQLite serialises writers and has no FOR UPDATE: SQLAlchemy leaves it out.)
+            await conn.execute(select(flows.c.id).where(flows.c.id == flow_id).with_for_update())
             result = await conn.execute(
                 update(otp_codes)
                 .where(otp_codes.c.flow_id == flow_id, otp_codes.c.used_at.is_(None))

@@ -43,6 +43,9 @@ class Dialect:
     advisory_locks: bool
     # A database file beside which free disk space matters (readiness).
     is_file: bool
+    # ``LIKE`` already ignores the case of ASCII letters (SQLite's; and only theirs, as its
+    # ``lower()`` does): a case-insensitive match needs no ``lower()`` per row.
+    like_ignores_case: bool
     # The planner knows nothing of how many rows match: a listing counts (boundedly) before it
     # picks a shape, where PostgreSQL's statistics pick for it.
     plans_without_statistics: bool
@@ -90,6 +93,7 @@ class PostgreSQL(Dialect):
     one_statement_writes = True
     advisory_locks = True
     is_file = False
+    like_ignores_case = False
     plans_without_statistics = False
 
     def insert(self, table: Table) -> Any:
@@ -107,6 +111,7 @@ class SQLite(Dialect):
     one_statement_writes = False
     advisory_locks = False
     is_file = True
+    like_ignores_case = True
     plans_without_statistics = True
 
     def insert(self, table: Table) -> Any:

@@ -16,7 +16,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 from sqlalchemy import exc as sqlalchemy_exc
@@ -160,17 +160,48 @@ class DriverConnection:
         columns: tuple[str, ...] | None = None,
     ) -> int:
         """Run a write; the number of rows it changed."""
-        raise NotImplementedError
+        done = self.prepare(statement, columns)
+        try:
+            return await self._execute(done.sql, done.arguments(params))
+        except Exception as error:
+            _reraise(done.sql, error)
 
     async def fetch(
         self, statement: ClauseElement, params: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         """Run a query (or a write with RETURNING); its rows, converted."""
-        raise NotImplementedError
+        done = self.prepare(statement)
+        try:
+            rows = await self._fetch(done.sql, done.arguments(params))
+        except Exception as error:
+            _reraise(done.sql, error)
+        return [done.row(r) for r in rows]
 
     async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
         """The first row of SQL written by hand for each database (unconverted), or None."""
+        sql = sqlite_sql if self.dialect.name == "sqlite" else postgres_sql
+        try:
+            return await self._fetch_row(sql, args)
+        except Exception as error:
+            _reraise(sql, error)
+
+    # What each driver does: SQL and positional arguments in, its own rows out.
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
         raise NotImplementedError
+
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    async def _fetch_row(self, sql: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+
+def _reraise(sql: str, error: Exception) -> NoReturn:
+    """``error`` as SQLAlchemy would have raised it (a driver's), else as it is."""
+    wrapped = as_sqlalchemy_error(sql, error)
+    if wrapped is error:
+        raise error
+    raise wrapped from error
 
 
 class SqliteDriver(DriverConnection):
@@ -185,40 +216,20 @@ class SqliteDriver(DriverConnection):
         except sqlite3.Error as error:
             raise as_sqlalchemy_error(sql, error) from error
 
-    async def execute(
-        self,
-        statement: ClauseElement,
-        params: Mapping[str, Any],
-        *,
-        columns: tuple[str, ...] | None = None,
-    ) -> int:
-        done = self.prepare(statement, columns)
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
         conn = self.connection
-        try:
-            cursor = await conn.call(conn.raw.execute, done.sql, done.arguments(params))
-        except sqlite3.Error as error:
-            raise as_sqlalchemy_error(done.sql, error) from error
+        cursor = await conn.call(conn.raw.execute, sql, args)
         count: int = cursor.rowcount
         return count
 
-    async def fetch(
-        self, statement: ClauseElement, params: Mapping[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        done = self.prepare(statement)
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
         conn = self.connection
-        args = done.arguments(params)
-        try:
-            rows = await conn.call(lambda: conn.raw.execute(done.sql, args).fetchall())
-        except sqlite3.Error as error:
-            raise as_sqlalchemy_error(done.sql, error) from error
-        return [done.row(r) for r in rows]
+        rows: list[Any] = await conn.call(lambda: conn.raw.execute(sql, args).fetchall())
+        return rows
 
-    async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
+    async def _fetch_row(self, sql: str, args: tuple[Any, ...]) -> Any:
         conn = self.connection
-        try:
-            return await conn.call(lambda: conn.raw.execute(sqlite_sql, args).fetchone())
-        except sqlite3.Error as error:
-            raise as_sqlalchemy_error(sqlite_sql, error) from error
+        return await conn.call(lambda: conn.raw.execute(sql, args).fetchone())
 
 
 class PostgresDriver(DriverConnection):
@@ -226,36 +237,17 @@ class PostgresDriver(DriverConnection):
         super().__init__(dialect)
         self.connection = connection
 
-    async def execute(
-        self,
-        statement: ClauseElement,
-        params: Mapping[str, Any],
-        *,
-        columns: tuple[str, ...] | None = None,
-    ) -> int:
-        done = self.prepare(statement, columns)
-        try:
-            status = await self.connection.execute(done.sql, *done.arguments(params))
-        except Exception as error:
-            raise as_sqlalchemy_error(done.sql, error) from error
+    async def _execute(self, sql: str, args: tuple[Any, ...]) -> int:
+        status: str = await self.connection.execute(sql, *args)
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
-    async def fetch(
-        self, statement: ClauseElement, params: Mapping[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        done = self.prepare(statement)
-        try:
-            rows = await self.connection.fetch(done.sql, *done.arguments(params))
-        except Exception as error:
-            raise as_sqlalchemy_error(done.sql, error) from error
-        return [done.row(r) for r in rows]
+    async def _fetch(self, sql: str, args: tuple[Any, ...]) -> Sequence[Sequence[Any]]:
+        rows: list[Any] = await self.connection.fetch(sql, *args)
+        return rows
 
-    async def fetch_row(self, postgres_sql: str, sqlite_sql: str, args: tuple[Any, ...]) -> Any:
-        try:
-            return await self.connection.fetchrow(postgres_sql, *args)
-        except Exception as error:
-            raise as_sqlalchemy_error(postgres_sql, error) from error
+    async def _fetch_row(self, sql: str, args: tuple[Any, ...]) -> Any:
+        return await self.connection.fetchrow(sql, *args)
 
 
 async def setup_postgres_connection(connection: asyncpg.Connection) -> None:

@@ -32,6 +32,7 @@ from failover_otp.domain.listing import (
 from failover_otp.domain.records import FlowRecord
 from failover_otp.store.database import Database
 from failover_otp.store.delivery_counts import count_deliveries
+from failover_otp.store.filter_probe import nothing_matches
 from failover_otp.store.listing_filters import (
     contains,
     created_within,
@@ -171,6 +172,9 @@ class ListingStore:
         than ``newer_than``, or the very newest), with the cursors either side; the matches
         counted up to ``count_limit``."""
         async with self.db.scan() as conn:
+            # A combination that matches nothing would walk every flow for its count.
+            if await nothing_matches(conn, where, self.dialect):
+                return TablePage(0, [], None, None)
             matching, newest = await self._table_condition(conn, where)
             total = await _count(
                 conn, bounded_count(select(flows.c.id).where(matching), count_limit)

@@ -31,6 +31,12 @@ def contains(column: Any, text: str, *, ignore_case: bool = False) -> ColumnElem
     return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
 
 
+def contains_any_case(dialect: Dialect, column: Any, text: str) -> ColumnElement[bool]:
+    """A case-insensitive partial match, without a ``lower()`` per row where the dialect's
+    ``LIKE`` ignores case already."""
+    return contains(column, text, ignore_case=not dialect.like_ignores_case)
+
+
 def starts_with(column: Any, text: str) -> ColumnElement[bool]:
     return column.like(f"{escape_like(text)}%", escape="\\")  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ on (creation time, id).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from typing import TypeVar
 
 from failover_otp.domain.flow import Flow, Step
 from failover_otp.domain.listing import (
@@ -26,15 +26,12 @@ from failover_otp.domain.listing import (
 )
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import FlowStatus, StepStatus, stored_as
+from failover_otp.store.paging import page_window
 
 COUNT_LIMIT = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    total: int
-    skip: int
-    size: int
+T = TypeVar("T")
 
 
 def _bounded(total: int, count_limit: int) -> int:
@@ -42,11 +39,11 @@ def _bounded(total: int, count_limit: int) -> int:
     return min(total, count_limit + 1) if count_limit else total
 
 
-def _window(total: int, offset: int, size: int, count_limit: int) -> _Page | None:
-    reachable = min(total, count_limit) if count_limit else total
-    if offset >= reachable or size <= 0:
-        return None
-    return _Page(_bounded(total, count_limit), offset, min(size, reachable - offset))
+def _offset_page(found: list[T], offset: int, size: int, count_limit: int) -> tuple[int, list[T]]:
+    """(the bounded count of ``found``, its page at ``offset``), as the SQL engine pages."""
+    total = _bounded(len(found), count_limit)
+    window = page_window(total, offset, size, count_limit)
+    return total, found[offset : offset + window.size] if window is not None else []
 
 
 def _shown_as(step: Step, status: str) -> bool:
@@ -94,12 +91,9 @@ class MemoryListings:
                 if self._delivery_matches(record, step, where):
                     found.append((step, record))
         found.sort(key=lambda m: (m[0].created_at, m[1].flow.id, m[0].index), reverse=True)
-        window = _window(len(found), offset, limit, count_limit)
-        if window is None:
-            return _bounded(len(found), count_limit), []
-        return window.total, [
-            Delivery(r.flow.id, s, r.meta.step_label(s.index), r.flow.status.value)
-            for s, r in found[window.skip : window.skip + window.size]
+        total, page = _offset_page(found, offset, limit, count_limit)
+        return total, [
+            Delivery(r.flow.id, s, r.meta.step_label(s.index), r.flow.status.value) for s, r in page
         ]
 
     @staticmethod
@@ -124,10 +118,7 @@ class MemoryListings:
             and (query.date_end is None or r.flow.created_at < query.date_end)
             and all(_tracking_matches(r.flow, f) for f in query.filters)
         ]
-        window = _window(len(found), query.page * query.size, query.size, query.count_limit)
-        if window is None:
-            return _bounded(len(found), query.count_limit), []
-        return window.total, found[window.skip : window.skip + window.size]
+        return _offset_page(found, query.page * query.size, query.size, query.count_limit)
 
     # -- the dashboard's flows table ---------------------------------------------------------
 

@@ -13,11 +13,12 @@ range that does not start or end at midnight has its partial days counted from t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, String, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from failover_otp.domain.flow import Flow, FlowKind
@@ -33,7 +34,14 @@ from failover_otp.domain.rollups import (
 from failover_otp.store.database import Database
 from failover_otp.store.dialect import Dialect, dialect_of
 from failover_otp.store.rollup_sql import FINAL, UNFINISHED, flow_rows, latency_rows, step_rows
-from failover_otp.store.tables import flow_rollups, flows, latency_rollups, step_rollups, steps
+from failover_otp.store.tables import (
+    UTCDateTime,
+    flow_rollups,
+    flows,
+    latency_rollups,
+    step_rollups,
+    steps,
+)
 
 _DAY = timedelta(days=1)
 _TABLES: tuple[tuple[Table, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -171,14 +179,12 @@ class RollupStore:
     async def _stored(
         self, conn: AsyncConnection, rollup: Rollup, app: str, first: datetime, end: datetime
     ) -> None:
-        found = []
-        for table, _, _ in _TABLES:
-            query = select(table).where(
-                table.c.application_id == app,
-                table.c.day >= first.strftime("%Y-%m-%d"),
-                table.c.day < end.strftime("%Y-%m-%d"),
-            )
-            found.append((await conn.execute(query)).all())
+        days = {
+            "app": app,
+            "first_day": first.strftime("%Y-%m-%d"),
+            "end_day": end.strftime("%Y-%m-%d"),
+        }
+        found = [(await conn.execute(q, days)).all() for q in _stored_queries()]
         _add_rows(rollup, *found)
 
     async def _unfinished(
@@ -186,45 +192,71 @@ class RollupStore:
     ) -> None:
         """Flows not yet final, driven by the ``(application_id, status, created_at)`` index;
         their steps through the flow (a step is created at most a day after its flow)."""
-        dialect = conn.dialect.name
-        own = (flows.c.application_id == app, flows.c.status.in_(UNFINISHED))
-        in_days = (flows.c.created_at >= first, flows.c.created_at < end)
-        their_steps = (
-            *own,
-            flows.c.created_at >= first - _DAY,
-            flows.c.created_at < end,
-            steps.c.created_at >= first,
-            steps.c.created_at < end,
-        )
-        _add_rows(
-            rollup,
-            (await conn.execute(flow_rows(dialect, *own, *in_days))).all(),
-            (await conn.execute(step_rows(dialect, *their_steps))).all(),
-            (await conn.execute(latency_rows(dialect, *their_steps))).all(),
-        )
+        bounds = {"app": app, "first": first, "end": end, "flows_from": first - _DAY}
+        found = [
+            (await conn.execute(q, bounds)).all() for q in _unfinished_queries(conn.dialect.name)
+        ]
+        _add_rows(rollup, *found)
 
     async def _count(
         self, conn: AsyncConnection, rollup: Rollup, app: str, since: datetime, until: datetime
     ) -> None:
         """Every flow (and step) of a part of a day, finished or not."""
-        dialect = conn.dialect.name
-        step_range = (
-            steps.c.application_id == app,
-            steps.c.created_at >= since,
-            steps.c.created_at < until,
+        bounds = {"app": app, "first": since, "end": until}
+        found = [(await conn.execute(q, bounds)).all() for q in _count_queries(conn.dialect.name)]
+        _add_rows(rollup, *found)
+
+
+# The read's statements, built once (the latency bucket alone is a few hundred nodes) with
+# their values bound at each read.
+_APP = bindparam("app", type_=String())
+_FIRST = bindparam("first", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
+
+
+@functools.cache
+def _stored_queries() -> tuple[Select[Any], ...]:
+    return tuple(
+        select(table).where(
+            table.c.application_id == _APP,
+            table.c.day >= bindparam("first_day", type_=String()),
+            table.c.day < bindparam("end_day", type_=String()),
         )
-        _add_rows(
-            rollup,
-            (
-                await conn.execute(
-                    flow_rows(
-                        dialect,
-                        flows.c.application_id == app,
-                        flows.c.created_at >= since,
-                        flows.c.created_at < until,
-                    )
-                )
-            ).all(),
-            (await conn.execute(step_rows(dialect, *step_range))).all(),
-            (await conn.execute(latency_rows(dialect, *step_range))).all(),
-        )
+        for table, _, _ in _TABLES
+    )
+
+
+@functools.cache
+def _unfinished_queries(dialect: str) -> tuple[Select[Any], ...]:
+    own = (flows.c.application_id == _APP, flows.c.status.in_(UNFINISHED))
+    their_steps = (
+        *own,
+        flows.c.created_at >= bindparam("flows_from", type_=UTCDateTime()),
+        flows.c.created_at < _END,
+        steps.c.created_at >= _FIRST,
+        steps.c.created_at < _END,
+    )
+    return (
+        flow_rows(dialect, *own, flows.c.created_at >= _FIRST, flows.c.created_at < _END),
+        step_rows(dialect, *their_steps),
+        latency_rows(dialect, *their_steps),
+    )
+
+
+@functools.cache
+def _count_queries(dialect: str) -> tuple[Select[Any], ...]:
+    step_range = (
+        steps.c.application_id == _APP,
+        steps.c.created_at >= _FIRST,
+        steps.c.created_at < _END,
+    )
+    return (
+        flow_rows(
+            dialect,
+            flows.c.application_id == _APP,
+            flows.c.created_at >= _FIRST,
+            flows.c.created_at < _END,
+        ),
+        step_rows(dialect, *step_range),
+        latency_rows(dialect, *step_range),
+    )

@@ -384,13 +384,22 @@ app_ttl_policies = Table(
 # channel and country, the counters of every flow whose status is final, kept by the transaction
 # that ends a flow (and by any later save that changes what it counts). The charts sum a few
 # rows per day instead of reading every flow of their period.
+
+
+def _rollup_key() -> list[Column[Any]]:
+    """The key the three rollup tables share: application, UTC day, channel, country."""
+    return [
+        Column("application_id", String(32), primary_key=True),
+        Column("day", String(10), primary_key=True),
+        Column("channel", String(8), primary_key=True),
+        Column("country", String(4), primary_key=True),
+    ]
+
+
 flow_rollups = Table(
     "flow_rollups",
     metadata,
-    Column("application_id", String(32), primary_key=True),
-    Column("day", String(10), primary_key=True),
-    Column("channel", String(8), primary_key=True),
-    Column("country", String(4), primary_key=True),
+    *_rollup_key(),
     Column("flows", Integer, nullable=False),
     Column("otp_flows", Integer, nullable=False),
     Column("verified", Integer, nullable=False),
@@ -404,10 +413,7 @@ flow_rollups = Table(
 step_rollups = Table(
     "step_rollups",
     metadata,
-    Column("application_id", String(32), primary_key=True),
-    Column("day", String(10), primary_key=True),
-    Column("channel", String(8), primary_key=True),
-    Column("country", String(4), primary_key=True),
+    *_rollup_key(),
     Column("steps", Integer, nullable=False),
     Column("delivered", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
@@ -418,10 +424,7 @@ step_rollups = Table(
 latency_rollups = Table(
     "latency_rollups",
     metadata,
-    Column("application_id", String(32), primary_key=True),
-    Column("day", String(10), primary_key=True),
-    Column("channel", String(8), primary_key=True),
-    Column("country", String(4), primary_key=True),
+    *_rollup_key(),
     Column("bucket", Integer, primary_key=True, autoincrement=False),
     Column("deliveries", Integer, nullable=False),
 )

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from failover_otp import __version__
-from failover_otp.bootstrap import open_services
+from failover_otp.bootstrap import open_services, storage_error_reason
 from failover_otp.settings import ProviderName, Settings
 from failover_otp.web import (
     auth_routes,
@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # /docs and /redoc: served offline by install_docs
         redoc_url=None,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, storage_error_reason)
     # Oversized bodies (413) and text no field may hold (422) stop here, before any route.
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_request_bytes)
     if settings.limit_concurrency or settings.limit_loop_lag_ms:

@@ -5,6 +5,7 @@ are decided here and nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -113,7 +114,9 @@ def service_error_response(error: ServiceError) -> Response:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(
+    app: FastAPI, classify_storage_error: Callable[[BaseException], str | None]
+) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
         return service_error_response(exc)
@@ -140,7 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def database_error(request: Request, exc: Exception) -> Response:
-        unavailable = storage_unavailable(exc)
+        unavailable = storage_unavailable(exc, classify_storage_error)
         if unavailable is None:
             return await unexpected(request, exc)
         return service_error_response(unavailable)

@@ -62,7 +62,7 @@ SEARCH_MAX_PAGES = 5
 # Sends remembered (when each was tried, and its answer) for find_sent: a retry comes within
 # seconds to minutes of its attempt, so the latest sends are enough (~0.5 KB each). One that
 # was forgotten is searched for (SMS) or given up as unknown (Viber), as after a restart.
-ATTEMPTS_KEPT = 10_000
+ATTEMPTS_KEPT = 4_096
 
 
 class _NotFoundYet(Exception):
