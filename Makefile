@@ -56,7 +56,9 @@ xdist = $(if $(filter 0,$(1)),,-n $(1) --dist loadfile)
 run_tier = $(PYTEST) -m "$(1)" $(2) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 UNIT_TIER = $(call run_tier,unit or property,tests/unit tests/property)
 INTEGRATION_TIER = $(call run_tier,integration,$(call xdist,$(TEST_WORKERS)) tests/integration)
-E2E_TIER = $(call run_tier,e2e,$(call xdist,$(E2E_WORKERS)) tests/e2e)
+# --no-loadscope-reorder: files start in collection order, which puts the longest first
+# (tests/e2e/conftest.py), not xdist's "most tests first" (the scale-out file has three).
+E2E_TIER = $(call run_tier,e2e,$(call xdist,$(E2E_WORKERS)) $(if $(filter 0,$(E2E_WORKERS)),,--no-loadscope-reorder) tests/e2e)
 BROWSER_TIER = $(call run_tier,browser,tests/browser)
 
 test: .venv

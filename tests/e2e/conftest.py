@@ -22,8 +22,9 @@ from tests.e2e.shared_servers import SharedServers
 from tests.support import postgres as pg
 from tests.support.server import ApiSession, ServerProcess, create_application
 
-# Heaviest first: pytest-xdist hands out whole files in collection order, so the long ones
-# start at once instead of keeping one worker busy after the others are done.
+# Heaviest first: with --no-loadscope-reorder (the Makefile) pytest-xdist hands out whole files
+# in collection order, so the long ones start at once instead of keeping one worker busy after
+# the others are done.
 HEAVY_FIRST = ("test_scale_out.py", "test_schemathesis.py", "test_security_e2e.py")
 
 

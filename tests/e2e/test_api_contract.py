@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.flows import wait_until_ended
 from tests.support.payloads import viber_sms_flow
-from tests.support.server import ApiSession, ServerProcess, cli, create_application
+from tests.support.server import ApiSession, ServerProcess, cli_in_process, create_application
 
 
 @pytest.fixture(scope="module")
@@ -177,19 +177,20 @@ def _send_and_list(session: ApiSession) -> tuple[int, int]:
 
 
 def test_disable_and_rotate_end_tokens_at_once(server: ServerProcess) -> None:
-    """``apps disable`` / ``apps rotate-secret`` run in another process: the server refuses the
-    tokens it has just honoured on the very next request, to send and to list."""
+    """``apps disable`` / ``apps rotate-secret`` run outside the server (in the test process,
+    as a command line would): the server refuses the tokens it has just honoured on the very
+    next request, to send and to list."""
     database_url = server.env["FOTP_DATABASE_URL"]
     app_id, secret = create_application(database_url, "revoked")
     session = ApiSession(server.url, app_id, secret)
     try:
         assert _send_and_list(session) == (200, 200)
         assert _send_and_list(session) == (200, 200)
-        cli("apps", "disable", app_id, "--database-url", database_url)
+        cli_in_process("apps", "disable", app_id, "--database-url", database_url)
         assert _send_and_list(session) == (401, 401)
         with pytest.raises(httpx.HTTPStatusError):
             ApiSession(server.url, app_id, secret)
-        cli("apps", "enable", app_id, "--database-url", database_url)
+        cli_in_process("apps", "enable", app_id, "--database-url", database_url)
         assert _send_and_list(session) == (401, 401)  # enabling brings no old token back
     finally:
         session.close()
@@ -197,7 +198,7 @@ def test_disable_and_rotate_end_tokens_at_once(server: ServerProcess) -> None:
     fresh = ApiSession(server.url, app_id, secret)
     try:
         assert _send_and_list(fresh) == (200, 200)
-        cli("apps", "rotate-secret", app_id, "--database-url", database_url)
+        cli_in_process("apps", "rotate-secret", app_id, "--database-url", database_url)
         assert _send_and_list(fresh) == (401, 401)
     finally:
         fresh.close()
