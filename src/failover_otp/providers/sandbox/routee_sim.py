@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
+
 from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.phones import describe
 from failover_otp.providers.sandbox.account import Account
@@ -31,6 +33,8 @@ from failover_otp.providers.sandbox.outcomes import (
 )
 from failover_otp.providers.sandbox.profiles import DigitTable, Profile
 from failover_otp.providers.sms_parts import sms_parts
+
+log = structlog.get_logger(__name__)
 
 _MAX_REMEMBERED = 200_000
 # A message is forgotten this long (real seconds) after its last report, or after its ttl when
@@ -105,6 +109,9 @@ class RouteeSim:
         self._attempts: Counter[str] = Counter()
         self._sink: SimSink | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Each message's latest push: the next batch waits for it, so a slow push (a busy
+        # receiver) is never overtaken by the message's next batch.
+        self._last_push: dict[str, asyncio.Task[None]] = {}
         # Pending report timers by a key of their own, dropped once fired (a long run stays flat).
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._next_timer = 0
@@ -206,6 +213,7 @@ class RouteeSim:
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
+        self._last_push.clear()
         self.messages.clear()
         self._forget.clear()
         self.accepted.clear()
@@ -258,11 +266,27 @@ class RouteeSim:
             )
             for r in batch
         ]
-        task = asyncio.get_running_loop().create_task(self._push_in_order(reports))
+        message_id = message.message_id
+        earlier = self._last_push.get(message_id)
+        task = asyncio.get_running_loop().create_task(self._push_in_order(reports, earlier))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._last_push[message_id] = task
 
-    async def _push_in_order(self, reports: list[SimReport]) -> None:
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if not finished.cancelled() and (error := finished.exception()) is not None:
+                log.warning("sandbox report push failed", message_id=message_id, error=str(error))
+            if self._last_push.get(message_id) is finished:
+                del self._last_push[message_id]
+
+        task.add_done_callback(done)
+
+    async def _push_in_order(
+        self, reports: list[SimReport], earlier: asyncio.Task[None] | None
+    ) -> None:
+        if earlier is not None:
+            # Its outcome is its own (a failed push is that batch's loss): only its end matters.
+            await asyncio.wait([earlier])
         for report in reports:
             if self._sink is not None:
                 await self._sink(report)
@@ -274,3 +298,4 @@ class RouteeSim:
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
+        self._last_push.clear()
