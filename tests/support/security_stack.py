@@ -121,10 +121,13 @@ class Stack(ServiceStack):
 
 
 async def _services(
-    settings: Settings, storage: Storage, policies: TtlPolicies | None
+    settings: Settings,
+    storage: Storage,
+    policies: TtlPolicies | None,
+    provider: RecordingProvider | None = None,
 ) -> tuple[FakeClock, RecordingProvider, FlowService, Security, SendService]:
     clock = FakeClock()
-    provider = RecordingProvider()
+    provider = provider or RecordingProvider()
     codes = await build_code_book(settings, storage, clock)
     flows = FlowService(
         storage.flows,
@@ -146,12 +149,15 @@ async def _services(
 
 
 @asynccontextmanager
-async def memory_stack(**overrides: Any) -> AsyncIterator[ServiceStack]:
-    """The services on the in-memory twins (store/memory.py): no database, no I/O."""
+async def memory_stack(
+    *, provider: RecordingProvider | None = None, **overrides: Any
+) -> AsyncIterator[ServiceStack]:
+    """The services on the in-memory twins (store/memory.py): no database, no I/O.
+    ``provider``: a recording provider of the test's own (one that misbehaves on purpose)."""
     settings = Settings(**overrides)
     storage = memory_storage()
     # No application's own auto ttl settings: those live in the database only.
-    clock, provider, flows, security, sending = await _services(settings, storage, None)
+    clock, provider, flows, security, sending = await _services(settings, storage, None, provider)
     try:
         yield ServiceStack(settings, clock, provider, flows, storage, security, sending)
     finally:

@@ -7,20 +7,18 @@ import functools
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import structlog
 
-from failover_otp.domain.commands import NotifyChange, SendStep
+from failover_otp.domain.commands import NotifyChange
 from failover_otp.domain.delivery_model import EMPTY_MODEL, DeliveryModel
 from failover_otp.domain.events import (
     Cancel,
     DeadlineReached,
     Event,
     SendAccepted,
-    SendRejected,
     Start,
     StatusReported,
 )
@@ -28,30 +26,25 @@ from failover_otp.domain.flow import DeadlineKind, Flow, FlowKind, StepPlan
 from failover_otp.domain.machine import Decision, decide
 from failover_otp.domain.outbox import NewWebhookEvent
 from failover_otp.domain.records import ClaimedDeadline, FlowMeta, FlowRecord
-from failover_otp.domain.statuses import Channel, RejectReason, StepStatus
+from failover_otp.domain.statuses import Channel, StepStatus
 from failover_otp.metrics import (
     FAILOVERS,
     FLOWS_ENDED,
     FLOWS_STARTED,
-    PROVIDER_LATENCY,
-    PROVIDER_SENDS,
     register_cache,
 )
 from failover_otp.providers.base import (
     DeliveryReport,
     Provider,
     ProviderError,
-    ProviderUnavailable,
-    SendOutcomeUnknown,
-    SendReceipt,
-    SendRefused,
-    SendRequest,
 )
 from failover_otp.retrying import Backoff, retry
 from failover_otp.services.clock import Clock
 from failover_otp.services.delivery_history import DeliveryHistory
 from failover_otp.services.errors import Unavailable
+from failover_otp.services.flow_locks import FlowLocks
 from failover_otp.services.ports import FlowRecords
+from failover_otp.services.step_sender import SendPreparer, StepSender
 from failover_otp.services.webhooks import WebhookEvents
 
 log = structlog.get_logger(__name__)
@@ -76,30 +69,6 @@ class _ReportUnmatched(Exception):
     """A delivery report names a message no saved flow holds (yet)."""
 
 
-SendPreparer = Callable[[FlowRecord, SendRequest], Awaitable[SendRequest]]
-
-
-@dataclass
-class _FlowLocks:
-    """One asyncio lock per flow in use, so a process applies one event at a time per flow."""
-
-    locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
-
-    @asynccontextmanager
-    async def hold(self, flow_id: str) -> AsyncIterator[None]:
-        lock, users = self.locks.get(flow_id, (asyncio.Lock(), 0))
-        self.locks[flow_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self.locks[flow_id]
-            if users == 1:
-                del self.locks[flow_id]
-            else:
-                self.locks[flow_id] = (lock, users - 1)
-
-
 class FlowService:
     def __init__(
         self,
@@ -122,15 +91,13 @@ class FlowService:
         self.webhooks = webhooks
         # The delivery model: fed every step's end, read by "ttl": "auto" steps.
         self.history = history
-        self._locks = _FlowLocks()
+        self._locks = FlowLocks()
         self._background: set[asyncio.Task[None]] = set()
         # tracking id -> when a read last asked the provider about it (monotonic seconds), and
         # how many times reads asked
         self._looked_up: dict[str, tuple[float, int]] = {}
         register_cache("read_lookups", self._looked_up.__len__, LOOKUP_MEMORY)
-        # Fills in what the stored content leaves out (a managed code) right before a send; it
-        # may refuse the send (SendRefused): the code book's (services/codes.py), built first.
-        self.prepare_send = prepare_send
+        self._sender = StepSender(provider, prepare_send)
 
     async def start_flow(
         self,
@@ -237,7 +204,7 @@ class FlowService:
                 if self.on_change is not None:
                     await self.on_change(record)
                 continue
-            answer = await self._send(record, command)
+            answer = await self._sender.send(record, command)
             if answer is None:
                 continue
             outcome = await self._decide_and_save(record.flow.id, answer, record)
@@ -255,80 +222,6 @@ class FlowService:
             FlowRecord(decision.flow, loaded.meta),
             version=loaded.flow.version + 1,
             now=decision.flow.updated_at,
-        )
-
-    async def _send(self, record: FlowRecord, command: SendStep) -> Event | None:
-        """Call the provider for one step: its answer as the event to decide next (None: the
-        outcome is unknown, left for the step's SEND_RETRY deadline)."""
-        request = self._send_request(record, command.index)
-        channel = request.channel.value
-        started = time.perf_counter()
-        event: Event
-        try:
-            if self.prepare_send is not None:
-                request = await self.prepare_send(record, request)
-            receipt: SendReceipt | None = None
-            if command.retry:
-                receipt = await self._find_earlier_send(request)
-            if receipt is None:
-                receipt = await self.provider.send(request)
-                PROVIDER_SENDS.labels(channel, "accepted").inc()
-            else:
-                # The earlier attempt reached the provider: nothing was sent this time.
-                PROVIDER_SENDS.labels(channel, "recovered").inc()
-            event = SendAccepted(
-                index=command.index,
-                message_id=receipt.message_id,
-                status=receipt.status,
-                price=receipt.price,
-                parts=receipt.parts,
-                country=receipt.country,
-                operator=receipt.operator,
-            )
-        except SendRefused as refused:
-            PROVIDER_SENDS.labels(channel, refused.reason.value).inc()
-            event = SendRejected(command.index, refused.reason, refused.message)
-        except ProviderUnavailable as exc:
-            PROVIDER_SENDS.labels(channel, "unavailable").inc()
-            event = SendRejected(
-                command.index, RejectReason.SERVER_ERROR, f"provider unavailable: {exc}"
-            )
-        except SendOutcomeUnknown as exc:
-            PROVIDER_SENDS.labels(channel, "unknown").inc()
-            # Left for the SEND_RETRY deadline, which looks the message up before re-sending.
-            log.warning(
-                "send outcome unknown", flow_id=record.flow.id, step=command.index, error=str(exc)
-            )
-            return None
-        except ProviderError as exc:
-            PROVIDER_SENDS.labels(channel, "error").inc()
-            event = SendRejected(command.index, RejectReason.SERVER_ERROR, str(exc))
-        finally:
-            PROVIDER_LATENCY.labels(channel).observe(time.perf_counter() - started)
-        return event
-
-    async def _find_earlier_send(self, request: SendRequest) -> SendReceipt | None:
-        """The message an unanswered earlier attempt may have created: never send twice.
-
-        When the provider cannot tell (Routee has no Viber search), the step is given up as a
-        server error, so the flow fails over to its next channel instead of risking a duplicate.
-        """
-        try:
-            return await self.provider.find_sent(request)
-        except SendOutcomeUnknown as exc:
-            raise SendRefused(RejectReason.SERVER_ERROR, f"send outcome unknown: {exc}") from None
-
-    def _send_request(self, record: FlowRecord, index: int) -> SendRequest:
-        plan = record.flow.plans[index]
-        content = record.meta.request[index] if index < len(record.meta.request) else {}
-        return SendRequest(
-            flow_id=record.flow.id,
-            step_index=index,
-            channel=plan.channel,
-            to=plan.to,
-            ttl_seconds=plan.ttl_seconds,
-            content=content,
-            label=record.meta.step_label(index),
         )
 
     async def report(self, report: DeliveryReport) -> None:

@@ -33,10 +33,7 @@ class ReportsBeforeAnswering(RecordingProvider):
 
 
 async def test_a_report_that_outran_its_send_is_applied_once_the_send_is_saved() -> None:
-    async with memory_stack() as stack:
-        provider = ReportsBeforeAnswering()
-        await provider.start(stack.flows.report)
-        stack.flows.provider = provider
+    async with memory_stack(provider=ReportsBeforeAnswering()) as stack:
         record, _ = await stack.send_otp(otp_body("+306912345671"))
         assert record.flow.steps[0].status is StepStatus.QUEUED
 

@@ -75,9 +75,8 @@ class CountingProvider(RecordingProvider):
 async def test_reads_ask_the_provider_at_most_once_a_second_per_message_then_less_often(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with memory_stack() as stack:
-        provider = CountingProvider()
-        stack.flows.provider = provider
+    provider = CountingProvider()
+    async with memory_stack(provider=provider) as stack:
         record, _ = await stack.send_otp(otp_body("+306912345671"))
         moment = [1_000.0]
         monkeypatch.setattr(flows_module, "monotonic", lambda: moment[0])
