@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from failover_otp.bootstrap import sql_storage
 from failover_otp.domain.flow import StepPlan
 from failover_otp.domain.records import FlowRecord
 from failover_otp.domain.statuses import Channel, StepStatus
@@ -26,6 +25,7 @@ from failover_otp.store.database import Database
 from failover_otp.store.deadline_queue import DeadlineQueue
 from failover_otp.store.flow_store import FlowStore
 from failover_otp.store.migrate import upgrade
+from failover_otp.store.sql_storage import sql_storage
 from failover_otp.store.ttl_policy_store import TtlPolicyStore
 from failover_otp.web.otp_requests import otp_ask
 from failover_otp.web.otp_schemas import SendFailoverRequest

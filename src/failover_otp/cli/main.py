@@ -133,10 +133,11 @@ def serve(
         console().print(f"[red]{refused}[/]", soft_wrap=True)
         raise typer.Exit(2) from None
     if demo:
+        from failover_otp.cli.demo_banner import print_demo
         from failover_otp.cli.demo_limits import with_demo_limits
 
         settings = with_demo_limits(settings)
-        _run(_print_demo(settings))
+        _run(print_demo(settings))
     if processes > 1:
         _serve_processes(settings, processes)
         return
@@ -192,37 +193,6 @@ def _serve_processes(settings: Settings, processes: int) -> None:
         access_log=False,
         log_level="warning",
         lifespan="on",
-    )
-
-
-async def _print_demo(settings: Settings) -> None:
-    from failover_otp.bootstrap import open_services
-    from failover_otp.cli.demo import demo_credentials_path, ensure_demo_application, service_url
-    from failover_otp.cli.demo_limits import describe_limits
-
-    base = service_url(settings.host, settings.port)
-    async with open_services(settings) as services:
-        creds, note = await ensure_demo_application(services.auth, settings.data_dir, base)
-    out = console()
-    out.print("[bold green]Demo application[/]")
-    out.print(f"  applicationId:     {creds.application_id}")
-    out.print(f"  applicationSecret: {creds.application_secret}")
-    out.print(f"  service URL:       {base}")
-    out.print(
-        f"  saved in {demo_credentials_path(settings.data_dir)}: the CLI's send, track, list, "
-        "search and inbox use them from this folder",
-        soft_wrap=True,
-    )
-    if note:
-        out.print(f"  [yellow]{note}[/]", soft_wrap=True)
-    out.print(
-        f"Demo mode: {describe_limits(settings)} (FOTP_* settings override them)", soft_wrap=True
-    )
-    out.print("Get a token:")
-    out.print(
-        f"  curl -s -u {creds.application_id}:{creds.application_secret} "
-        f"-d grant_type=client_credentials {base}/oauth/token",
-        soft_wrap=True,
     )
 
 

@@ -1,4 +1,4 @@
-"""Every storage port the services use, in one bundle: ``bootstrap.sql_storage`` builds it on a
+"""Every storage port the services use, in one bundle: ``store/sql_storage.py`` builds it on a
 database, ``tests/support/memory_storage.py`` on the in-memory twins (``store/memory*.py``)."""
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 from tests.support.memory_storage import memory_storage
 
-from failover_otp.bootstrap import sql_storage
 from failover_otp.services.storage import Storage
 from failover_otp.store.database import Database
+from failover_otp.store.sql_storage import sql_storage
 
 
 @dataclass
